@@ -1,0 +1,4 @@
+export * from './telemetry';
+export * from './tables';
+export * from './topics';
+export * from './lake';

@@ -1,0 +1,89 @@
+/**
+ * The telemetry data contract: the ONE declaration of the event shapes that cross a boundary.
+ *
+ * The zod schemas validate events in the apps; the column maps beside them are typed against
+ * the schemas' keys, so the Cassandra/Keyspaces tables (./tables.ts) and the lake table
+ * (./lake.ts) cannot drift from the events without a compile error.
+ */
+import { z } from 'zod';
+
+export const TELEMETRY_SCHEMA_VERSION = 1 as const;
+
+/** Event time is epoch milliseconds; this window rejects seconds-vs-millis mix-ups and garbage. */
+export const MIN_EVENT_TS = Date.UTC(2000, 0, 1);
+export const MAX_EVENT_TS = Date.UTC(2100, 0, 1);
+
+export const telemetryReadingSchema = z
+  .object({
+    schemaVersion: z.literal(TELEMETRY_SCHEMA_VERSION),
+    deviceId: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9._:-]+$/, 'must contain only letters, digits, ".", "_", ":" or "-"'),
+    ts: z.number().int().min(MIN_EVENT_TS).max(MAX_EVENT_TS),
+    metric: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[a-z][a-z0-9_.]*$/, 'must be lower_snake_case (letters, digits, "_", ".")'),
+    value: z.number().finite(),
+    tags: z.record(z.string().min(1).max(64), z.string().max(256)).optional(),
+  })
+  .strict();
+
+export type TelemetryReading = z.infer<typeof telemetryReadingSchema>;
+
+/** A 1-minute tumbling-window aggregate per device and metric, keyed on event time. */
+export const telemetryAggregateSchema = z
+  .object({
+    schemaVersion: z.literal(TELEMETRY_SCHEMA_VERSION),
+    deviceId: telemetryReadingSchema.shape.deviceId,
+    metric: telemetryReadingSchema.shape.metric,
+    windowStart: z.number().int().min(MIN_EVENT_TS).max(MAX_EVENT_TS),
+    windowEnd: z.number().int().min(MIN_EVENT_TS).max(MAX_EVENT_TS),
+    count: z.number().int().positive(),
+    min: z.number().finite(),
+    max: z.number().finite(),
+    avg: z.number().finite(),
+    sum: z.number().finite(),
+    last: z.number().finite(),
+    lastTs: z.number().int(),
+  })
+  .strict();
+
+export type TelemetryAggregate = z.infer<typeof telemetryAggregateSchema>;
+
+/** Storage types of one field in each store. `cql` is the Cassandra/Keyspaces type, `glue` the Hive/Glue type. */
+export interface ColumnSpec {
+  readonly column: string;
+  readonly cql: string;
+  readonly glue: string;
+  readonly comment: string;
+}
+
+type ColumnMap<T> = { readonly [K in keyof Required<T>]: ColumnSpec };
+
+export const readingColumns: ColumnMap<TelemetryReading> = {
+  schemaVersion: { column: 'schema_version', cql: 'int', glue: 'int', comment: 'Event schema version' },
+  deviceId: { column: 'device_id', cql: 'text', glue: 'string', comment: 'Device identifier' },
+  ts: { column: 'ts', cql: 'timestamp', glue: 'timestamp', comment: 'Event time (UTC)' },
+  metric: { column: 'metric', cql: 'text', glue: 'string', comment: 'Metric name' },
+  value: { column: 'value', cql: 'double', glue: 'double', comment: 'Reading value' },
+  tags: { column: 'tags', cql: 'map<text, text>', glue: 'map<string,string>', comment: 'Free-form device tags' },
+};
+
+export const aggregateColumns: ColumnMap<TelemetryAggregate> = {
+  schemaVersion: { column: 'schema_version', cql: 'int', glue: 'int', comment: 'Event schema version' },
+  deviceId: readingColumns.deviceId,
+  metric: readingColumns.metric,
+  windowStart: { column: 'window_start', cql: 'timestamp', glue: 'timestamp', comment: 'Window start (inclusive, event time)' },
+  windowEnd: { column: 'window_end', cql: 'timestamp', glue: 'timestamp', comment: 'Window end (exclusive, event time)' },
+  count: { column: 'count', cql: 'bigint', glue: 'bigint', comment: 'Readings in the window' },
+  min: { column: 'min', cql: 'double', glue: 'double', comment: 'Minimum value' },
+  max: { column: 'max', cql: 'double', glue: 'double', comment: 'Maximum value' },
+  avg: { column: 'avg', cql: 'double', glue: 'double', comment: 'Mean value' },
+  sum: { column: 'sum', cql: 'double', glue: 'double', comment: 'Sum of values' },
+  last: { column: 'last', cql: 'double', glue: 'double', comment: 'Value of the latest reading by event time' },
+  lastTs: { column: 'last_ts', cql: 'timestamp', glue: 'timestamp', comment: 'Event time of the latest reading' },
+};

@@ -1,0 +1,3 @@
+export * from './schema';
+export * from './validate';
+export { environments, dev, staging, prod } from './environments';

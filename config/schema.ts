@@ -1,0 +1,182 @@
+/**
+ * The typed environment configuration. One object per environment (see ./environments.ts),
+ * validated once at synth time: a bad value fails with `[<env>] <field.path>: <what is wrong>`.
+ */
+import { z } from 'zod';
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+export const cidrSchema = z.string().refine((v) => parseCidr(v) !== undefined, {
+  message: 'must be an IPv4 CIDR block such as 10.0.0.0/16',
+});
+
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+const logRetentionDays = z
+  .number()
+  .int()
+  .refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v), {
+    message: `must be one of CloudWatch Logs' retention periods (${LOG_RETENTION_DAYS.join(', ')})`,
+  });
+
+/** MSK broker families this project supports (Graviton m7g is preferred; t3 for cheap dev). */
+export const KAFKA_INSTANCE_FAMILIES = ['t3', 'm5', 'm7g'] as const;
+/** EKS node families the add-ons and apps are tested on. */
+export const NODE_INSTANCE_FAMILIES = ['t3', 't3a', 'm5', 'm6i', 'm6a', 'm7i', 'm7g', 'c6i', 'c7i', 'c7g', 'r6i', 'r7g'] as const;
+/** EKS versions in standard support that the add-on versions below are pinned for. */
+export const EKS_VERSIONS = ['1.32', '1.33', '1.34'] as const;
+/** MSK Kafka versions (ZooKeeper-less KRaft metadata mode from 3.7.x). */
+export const KAFKA_VERSIONS = ['3.7.x.kraft', '3.8.x', '3.9.x'] as const;
+/** Floor for Kafka's default log retention: below a day, a weekend outage of a sink loses data. */
+export const MIN_KAFKA_RETENTION_HOURS = 24;
+
+const awsAccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account ID');
+const iamRoleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'must be an IAM role ARN');
+
+export const nodeGroupSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be lower-case letters, digits and "-"'),
+    instanceTypes: z.array(z.string()).min(1),
+    capacityType: z.enum(['ON_DEMAND', 'SPOT']),
+    minSize: z.number().int().min(0),
+    desiredSize: z.number().int().min(0),
+    maxSize: z.number().int().min(1),
+    diskSizeGiB: z.number().int().min(20).max(1000).default(50),
+  })
+  .strict();
+
+export const environmentConfigSchema = z
+  .object({
+    /** Stack id and name prefix; `cdktf deploy <name>` deploys it. */
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, 'must be 2-16 lower-case letters, digits or "-"'),
+    /** `production` turns on the resilience rules checked below. */
+    tier: z.enum(['non-production', 'production']),
+    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1'),
+    /** When set, the AWS provider refuses to run against any other account. */
+    accountId: awsAccountId.optional(),
+    tags: z.record(z.string(), z.string()).default({}),
+
+    state: z
+      .object({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'),
+        region: z.string(),
+      })
+      .strict(),
+
+    network: z
+      .object({
+        vpcCidr: cidrSchema,
+        availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'must be an AZ name such as eu-west-1a')).min(2).max(3),
+        publicSubnetCidrs: z.array(cidrSchema),
+        privateSubnetCidrs: z.array(cidrSchema),
+        natGateways: z.enum(['single', 'per-az']),
+        flowLogsRetentionDays: logRetentionDays,
+      })
+      .strict(),
+
+    kafka: z
+      .object({
+        kafkaVersion: z.enum(KAFKA_VERSIONS),
+        brokerCount: z.number().int().min(2),
+        instanceType: z.string().regex(/^kafka\.[a-z0-9]+\.[a-z0-9]+$/, 'must look like kafka.<family>.<size>'),
+        volumeSizeGiB: z.number().int().min(1).max(16384),
+        maxVolumeSizeGiB: z.number().int().min(1).max(16384),
+        /** @default min(3, brokerCount) */
+        replicationFactor: z.number().int().min(1).optional(),
+        /** @default 2 when the replication factor is at least 3, else 1 */
+        minInsyncReplicas: z.number().int().min(1).optional(),
+        logRetentionHours: z.number().int(),
+        scramAuthentication: z.boolean().default(false),
+        enhancedMonitoring: z.enum(['DEFAULT', 'PER_BROKER', 'PER_TOPIC_PER_BROKER', 'PER_TOPIC_PER_PARTITION']),
+        brokerLogRetentionDays: logRetentionDays,
+      })
+      .strict(),
+
+    kubernetes: z
+      .object({
+        version: z.enum(EKS_VERSIONS),
+        /** Empty keeps the API server private to the VPC. */
+        endpointPublicAccessCidrs: z.array(cidrSchema).default([]),
+        adminRoleArns: z.array(iamRoleArn).default([]),
+        nodeGroups: z.array(nodeGroupSchema).min(1),
+        controlPlaneLogRetentionDays: logRetentionDays,
+      })
+      .strict(),
+
+    keyspaces: z
+      .object({
+        keyspaceName: z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,47}$/, 'must be 1-48 letters, digits or "_"'),
+        pointInTimeRecovery: z.boolean(),
+        capacityMode: z.enum(['PAY_PER_REQUEST', 'PROVISIONED']),
+        readCapacityUnits: z.number().int().min(1).optional(),
+        writeCapacityUnits: z.number().int().min(1).optional(),
+        /** 0 disables TTL expiry of readings. */
+        readingsTtlDays: z.number().int().min(0).max(3650),
+        aggregatesTtlDays: z.number().int().min(0).max(3650),
+      })
+      .strict(),
+
+    lake: z
+      .object({
+        infrequentAccessAfterDays: z.number().int().min(30, 'S3 needs at least 30 days before STANDARD_IA'),
+        glacierAfterDays: z.number().int().min(1),
+        /** Unset keeps raw data forever. */
+        expireAfterDays: z.number().int().min(1).optional(),
+        accessLogsExpireAfterDays: z.number().int().min(1),
+        athenaResultsExpireAfterDays: z.number().int().min(1),
+      })
+      .strict(),
+
+    monitoring: z
+      .object({
+        alertEmails: z.array(z.email()).default([]),
+        mskDiskUsedPercentThreshold: z.number().min(10).max(95),
+        mskCpuPercentThreshold: z.number().min(10).max(100),
+        nodeCpuPercentThreshold: z.number().min(10).max(100),
+      })
+      .strict(),
+
+    /** prevent_destroy / deletion protection on every data store, and no force-destroy of buckets. */
+    protectData: z.boolean(),
+    /** KMS key deletion window. */
+    kmsDeletionWindowDays: z.number().int().min(7).max(30),
+  })
+  .strict();
+
+export type EnvironmentConfigInput = z.input<typeof environmentConfigSchema>;
+export type ParsedEnvironmentConfig = z.output<typeof environmentConfigSchema>;
+
+export interface KafkaDurability {
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
+}
+
+/** The validated config with derived values resolved. */
+export type EnvironmentConfig = Omit<ParsedEnvironmentConfig, 'kafka'> & {
+  readonly kafka: ParsedEnvironmentConfig['kafka'] & KafkaDurability;
+};
+
+export interface Cidr {
+  readonly network: number;
+  readonly prefix: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+export function parseCidr(value: string): Cidr | undefined {
+  const m = CIDR.exec(value);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+  const addr = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
+  const size = 2 ** (32 - prefix);
+  const network = addr - (addr % size);
+  if (network !== addr) return undefined; // host bits set: 10.0.1.0/16 is almost always a typo
+  return { network, prefix, first: network, last: network + size - 1 };
+}
+
+export const cidrsOverlap = (a: Cidr, b: Cidr): boolean => a.first <= b.last && b.first <= a.last;
+export const cidrContains = (outer: Cidr, inner: Cidr): boolean => outer.first <= inner.first && inner.last <= outer.last;

@@ -1,0 +1,178 @@
+/**
+ * Validation at the edge: schema first, then the rules that span fields. Every message names
+ * the environment and the field, and says what to do.
+ */
+import { z } from 'zod';
+import {
+  cidrContains,
+  cidrsOverlap,
+  EnvironmentConfig,
+  EnvironmentConfigInput,
+  environmentConfigSchema,
+  KAFKA_INSTANCE_FAMILIES,
+  MIN_KAFKA_RETENTION_HOURS,
+  NODE_INSTANCE_FAMILIES,
+  parseCidr,
+  ParsedEnvironmentConfig,
+} from './schema';
+
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly environment: string,
+    readonly issues: readonly ConfigIssue[],
+  ) {
+    super(
+      `Invalid configuration for environment '${environment}':\n` +
+        issues.map((i) => `  - [${environment}] ${i.path}: ${i.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const formatPath = (path: readonly PropertyKey[]): string =>
+  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('') || '(root)';
+
+/** Defaults that depend on other fields: RF = min(3, brokers); min ISR = 2 from RF 3, else 1. */
+export function deriveKafkaDurability(kafka: ParsedEnvironmentConfig['kafka']) {
+  const replicationFactor = kafka.replicationFactor ?? Math.min(3, kafka.brokerCount);
+  const minInsyncReplicas = kafka.minInsyncReplicas ?? (replicationFactor >= 3 ? 2 : 1);
+  return { replicationFactor, minInsyncReplicas };
+}
+
+function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (path: string, message: string) => issues.push({ path, message });
+  const azCount = c.network.availabilityZones.length;
+
+  // Network
+  if (new Set(c.network.availabilityZones).size !== azCount) add('network.availabilityZones', 'must not repeat an AZ');
+  const badAz = c.network.availabilityZones.find((az) => !az.startsWith(c.region));
+  if (badAz) add('network.availabilityZones', `'${badAz}' is not in region '${c.region}'`);
+  for (const key of ['publicSubnetCidrs', 'privateSubnetCidrs'] as const) {
+    if (c.network[key].length !== azCount) {
+      add(`network.${key}`, `has ${c.network[key].length} entries but there are ${azCount} availability zones; give one per AZ`);
+    }
+  }
+  const vpc = parseCidr(c.network.vpcCidr)!;
+  const subnets = [
+    ...c.network.publicSubnetCidrs.map((v, i) => ({ path: `network.publicSubnetCidrs[${i}]`, v, cidr: parseCidr(v)! })),
+    ...c.network.privateSubnetCidrs.map((v, i) => ({ path: `network.privateSubnetCidrs[${i}]`, v, cidr: parseCidr(v)! })),
+  ];
+  for (const s of subnets) {
+    if (!cidrContains(vpc, s.cidr)) add(s.path, `${s.v} is outside the VPC CIDR ${c.network.vpcCidr}`);
+    if (s.cidr.prefix > 28) add(s.path, `${s.v} is smaller than /28, the smallest subnet AWS allows`);
+  }
+  for (let i = 0; i < subnets.length; i++) {
+    for (let j = i + 1; j < subnets.length; j++) {
+      if (cidrsOverlap(subnets[i].cidr, subnets[j].cidr)) {
+        add(subnets[j].path, `${subnets[j].v} overlaps ${subnets[i].path} (${subnets[i].v}); subnet CIDRs must be disjoint`);
+      }
+    }
+  }
+
+  // Kafka
+  const k = c.kafka;
+  const kafkaFamily = k.instanceType.split('.')[1];
+  if (!(KAFKA_INSTANCE_FAMILIES as readonly string[]).includes(kafkaFamily)) {
+    add('kafka.instanceType', `unknown instance type family '${kafkaFamily}' in '${k.instanceType}'; use one of ${KAFKA_INSTANCE_FAMILIES.join(', ')}`);
+  }
+  if (k.brokerCount % azCount !== 0) {
+    add('kafka.brokerCount', `${k.brokerCount} is not a multiple of the AZ count (${azCount}); MSK spreads brokers evenly across AZs`);
+  }
+  if (k.maxVolumeSizeGiB < k.volumeSizeGiB) {
+    add('kafka.maxVolumeSizeGiB', `${k.maxVolumeSizeGiB} is below kafka.volumeSizeGiB (${k.volumeSizeGiB}); storage autoscaling needs room to grow`);
+  }
+  if (k.logRetentionHours < MIN_KAFKA_RETENTION_HOURS) {
+    add('kafka.logRetentionHours', `${k.logRetentionHours} is below the floor of ${MIN_KAFKA_RETENTION_HOURS} hours`);
+  }
+  const { replicationFactor, minInsyncReplicas } = deriveKafkaDurability(k);
+  if (replicationFactor > k.brokerCount) {
+    add('kafka.replicationFactor', `${replicationFactor} exceeds kafka.brokerCount (${k.brokerCount})`);
+  }
+  if (minInsyncReplicas > replicationFactor || (replicationFactor > 1 && minInsyncReplicas === replicationFactor)) {
+    add('kafka.minInsyncReplicas', `${minInsyncReplicas} must be below the replication factor (${replicationFactor}), or one broker restart blocks all writes`);
+  }
+
+  // Kubernetes
+  c.kubernetes.nodeGroups.forEach((g, i) => {
+    const path = `kubernetes.nodeGroups[${i}]`;
+    if (!(g.minSize <= g.desiredSize && g.desiredSize <= g.maxSize)) {
+      add(path, `sizes must satisfy minSize <= desiredSize <= maxSize (got ${g.minSize} <= ${g.desiredSize} <= ${g.maxSize})`);
+    }
+    g.instanceTypes.forEach((t, j) => {
+      const family = /^([a-z0-9]+)\.[a-z0-9]+$/.exec(t)?.[1];
+      if (!family || !(NODE_INSTANCE_FAMILIES as readonly string[]).includes(family)) {
+        add(`${path}.instanceTypes[${j}]`, `unknown instance type family in '${t}'; use one of ${NODE_INSTANCE_FAMILIES.join(', ')}`);
+      }
+    });
+  });
+  if (new Set(c.kubernetes.nodeGroups.map((g) => g.name)).size !== c.kubernetes.nodeGroups.length) {
+    add('kubernetes.nodeGroups', 'node group names must be unique');
+  }
+
+  // Keyspaces
+  if (c.keyspaces.capacityMode === 'PROVISIONED' && (!c.keyspaces.readCapacityUnits || !c.keyspaces.writeCapacityUnits)) {
+    add('keyspaces.capacityMode', 'PROVISIONED needs keyspaces.readCapacityUnits and keyspaces.writeCapacityUnits');
+  }
+
+  // Lake
+  const l = c.lake;
+  if (l.glacierAfterDays <= l.infrequentAccessAfterDays) {
+    add('lake.glacierAfterDays', `${l.glacierAfterDays} must be after lake.infrequentAccessAfterDays (${l.infrequentAccessAfterDays})`);
+  }
+  if (l.expireAfterDays !== undefined && l.expireAfterDays <= l.glacierAfterDays + 90) {
+    add('lake.expireAfterDays', `${l.expireAfterDays} must be more than 90 days after lake.glacierAfterDays (${l.glacierAfterDays}), Glacier's minimum storage duration`);
+  }
+
+  // Production tier: resilience is not optional.
+  if (c.tier === 'production') {
+    if (azCount < 3) add('network.availabilityZones', 'production needs 3 availability zones');
+    if (c.network.natGateways !== 'per-az') add('network.natGateways', "production needs 'per-az' NAT gateways so one AZ failure does not cut egress");
+    if (replicationFactor < 3) add('kafka.replicationFactor', `production needs replication factor 3 (got ${replicationFactor})`);
+    if (minInsyncReplicas < 2) add('kafka.minInsyncReplicas', `production needs min.insync.replicas >= 2 (got ${minInsyncReplicas})`);
+    if (!c.keyspaces.pointInTimeRecovery) add('keyspaces.pointInTimeRecovery', 'production needs point-in-time recovery');
+    if (!c.protectData) add('protectData', 'production needs deletion protection on every data store');
+    if (c.kubernetes.nodeGroups.some((g) => g.capacityType === 'SPOT')) {
+      add('kubernetes.nodeGroups', 'production runs on ON_DEMAND nodes');
+    }
+    if (c.monitoring.alertEmails.length === 0) add('monitoring.alertEmails', 'production needs at least one alert subscriber');
+  }
+  return issues;
+}
+
+/** Parses and validates one environment; throws ConfigError naming the environment and fields. */
+export function validateEnvironment(input: EnvironmentConfigInput): EnvironmentConfig {
+  const envName = typeof input?.name === 'string' && input.name ? input.name : '(unnamed)';
+  const parsed = environmentConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      envName,
+      parsed.error.issues.map((i: z.core.$ZodIssue) => ({ path: formatPath(i.path), message: i.message })),
+    );
+  }
+  const issues = crossFieldIssues(parsed.data);
+  if (issues.length > 0) throw new ConfigError(envName, issues);
+  return { ...parsed.data, kafka: { ...parsed.data.kafka, ...deriveKafkaDurability(parsed.data.kafka) } };
+}
+
+/** Validates a set of environments, including rules across them (unique names, disjoint VPCs for peering). */
+export function validateEnvironments(inputs: readonly EnvironmentConfigInput[]): EnvironmentConfig[] {
+  const configs = inputs.map(validateEnvironment);
+  for (let i = 0; i < configs.length; i++) {
+    for (let j = i + 1; j < configs.length; j++) {
+      const [a, b] = [configs[i], configs[j]];
+      if (a.name === b.name) throw new ConfigError(b.name, [{ path: 'name', message: `duplicates another environment's name` }]);
+      if (cidrsOverlap(parseCidr(a.network.vpcCidr)!, parseCidr(b.network.vpcCidr)!)) {
+        throw new ConfigError(b.name, [
+          { path: 'network.vpcCidr', message: `${b.network.vpcCidr} overlaps environment '${a.name}' (${a.network.vpcCidr}); keep VPCs disjoint so they can be peered` },
+        ]);
+      }
+    }
+  }
+  return configs;
+}

@@ -1,0 +1,3 @@
+export * from './aws-context';
+export * from './iam';
+export * from './kms-key';

@@ -1,0 +1,24 @@
+/**
+ * Two projects: `unit` is pure and fast (synth + logic); `integration` talks to the
+ * real local Kafka, Cassandra and S3 started by scripts/local-services and runs in band.
+ */
+const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/'],
+      setupFilesAfterEnv: ['<rootDir>/test/setup-cdktf.ts'],
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+    },
+  ],
+};

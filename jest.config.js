@@ -2,7 +2,7 @@
  * Two projects: `unit` is pure and fast (synth + logic); `integration` talks to the
  * real local Kafka, Cassandra and S3 started by scripts/local-services and runs in band.
  */
-const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
+const tsJest = ['ts-jest', { diagnostics: false }];
 
 module.exports = {
   projects: [

@@ -1,0 +1,33 @@
+# Shared helpers for the project's shell entry points.
+# Downloads and tools are cached under the user's cache dir so a second run is fast.
+SDP_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/streaming-data-platform"
+mkdir -p "$SDP_CACHE_DIR/bin"
+export PATH="$SDP_CACHE_DIR/bin:$PATH"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+CHECKOV_VERSION=3.3.30
+
+# Installs checkov from PyPI into a cached virtualenv (never into the system Python).
+ensure_checkov() {
+  local venv="$SDP_CACHE_DIR/checkov-$CHECKOV_VERSION"
+  if [ ! -x "$venv/bin/checkov" ]; then
+    log "installing checkov $CHECKOV_VERSION into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+  fi
+  ln -sf "$venv/bin/checkov" "$SDP_CACHE_DIR/bin/checkov"
+}
+
+# promtool comes from Debian's prometheus package.
+ensure_promtool() {
+  if ! command -v promtool >/dev/null 2>&1; then
+    log "installing promtool (Debian package prometheus)"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    # The package starts a Prometheus server we do not need.
+    $sudo systemctl disable --now prometheus >/dev/null 2>&1 || $sudo pkill -x prometheus >/dev/null 2>&1 || true
+  fi
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The project's one test command (README: `npm ci && npm test`; .ci/run calls exactly that).
+# Installs what the tests need (checkov, promtool, actionlint, the local Kafka/Cassandra/S3
+# services), then runs every stage and prints one summary line: "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+RESULTS_DIR=".test-results"
+rm -rf "$RESULTS_DIR" && mkdir -p "$RESULTS_DIR"
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+START=$(date +%s)
+
+record() { # name passed failed seconds
+  TOTAL_PASSED=$((TOTAL_PASSED + $2)); TOTAL_FAILED=$((TOTAL_FAILED + $3))
+  SUMMARY+=("$(printf '%-22s %5s passed %4s failed %6ss' "$1" "$2" "$3" "$4")")
+}
+
+# A stage that is one pass/fail step.
+step() { # name command...
+  local name="$1"; shift; local t0=$(date +%s)
+  log "$name"
+  if "$@"; then record "$name" 1 0 $(( $(date +%s) - t0 )); else record "$name" 0 1 $(( $(date +%s) - t0 )); fi
+}
+
+# A jest project; counts come from jest's JSON report.
+jest_stage() { # name jest-args...
+  local name="$1"; shift; local t0=$(date +%s)
+  log "$name"
+  npx jest "$@" --json --outputFile="$RESULTS_DIR/$name.json"
+  local counts
+  counts=$(node -e '
+    try { const r = require(process.argv[1]);
+      const failedSuites = r.testResults.filter(s => s.status === "failed" && s.assertionResults.length === 0).length;
+      console.log(r.numPassedTests, r.numFailedTests + failedSuites);
+    } catch { console.log(0, 1); }' "$PWD/$RESULTS_DIR/$name.json")
+  record "$name" ${counts% *} ${counts#* } $(( $(date +%s) - t0 ))
+}
+
+checkov_stage() {
+  local t0=$(date +%s) out
+  log "checkov security gate"
+  out=$(bash scripts/checkov.sh 2>&1); local rc=$?
+  echo "$out"
+  local p f
+  p=$(echo "$out" | awk '/^checkov\[.*\]: [0-9]+ passed/ {s += $2} END {print s + 0}')
+  f=$(echo "$out" | awk '/^checkov\[.*\]: [0-9]+ passed/ {s += $4} END {print s + 0}')
+  [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  record "checkov" "$p" "$f" $(( $(date +%s) - t0 ))
+}
+
+step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_promtool && { [ ! -f scripts/install-actionlint.sh ] || bash scripts/install-actionlint.sh; }'
+if [ -f scripts/local-services.ts ]; then
+  step "install services" npx ts-node --transpile-only scripts/local-services.ts install
+fi
+step "typecheck" npx tsc -p tsconfig.json --noEmit
+step "synth" npm run --silent synth
+jest_stage "unit" --selectProjects unit
+checkov_stage
+jest_stage "integration" --selectProjects integration --runInBand
+
+echo
+echo "──────────── test summary ($(( $(date +%s) - START ))s) ────────────"
+printf '%s\n' "${SUMMARY[@]}"
+echo "${TOTAL_PASSED} passed, ${TOTAL_FAILED} failed"
+[ "$TOTAL_FAILED" -eq 0 ]

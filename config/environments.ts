@@ -140,7 +140,7 @@ export const prod: EnvironmentConfigInput = {
     minInsyncReplicas: 2,
     logRetentionHours: 168,
     enhancedMonitoring: 'PER_TOPIC_PER_PARTITION',
-    brokerLogRetentionDays: 90,
+    brokerLogRetentionDays: 365,
   },
   kubernetes: {
     version: '1.33',

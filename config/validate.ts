@@ -122,8 +122,8 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
 
   // Lake
   const l = c.lake;
-  if (l.glacierAfterDays <= l.infrequentAccessAfterDays) {
-    add('lake.glacierAfterDays', `${l.glacierAfterDays} must be after lake.infrequentAccessAfterDays (${l.infrequentAccessAfterDays})`);
+  if (l.glacierAfterDays < l.infrequentAccessAfterDays + 30) {
+    add('lake.glacierAfterDays', `${l.glacierAfterDays} must be at least 30 days after lake.infrequentAccessAfterDays (${l.infrequentAccessAfterDays}); S3 keeps objects in STANDARD_IA for 30 days`);
   }
   if (l.expireAfterDays !== undefined && l.expireAfterDays <= l.glacierAfterDays + 90) {
     add('lake.expireAfterDays', `${l.expireAfterDays} must be more than 90 days after lake.glacierAfterDays (${l.glacierAfterDays}), Glacier's minimum storage duration`);

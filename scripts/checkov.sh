@@ -39,6 +39,6 @@ PY
 run all -d "$STACKS_DIR" --external-checks-dir policies/checkov/all
 # Production-only project checks (PITR, min ISR 2, prevent_destroy) over the prod stack.
 if [ -d "$STACKS_DIR/prod" ]; then
-  run production -d "$STACKS_DIR/prod" --external-checks-dir policies/checkov/production --check CKV_SDP_101,CKV_SDP_102,CKV_SDP_103
+  run production -d "$STACKS_DIR/prod" --external-checks-dir policies/checkov/production --check CKV_SDP_101,CKV_SDP_102,CKV_SDP_103,CKV_SDP_104
 fi
 exit $status

@@ -1,11 +1,24 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { S3Backend, TerraformStack } from 'cdktf';
+import { S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { aggregatesTable, readingsTable, tables } from '../apps/contracts';
 import { EnvironmentConfig } from '../config';
+import { ContainerRegistry } from '../constructs/container-registry';
+import { DataLake } from '../constructs/data-lake';
+import { KafkaCluster } from '../constructs/kafka-cluster';
+import { Keyspace } from '../constructs/keyspace';
+import { KubernetesCluster } from '../constructs/kubernetes-cluster';
+import { Monitoring } from '../constructs/monitoring';
+import { Network } from '../constructs/network';
 
 export interface PlatformStackProps {
   readonly config: EnvironmentConfig;
 }
+
+/** Repositories for the bundled apps; one image with several entrypoints is pushed to `sdp/apps`. */
+export const APP_REPOSITORY = 'sdp/apps';
+
+const DAY_SECONDS = 86_400;
 
 /**
  * One whole environment. The stack id is the environment name, so `cdktf deploy staging`
@@ -13,11 +26,20 @@ export interface PlatformStackProps {
  */
 export class PlatformStack extends TerraformStack {
   readonly config: EnvironmentConfig;
+  readonly network: Network;
+  readonly kafka: KafkaCluster;
+  readonly kubernetes: KubernetesCluster;
+  readonly keyspace: Keyspace;
+  readonly lake: DataLake;
+  readonly registry: ContainerRegistry;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, props: PlatformStackProps) {
     const { config } = props;
     super(scope, config.name);
     this.config = config;
+    const name = `sdp-${config.name}`;
+    const protect = config.protectData;
 
     new S3Backend(this, {
       bucket: config.state.bucket,
@@ -32,15 +54,123 @@ export class PlatformStack extends TerraformStack {
       region: config.region,
       allowedAccountIds: config.accountId ? [config.accountId] : undefined,
       defaultTags: [
-        {
-          tags: {
-            Project: 'streaming-data-platform',
-            Environment: config.name,
-            ManagedBy: 'cdktf',
-            ...config.tags,
-          },
-        },
+        { tags: { Project: 'streaming-data-platform', Environment: config.name, ManagedBy: 'cdktf', ...config.tags } },
       ],
     });
+
+    // Network
+    this.network = new Network(this, 'network', {
+      name,
+      vpcCidr: config.network.vpcCidr,
+      availabilityZones: config.network.availabilityZones,
+      publicSubnetCidrs: config.network.publicSubnetCidrs,
+      privateSubnetCidrs: config.network.privateSubnetCidrs,
+      natGateways: config.network.natGateways,
+      flowLogs: { retentionInDays: config.network.flowLogsRetentionDays },
+      clusterName: name,
+      preventDestroy: protect,
+    });
+
+    // Kafka
+    this.kafka = new KafkaCluster(this, 'kafka', {
+      name,
+      vpcId: this.network.vpcId,
+      subnetIds: this.network.privateSubnetIds,
+      kafkaVersion: config.kafka.kafkaVersion,
+      brokerCount: config.kafka.brokerCount,
+      instanceType: config.kafka.instanceType,
+      logRetentionHours: config.kafka.logRetentionHours,
+      storage: { volumeSizeGiB: config.kafka.volumeSizeGiB, maxVolumeSizeGiB: config.kafka.maxVolumeSizeGiB },
+      durability: { replicationFactor: config.kafka.replicationFactor, minInsyncReplicas: config.kafka.minInsyncReplicas },
+      auth: { iam: true, scram: config.kafka.scramAuthentication },
+      logging: { retentionInDays: config.kafka.brokerLogRetentionDays },
+      monitoring: { enhancedMonitoring: config.kafka.enhancedMonitoring },
+      preventDestroy: protect,
+    });
+
+    // Kubernetes
+    this.kubernetes = new KubernetesCluster(this, 'kubernetes', {
+      name,
+      version: config.kubernetes.version,
+      vpcId: this.network.vpcId,
+      subnetIds: this.network.privateSubnetIds,
+      endpoint: { publicAccessCidrs: config.kubernetes.endpointPublicAccessCidrs },
+      logging: { retentionInDays: config.kubernetes.controlPlaneLogRetentionDays },
+      access: { adminRoleArns: config.kubernetes.adminRoleArns },
+      nodeGroups: config.kubernetes.nodeGroups,
+      preventDestroy: protect,
+    });
+    // Pods reach the brokers through the EKS cluster security group that every node carries.
+    this.kafka.allowClientsFrom(this.kubernetes.clusterSecurityGroupId, 'EKS pods and nodes');
+
+    // Keyspaces (tables from the one schema declaration in apps/contracts)
+    this.keyspace = new Keyspace(this, 'keyspace', {
+      keyspaceName: config.keyspaces.keyspaceName,
+      tables,
+      ttlSeconds: {
+        [readingsTable.name]: config.keyspaces.readingsTtlDays * DAY_SECONDS,
+        [aggregatesTable.name]: config.keyspaces.aggregatesTtlDays * DAY_SECONDS,
+      },
+      pointInTimeRecovery: config.keyspaces.pointInTimeRecovery,
+      capacity: {
+        mode: config.keyspaces.capacityMode,
+        readCapacityUnits: config.keyspaces.readCapacityUnits,
+        writeCapacityUnits: config.keyspaces.writeCapacityUnits,
+      },
+      preventDestroy: protect,
+    });
+
+    // Data lake
+    this.lake = new DataLake(this, 'lake', {
+      name,
+      lifecycle: {
+        infrequentAccessAfterDays: config.lake.infrequentAccessAfterDays,
+        glacierAfterDays: config.lake.glacierAfterDays,
+        expireAfterDays: config.lake.expireAfterDays,
+      },
+      accessLogs: { expireAfterDays: config.lake.accessLogsExpireAfterDays },
+      catalog: { databaseName: `sdp_${config.name.replace(/-/g, '_')}_lake` },
+      athena: { resultsExpireAfterDays: config.lake.athenaResultsExpireAfterDays },
+      forceDestroy: !protect && config.tier !== 'production',
+      preventDestroy: protect,
+    });
+
+    // Container registry
+    this.registry = new ContainerRegistry(this, 'registry', {
+      name,
+      repositoryNames: [APP_REPOSITORY],
+      preventDestroy: protect,
+      forceDelete: !protect,
+    });
+
+    // Monitoring
+    this.monitoring = new Monitoring(this, 'monitoring', {
+      name,
+      alerts: { emails: config.monitoring.alertEmails },
+      msk: {
+        clusterName: this.kafka.clusterName,
+        brokerCount: config.kafka.brokerCount,
+        diskUsedPercentThreshold: config.monitoring.mskDiskUsedPercentThreshold,
+        cpuPercentThreshold: config.monitoring.mskCpuPercentThreshold,
+      },
+      keyspaces: { keyspaceName: this.keyspace.keyspaceName, tableNames: this.keyspace.tableNames },
+      eks: {
+        clusterName: this.kubernetes.clusterName,
+        autoscalingGroupNames: this.kubernetes.nodeGroups.map((g) => g.resources.get(0).autoscalingGroups.get(0).name),
+        cpuPercentThreshold: config.monitoring.nodeCpuPercentThreshold,
+      },
+      preventDestroy: protect,
+    });
+
+    // Outputs: identifiers only, never credentials.
+    const output = (id: string, value: string, description: string) => new TerraformOutput(this, id, { value, description });
+    output('kafka_bootstrap_brokers_iam', this.kafka.bootstrapBrokersSaslIam, 'MSK bootstrap brokers (SASL/IAM, TLS, port 9098)');
+    output('kafka_cluster_arn', this.kafka.clusterArn, 'MSK cluster ARN');
+    output('eks_cluster_name', this.kubernetes.clusterName, 'EKS cluster name (aws eks update-kubeconfig --name ...)');
+    output('keyspace_name', this.keyspace.keyspaceName, 'Amazon Keyspaces keyspace');
+    output('lake_bucket', this.lake.bucketName, 'Data lake bucket');
+    output('athena_workgroup', this.lake.workgroupName, 'Athena workgroup for lake queries');
+    output('app_repository_url', this.registry.repositoryUrl(APP_REPOSITORY), 'ECR repository of the bundled apps');
+    output('alert_topic_arn', this.monitoring.alertTopicArn, 'SNS topic receiving every alarm');
   }
 }

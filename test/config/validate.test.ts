@@ -55,7 +55,7 @@ describe('environment config', () => {
     ['RF above broker count', { kafka: { replicationFactor: 3 } }, /^kafka\.replicationFactor: 3 exceeds kafka\.brokerCount/],
     ['AZ outside the region', { network: { availabilityZones: ['eu-west-1a', 'us-east-1b'] } }, /^network\.availabilityZones: 'us-east-1b' is not in region/],
     ['node group sizes out of order', { kubernetes: { nodeGroups: [{ name: 'g', instanceTypes: ['t3.large'], capacityType: 'SPOT', minSize: 3, desiredSize: 1, maxSize: 2 }] } }, /^kubernetes\.nodeGroups\[0\]: sizes must satisfy/],
-    ['lifecycle out of order', { lake: { glacierAfterDays: 30 } }, /^lake\.glacierAfterDays: 30 must be after/],
+    ['lifecycle out of order', { lake: { glacierAfterDays: 30 } }, /^lake\.glacierAfterDays: 30 must be at least 30 days after/],
     ['provisioned capacity without units', { keyspaces: { capacityMode: 'PROVISIONED' } }, /^keyspaces\.capacityMode: PROVISIONED needs/],
     ['invalid log retention', { network: { flowLogsRetentionDays: 10 } }, /^network\.flowLogsRetentionDays: must be one of CloudWatch Logs' retention periods/],
     ['unknown field', { kafka: { brokers: 3 } }, /^kafka: Unrecognized key/],

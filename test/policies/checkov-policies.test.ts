@@ -17,7 +17,7 @@ function scan(policyDir: string, resources: Record<string, Record<string, unknow
   writeFileSync(join(dir, 'stack', 'cdk.tf.json'), JSON.stringify({ resource: resources }));
   const res = spawnSync(
     checkov,
-    ['-d', join(dir, 'stack'), '--framework', 'terraform_json', '--external-checks-dir', join(root, 'policies/checkov', policyDir), '--check', 'CKV_SDP_1,CKV_SDP_2,CKV_SDP_101,CKV_SDP_102,CKV_SDP_103', '-o', 'json', '--compact'],
+    ['-d', join(dir, 'stack'), '--framework', 'terraform_json', '--external-checks-dir', join(root, 'policies/checkov', policyDir), '--check', 'CKV_SDP_1,CKV_SDP_2,CKV_SDP_3,CKV_SDP_101,CKV_SDP_102,CKV_SDP_103,CKV_SDP_104', '-o', 'json', '--compact'],
     { encoding: 'utf8' },
   );
   const report = JSON.parse(res.stdout || '{}');
@@ -49,11 +49,32 @@ describe('project checkov policies', () => {
     expect(results.get('CKV_SDP_2 msk_bad')).toBe('failed');
   }, 60_000);
 
+  it('CKV_SDP_3: buckets use SSE-KMS, except server-access-log targets', () => {
+    const sse = (bucket: string, sse_algorithm: string) => ({
+      bucket,
+      rule: [{ apply_server_side_encryption_by_default: [{ sse_algorithm }] }],
+    });
+    const results = scan('all', {
+      aws_s3_bucket_server_side_encryption_configuration: {
+        sse_kms: sse('${aws_s3_bucket.lake.id}', 'aws:kms'),
+        sse_logs: sse('${aws_s3_bucket.lake_access-logs_bucket.id}', 'AES256'),
+        sse_plain: sse('${aws_s3_bucket.lake.id}', 'AES256'),
+      },
+    });
+    expect(results.get('CKV_SDP_3 sse_kms')).toBe('passed');
+    expect(results.get('CKV_SDP_3 sse_logs')).toBe('passed');
+    expect(results.get('CKV_SDP_3 sse_plain')).toBe('failed');
+  }, 60_000);
+
   it('CKV_SDP_101/102/103: production needs PITR, min ISR 2 and prevent_destroy on data stores', () => {
     const results = scan('production', {
       aws_keyspaces_table: {
         table_good: { keyspace_name: 'k', table_name: 'good', point_in_time_recovery: { status: 'ENABLED' }, lifecycle: { prevent_destroy: true } },
         table_bad: { keyspace_name: 'k', table_name: 'bad', point_in_time_recovery: { status: 'DISABLED' } },
+      },
+      aws_cloudwatch_log_group: {
+        logs_year: { name: 'a', retention_in_days: 365 },
+        logs_week: { name: 'b', retention_in_days: 7 },
       },
       aws_msk_configuration: {
         msk_good: { name: 'good', server_properties: props({ 'min.insync.replicas': '2' }) },
@@ -66,5 +87,7 @@ describe('project checkov policies', () => {
     expect(results.get('CKV_SDP_102 msk_bad')).toBe('failed');
     expect(results.get('CKV_SDP_103 table_good')).toBe('passed');
     expect(results.get('CKV_SDP_103 table_bad')).toBe('failed');
+    expect(results.get('CKV_SDP_104 logs_year')).toBe('passed');
+    expect(results.get('CKV_SDP_104 logs_week')).toBe('failed');
   }, 60_000);
 });

@@ -70,3 +70,23 @@ class DataStorePreventDestroy(BaseResourceCheck):
 check_pitr = KeyspacesPointInTimeRecovery()
 check_min_isr = MskMinInsyncReplicas()
 check_prevent_destroy = DataStorePreventDestroy()
+
+
+class LogGroupRetentionOneYear(BaseResourceCheck):
+    def __init__(self):
+        super().__init__(
+            name="Production CloudWatch log groups keep logs for at least a year (replaces CKV_AWS_338 in prod)",
+            id="CKV_SDP_104",
+            categories=[CheckCategories.LOGGING],
+            supported_resources=["aws_cloudwatch_log_group"],
+        )
+
+    def scan_resource_conf(self, conf):
+        days = first(conf.get("retention_in_days"), 0)
+        try:
+            return CheckResult.PASSED if int(days) == 0 or int(days) >= 365 else CheckResult.FAILED
+        except (TypeError, ValueError):
+            return CheckResult.FAILED
+
+
+check_log_retention = LogGroupRetentionOneYear()

@@ -1,6 +1,6 @@
 /**
  * Benchmark: wall time and peak RSS of a full synth of all environments, as a user runs it
- * (`npm run synth`: a fresh Node process with ts-node in transpile-only mode).
+ * (`npm run synth`: a fresh Node process, TypeScript loaded by tsx/esbuild).
  * Prints figures; asserts nothing. Usage: npm run bench:synth [-- --runs 5]
  */
 import { spawnSync } from 'node:child_process';
@@ -16,7 +16,7 @@ interface Sample { wallMs: number; maxRssMiB: number; cpuMs: number }
 function synthOnce(): Sample {
   rmSync(join(root, 'cdktf.out'), { recursive: true, force: true });
   const t0 = process.hrtime.bigint();
-  const res = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', './scripts/report-usage.js', 'main.ts'], {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '-r', './scripts/report-usage.js', 'main.ts'], {
     cwd: root,
     encoding: 'utf8',
   });

@@ -317,6 +317,24 @@ export class KafkaCluster extends Construct {
     ]);
   }
 
+  /**
+   * Read consumer-group lag without consuming: describe the topics and groups (for KEDA's Kafka
+   * scaler). No ReadData, no AlterGroup.
+   */
+  grantDescribeGroups(role: IamRole, topicNames: readonly string[], groupIds: readonly string[]): IamRolePolicy {
+    if (groupIds.length === 0) throw new Error(`KafkaCluster ${this.clusterName}: grantDescribeGroups needs at least one group`);
+    return this.grantStatements(role, 'describe-groups', [
+      ...this.connectStatements(),
+      { Sid: 'DescribeTopics', Effect: 'Allow', Action: 'kafka-cluster:DescribeTopic', Resource: this.topicArns(topicNames) },
+      {
+        Sid: 'DescribeGroups',
+        Effect: 'Allow',
+        Action: 'kafka-cluster:DescribeGroup',
+        Resource: groupIds.map((g) => this.kafkaArn('group', g)),
+      },
+    ]);
+  }
+
   /** Create and reconfigure exactly these topics, e.g. for the job that applies topic declarations. */
   grantTopicAdmin(role: IamRole, topicNames: readonly string[]): IamRolePolicy {
     return this.grantStatements(role, 'topic-admin', [

@@ -86,6 +86,12 @@ export interface KubernetesClusterProps {
      * @default []
      */
     readonly adminRoleArns?: readonly string[];
+    /**
+     * IAM roles given read-only access including Secrets (AmazonEKSAdminViewPolicy), e.g. the CI
+     * plan role: refreshing Helm releases during `plan` reads their release Secrets.
+     * @default []
+     */
+    readonly viewerRoleArns?: readonly string[];
   };
 
   // Scaling
@@ -208,15 +214,21 @@ export class KubernetesCluster extends Construct {
     this.clusterSecurityGroupId = this.cluster.vpcConfig.clusterSecurityGroupId;
 
     // Access entries
-    for (const [i, principalArn] of (props.access?.adminRoleArns ?? []).entries()) {
-      const entryId = `admin-${Token.isUnresolved(principalArn) ? i : principalArn.split('/').pop()}`;
-      const entry = new EksAccessEntry(this, entryId, { clusterName: this.cluster.name, principalArn, type: 'STANDARD' });
-      new EksAccessPolicyAssociation(this, `${entryId}-cluster-admin`, {
-        clusterName: this.cluster.name,
-        principalArn: entry.principalArn,
-        policyArn: `arn:${ctx.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
-        accessScope: { type: 'cluster' },
-      });
+    const accessLevels = [
+      { kind: 'admin', policy: 'AmazonEKSClusterAdminPolicy', arns: props.access?.adminRoleArns ?? [] },
+      { kind: 'viewer', policy: 'AmazonEKSAdminViewPolicy', arns: props.access?.viewerRoleArns ?? [] },
+    ];
+    for (const level of accessLevels) {
+      for (const [i, principalArn] of level.arns.entries()) {
+        const entryId = `${level.kind}-${Token.isUnresolved(principalArn) ? i : principalArn.split('/').pop()}`;
+        const entry = new EksAccessEntry(this, entryId, { clusterName: this.cluster.name, principalArn, type: 'STANDARD' });
+        new EksAccessPolicyAssociation(this, `${entryId}-${level.policy}`, {
+          clusterName: this.cluster.name,
+          principalArn: entry.principalArn,
+          policyArn: `arn:${ctx.partition}:eks::aws:cluster-access-policy/${level.policy}`,
+          accessScope: { type: 'cluster' },
+        });
+      }
     }
 
     // Add-ons nodes depend on
@@ -313,6 +325,8 @@ export class KubernetesCluster extends Construct {
       addonVersion: version.version,
       resolveConflictsOnCreate: 'OVERWRITE',
       resolveConflictsOnUpdate: 'OVERWRITE',
+      // The VPC CNI's network policy agent is what enforces Kubernetes NetworkPolicies on EKS.
+      configurationValues: addonName === 'vpc-cni' ? JSON.stringify({ enableNetworkPolicy: 'true' }) : undefined,
       dependsOn,
     });
   }

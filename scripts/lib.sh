@@ -31,3 +31,17 @@ ensure_promtool() {
     $sudo systemctl disable --now prometheus >/dev/null 2>&1 || $sudo pkill -x prometheus >/dev/null 2>&1 || true
   fi
 }
+
+# helm (to render the local chart in tests), built from source through the Go module proxy.
+HELM_VERSION=3.17.4
+ensure_helm() {
+  local bin="$SDP_CACHE_DIR/bin/helm-$HELM_VERSION"
+  if [ ! -x "$bin" ]; then
+    command -v go >/dev/null 2>&1 || { echo "helm needs the Go toolchain on PATH" >&2; return 2; }
+    log "building helm $HELM_VERSION into $SDP_CACHE_DIR/bin (first run only)"
+    local tmp; tmp="$(mktemp -d)"
+    GOBIN="$tmp" GOFLAGS=-buildvcs=false go install "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" >&2 && mv "$tmp/helm" "$bin"
+    rm -rf "$tmp"
+  fi
+  ln -sf "$bin" "$SDP_CACHE_DIR/bin/helm"
+}

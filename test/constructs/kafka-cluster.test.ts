@@ -267,3 +267,30 @@ describe('KafkaCluster', () => {
     });
   });
 });
+
+describe('KafkaCluster.grantDescribeGroups', () => {
+  it('lets an autoscaler read lag (describe topics and groups) without reading data or moving offsets', () => {
+    const { Testing, TerraformStack } = require('cdktf');
+    const { AwsProvider } = require('@cdktf/provider-aws/lib/provider');
+    const { IamRole } = require('@cdktf/provider-aws/lib/iam-role');
+    const { KafkaCluster } = require('../../constructs/kafka-cluster');
+    const stack = new TerraformStack(Testing.app(), 'keda');
+    new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+    const kafka = new KafkaCluster(stack, 'kafka', {
+      name: 'k', vpcId: 'vpc-1', subnetIds: ['a', 'b'], kafkaVersion: '3.8.x', brokerCount: 2, instanceType: 'kafka.m7g.large',
+      logRetentionHours: 24, storage: { volumeSizeGiB: 10, maxVolumeSizeGiB: 20 }, logging: { retentionInDays: 7 },
+    });
+    const role = new IamRole(stack, 'keda', { name: 'keda', assumeRolePolicy: '{}' });
+    kafka.grantDescribeGroups(role, ['t1'], ['g1', 'g2']);
+    const synth = JSON.parse(Testing.synth(stack));
+    const doc = JSON.parse(Object.values<any>(synth.resource.aws_iam_role_policy)[0].policy);
+    const actions = doc.Statement.flatMap((s: any) => [].concat(s.Action));
+    expect(actions).toEqual(expect.arrayContaining(['kafka-cluster:DescribeGroup', 'kafka-cluster:DescribeTopic']));
+    expect(actions).not.toContain('kafka-cluster:ReadData');
+    expect(actions).not.toContain('kafka-cluster:AlterGroup');
+    const groups = doc.Statement.find((s: any) => s.Sid === 'DescribeGroups').Resource;
+    expect(groups).toHaveLength(2);
+    expect(groups[1]).toMatch(/:group\/k\/.*\/g2$/);
+    expect(() => kafka.grantDescribeGroups(role, ['t1'], [])).toThrow(/at least one group/);
+  });
+});

@@ -323,3 +323,23 @@ describe('Network + KafkaCluster + KubernetesCluster in one stack', () => {
     expect(Object.values(json.resource.aws_kms_alias).map((a) => a.name).sort()).toEqual(['alias/sdp-dev-eks', 'alias/sdp-dev-flow-logs', 'alias/sdp-dev-msk']);
   });
 });
+
+describe('KubernetesCluster access and network policy', () => {
+  it('gives viewer roles AmazonEKSAdminViewPolicy and turns on NetworkPolicy enforcement in the VPC CNI', () => {
+    const { Testing, TerraformStack } = require('cdktf');
+    const { AwsProvider } = require('@cdktf/provider-aws/lib/provider');
+    const { KubernetesCluster } = require('../../constructs/kubernetes-cluster');
+    const stack = new TerraformStack(Testing.app(), 'eks-access');
+    new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+    new KubernetesCluster(stack, 'eks', {
+      name: 'c', version: '1.33', vpcId: 'vpc-1', subnetIds: ['s1', 's2'], logging: { retentionInDays: 7 },
+      access: { adminRoleArns: ['arn:aws:iam::111122223333:role/deployer'], viewerRoleArns: ['arn:aws:iam::111122223333:role/planner'] },
+      nodeGroups: [{ name: 'g', instanceTypes: ['m6i.large'], capacityType: 'ON_DEMAND', minSize: 1, desiredSize: 1, maxSize: 2, diskSizeGiB: 50 }],
+    });
+    const synth = JSON.parse(Testing.synth(stack));
+    const assoc = Object.values<any>(synth.resource.aws_eks_access_policy_association).map((a) => a.policy_arn.split('/').pop());
+    expect(assoc.sort()).toEqual(['AmazonEKSAdminViewPolicy', 'AmazonEKSClusterAdminPolicy']);
+    const cni = Object.values<any>(synth.resource.aws_eks_addon).find((a) => a.addon_name === 'vpc-cni');
+    expect(JSON.parse(cni.configuration_values)).toEqual({ enableNetworkPolicy: 'true' });
+  });
+});

@@ -1,0 +1,3 @@
+export * from './pipeline-alerts';
+export * from './pipeline-dashboard';
+export * from './pipeline-observability';

@@ -241,11 +241,16 @@ export function validateBootstrap(
   };
 }
 
-/** ARN of an environment's deploy role: give it EKS cluster-admin access (kubernetes.adminRoleArns). */
-export function deployRoleArn(config: BootstrapConfig, environment: string): string {
+/**
+ * ARNs of an environment's CI roles, for its EKS access entries: the deploy role applies the
+ * Kubernetes resources (cluster admin); the plan role refreshes them (read-only view).
+ */
+export function ciRoleArns(config: BootstrapConfig, environment: string): { readonly plan: string; readonly deploy: string } {
   const account = config.accounts.find((a) => a.environments.some((e) => e.name === environment));
   if (!account) throw new Error(`environment: '${environment}' is not bootstrapped`);
-  return `arn:${account.partition}:iam::${account.accountId}:role/${ciNames(config.namePrefix, environment).deployRole}`;
+  const names = ciNames(config.namePrefix, environment);
+  const arn = (role: string) => `arn:${account.partition}:iam::${account.accountId}:role/${role}`;
+  return { plan: arn(names.planRole), deploy: arn(names.deployRole) };
 }
 
 /**

@@ -35,6 +35,14 @@ export const MIN_KAFKA_RETENTION_HOURS = 24;
 const awsAccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account ID');
 const iamRoleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'must be an IAM role ARN');
 
+const consumerScaling = z
+  .object({
+    minReplicas: z.number().int().min(1),
+    /** At most the partition count of the topic the app consumes. */
+    maxReplicas: z.number().int().min(1),
+  })
+  .strict();
+
 export const nodeGroupSchema = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be lower-case letters, digits and "-"'),
@@ -99,7 +107,10 @@ export const environmentConfigSchema = z
         version: z.enum(EKS_VERSIONS),
         /** Empty keeps the API server private to the VPC. */
         endpointPublicAccessCidrs: z.array(cidrSchema).default([]),
+        /** Cluster admins (access entries). Include the role that deploys: it installs the Helm charts. */
         adminRoleArns: z.array(iamRoleArn).default([]),
+        /** Read-only including Secrets, e.g. the CI plan role (Helm refresh reads release Secrets). */
+        viewerRoleArns: z.array(iamRoleArn).default([]),
         nodeGroups: z.array(nodeGroupSchema).min(1),
         controlPlaneLogRetentionDays: logRetentionDays,
       })
@@ -135,6 +146,27 @@ export const environmentConfigSchema = z
         mskDiskUsedPercentThreshold: z.number().min(10).max(95),
         mskCpuPercentThreshold: z.number().min(10).max(100),
         nodeCpuPercentThreshold: z.number().min(10).max(100),
+      })
+      .strict(),
+
+    /** The bundled apps on EKS (apps/). */
+    apps: z
+      .object({
+        /** Tag of the `sdp/apps` image in ECR; CI overrides it with the commit SHA via APP_IMAGE_TAG. */
+        imageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a valid image tag'),
+        producer: z
+          .object({
+            /** 0 disables the synthetic load generator (real devices publish instead). */
+            replicas: z.number().int().min(0).max(10),
+            ratePerSecond: z.number().int().min(1),
+            devices: z.number().int().min(1),
+          })
+          .strict(),
+        processor: consumerScaling,
+        cassandraSink: consumerScaling,
+        lakeSink: consumerScaling,
+        /** Consumer-group lag per replica that KEDA aims for. */
+        lagThreshold: z.number().int().min(10),
       })
       .strict(),
 

@@ -3,6 +3,7 @@
  * the environment and the field, and says what to do.
  */
 import { z } from 'zod';
+import { topics } from '../apps/contracts/topics';
 import {
   cidrContains,
   cidrsOverlap,
@@ -129,6 +130,16 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
     add('lake.expireAfterDays', `${l.expireAfterDays} must be more than 90 days after lake.glacierAfterDays (${l.glacierAfterDays}), Glacier's minimum storage duration`);
   }
 
+  // Apps: KEDA never scales a consumer group past its topic's partitions (idle replicas).
+  const consumed = { processor: topics.raw, cassandraSink: topics.clean, lakeSink: topics.clean } as const;
+  for (const [app, topic] of Object.entries(consumed) as [keyof typeof consumed, (typeof consumed)[keyof typeof consumed]][]) {
+    const s = c.apps[app];
+    if (s.maxReplicas > topic.partitions) {
+      add(`apps.${app}.maxReplicas`, `${s.maxReplicas} exceeds the ${topic.partitions} partitions of ${topic.name}; extra replicas would sit idle`);
+    }
+    if (s.minReplicas > s.maxReplicas) add(`apps.${app}.minReplicas`, `${s.minReplicas} is above apps.${app}.maxReplicas (${s.maxReplicas})`);
+  }
+
   // Production tier: resilience is not optional.
   if (c.tier === 'production') {
     if (azCount < 3) add('network.availabilityZones', 'production needs 3 availability zones');
@@ -141,6 +152,9 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
       add('kubernetes.nodeGroups', 'production runs on ON_DEMAND nodes');
     }
     if (c.monitoring.alertEmails.length === 0) add('monitoring.alertEmails', 'production needs at least one alert subscriber');
+    for (const app of ['processor', 'cassandraSink', 'lakeSink'] as const) {
+      if (c.apps[app].minReplicas < 2) add(`apps.${app}.minReplicas`, 'production keeps at least 2 replicas so a node loss does not stop the pipeline');
+    }
   }
   return issues;
 }

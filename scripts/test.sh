@@ -51,7 +51,7 @@ checkov_stage() {
   record "checkov" "$p" "$f" $(( $(date +%s) - t0 ))
 }
 
-step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_promtool && { [ ! -f scripts/install-actionlint.sh ] || bash scripts/install-actionlint.sh; }'
+step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_promtool && ensure_helm && bash scripts/install-actionlint.sh >/dev/null'
 if [ -f scripts/local-services.ts ]; then
   step "install services" npx ts-node --transpile-only scripts/local-services.ts install
 fi

@@ -3,20 +3,32 @@ import { S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { aggregatesTable, readingsTable, tables } from '../apps/contracts';
 import { EnvironmentConfig } from '../config';
-import { ContainerRegistry } from '../constructs/container-registry';
 import { DataLake } from '../constructs/data-lake';
 import { KafkaCluster } from '../constructs/kafka-cluster';
 import { Keyspace } from '../constructs/keyspace';
 import { KubernetesCluster } from '../constructs/kubernetes-cluster';
 import { Monitoring } from '../constructs/monitoring';
-import { Network } from '../constructs/network';
+import { DEFAULT_INTERFACE_ENDPOINTS, Network } from '../constructs/network';
+import { PipelineWorkloads } from './pipeline-workloads';
+
+/** What the bootstrap stack (CI prerequisites, shared per account) provides to an environment. */
+export interface DeliverySettings {
+  /** The AWS account the environment lives in; the provider refuses any other. */
+  readonly accountId: string;
+  /** ECR repository of the bundled apps' image (`<acct>.dkr.ecr.<region>.amazonaws.com/sdp/apps`). */
+  readonly imageRepositoryUrl: string;
+  /** KMS key (or alias ARN) the S3 backend encrypts state with; the state bucket refuses others. */
+  readonly stateKmsKeyId?: string;
+  /** CI deploy role: cluster admin, since it installs the Helm charts. */
+  readonly deployRoleArn?: string;
+  /** CI plan role: read-only cluster access, since plans refresh Kubernetes resources. */
+  readonly planRoleArn?: string;
+}
 
 export interface PlatformStackProps {
   readonly config: EnvironmentConfig;
+  readonly delivery: DeliverySettings;
 }
-
-/** Repositories for the bundled apps; one image with several entrypoints is pushed to `sdp/apps`. */
-export const APP_REPOSITORY = 'sdp/apps';
 
 const DAY_SECONDS = 86_400;
 
@@ -31,11 +43,11 @@ export class PlatformStack extends TerraformStack {
   readonly kubernetes: KubernetesCluster;
   readonly keyspace: Keyspace;
   readonly lake: DataLake;
-  readonly registry: ContainerRegistry;
   readonly monitoring: Monitoring;
+  readonly workloads: PipelineWorkloads;
 
   constructor(scope: Construct, props: PlatformStackProps) {
-    const { config } = props;
+    const { config, delivery } = props;
     super(scope, config.name);
     this.config = config;
     const name = `sdp-${config.name}`;
@@ -46,13 +58,14 @@ export class PlatformStack extends TerraformStack {
       key: `${config.name}/terraform.tfstate`,
       region: config.state.region,
       encrypt: true,
+      kmsKeyId: delivery.stateKmsKeyId,
     });
     // cdktf 0.21 has no typed `use_lockfile`; S3-native locking replaces the DynamoDB table.
     this.addOverride('terraform.backend.s3.use_lockfile', true);
 
     new AwsProvider(this, 'aws', {
       region: config.region,
-      allowedAccountIds: config.accountId ? [config.accountId] : undefined,
+      allowedAccountIds: [delivery.accountId],
       defaultTags: [
         { tags: { Project: 'streaming-data-platform', Environment: config.name, ManagedBy: 'cdktf', ...config.tags } },
       ],
@@ -66,6 +79,8 @@ export class PlatformStack extends TerraformStack {
       publicSubnetCidrs: config.network.publicSubnetCidrs,
       privateSubnetCidrs: config.network.privateSubnetCidrs,
       natGateways: config.network.natGateways,
+      // Keyspaces through an interface endpoint keeps CQL traffic off the NAT gateways.
+      interfaceEndpoints: [...DEFAULT_INTERFACE_ENDPOINTS, 'cassandra'],
       flowLogs: { retentionInDays: config.network.flowLogsRetentionDays },
       clusterName: name,
       preventDestroy: protect,
@@ -96,7 +111,10 @@ export class PlatformStack extends TerraformStack {
       subnetIds: this.network.privateSubnetIds,
       endpoint: { publicAccessCidrs: config.kubernetes.endpointPublicAccessCidrs },
       logging: { retentionInDays: config.kubernetes.controlPlaneLogRetentionDays },
-      access: { adminRoleArns: config.kubernetes.adminRoleArns },
+      access: {
+        adminRoleArns: [...(delivery.deployRoleArn ? [delivery.deployRoleArn] : []), ...config.kubernetes.adminRoleArns],
+        viewerRoleArns: [...(delivery.planRoleArn ? [delivery.planRoleArn] : []), ...config.kubernetes.viewerRoleArns],
+      },
       nodeGroups: config.kubernetes.nodeGroups,
       preventDestroy: protect,
     });
@@ -135,14 +153,6 @@ export class PlatformStack extends TerraformStack {
       preventDestroy: protect,
     });
 
-    // Container registry
-    this.registry = new ContainerRegistry(this, 'registry', {
-      name,
-      repositoryNames: [APP_REPOSITORY],
-      preventDestroy: protect,
-      forceDelete: !protect,
-    });
-
     // Monitoring
     this.monitoring = new Monitoring(this, 'monitoring', {
       name,
@@ -162,6 +172,19 @@ export class PlatformStack extends TerraformStack {
       preventDestroy: protect,
     });
 
+    // In-cluster: add-ons, the bundled apps, the topic job, alerts and dashboards.
+    this.workloads = new PipelineWorkloads(this, 'workloads', {
+      config,
+      privateSubnetCidrs: config.network.privateSubnetCidrs,
+      vpcCidr: config.network.vpcCidr,
+      kafka: this.kafka,
+      kubernetes: this.kubernetes,
+      keyspace: this.keyspace,
+      lake: this.lake,
+      imageRepositoryUrl: delivery.imageRepositoryUrl,
+      monitoring: this.monitoring,
+    });
+
     // Outputs: identifiers only, never credentials.
     const output = (id: string, value: string, description: string) => new TerraformOutput(this, id, { value, description });
     output('kafka_bootstrap_brokers_iam', this.kafka.bootstrapBrokersSaslIam, 'MSK bootstrap brokers (SASL/IAM, TLS, port 9098)');
@@ -170,7 +193,6 @@ export class PlatformStack extends TerraformStack {
     output('keyspace_name', this.keyspace.keyspaceName, 'Amazon Keyspaces keyspace');
     output('lake_bucket', this.lake.bucketName, 'Data lake bucket');
     output('athena_workgroup', this.lake.workgroupName, 'Athena workgroup for lake queries');
-    output('app_repository_url', this.registry.repositoryUrl(APP_REPOSITORY), 'ECR repository of the bundled apps');
     output('alert_topic_arn', this.monitoring.alertTopicArn, 'SNS topic receiving every alarm');
   }
 }

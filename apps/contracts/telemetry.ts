@@ -70,7 +70,8 @@ export const readingColumns: ColumnMap<TelemetryReading> = {
   ts: { column: 'ts', cql: 'timestamp', glue: 'timestamp', comment: 'Event time (UTC)' },
   metric: { column: 'metric', cql: 'text', glue: 'string', comment: 'Metric name' },
   value: { column: 'value', cql: 'double', glue: 'double', comment: 'Reading value' },
-  tags: { column: 'tags', cql: 'map<text, text>', glue: 'map<string,string>', comment: 'Free-form device tags' },
+  // Frozen: a plain map writes a collection tombstone with every INSERT; tags are replaced whole anyway.
+  tags: { column: 'tags', cql: 'frozen<map<text, text>>', glue: 'map<string,string>', comment: 'Free-form device tags' },
 };
 
 export const aggregateColumns: ColumnMap<TelemetryAggregate> = {

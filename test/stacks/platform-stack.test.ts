@@ -4,14 +4,15 @@
  */
 import { App, Testing } from 'cdktf';
 import { dev, prod, staging, validateEnvironment, EnvironmentConfig } from '../../config';
-import { buildApp } from '../../main';
+import { validateBootstrap } from '../../config/bootstrap';
+import { buildApp, deliveryFor } from '../../main';
 import { PlatformStack } from '../../stacks/platform-stack';
 
 type Synth = { resource: Record<string, Record<string, any>>; terraform: any; output: Record<string, any> };
 
 const synthEnv = (config: EnvironmentConfig): Synth => {
   const app = Testing.app();
-  return JSON.parse(Testing.synth(new PlatformStack(app, { config })));
+  return JSON.parse(Testing.synth(new PlatformStack(app, { config, delivery: deliveryFor(validateBootstrap(), config.name) })));
 };
 const all = (s: Synth, type: string): any[] => Object.values(s.resource[type] ?? {});
 const one = (s: Synth, type: string): any => {
@@ -37,6 +38,7 @@ describe('environment stacks', () => {
     const app = buildApp(Testing.app() as App);
     const ids = app.node.children.filter((c) => c instanceof PlatformStack).map((c) => c.node.id);
     expect(ids).toEqual(['dev', 'staging', 'prod']);
+    expect(app.node.children.map((c) => c.node.id)).toContain('bootstrap');
   });
 
   it.each(['dev', 'staging', 'prod'] as const)('%s keeps state in S3, encrypted and locked, keyed by stack', (env) => {
@@ -45,6 +47,7 @@ describe('environment stacks', () => {
       key: `${env}/terraform.tfstate`,
       region: cfg[env].state.region,
       encrypt: true,
+      kms_key_id: expect.stringMatching(/^arn:aws:kms:eu-west-1:\d{12}:alias\/sdp-terraform-state$/),
       use_lockfile: true,
     });
   });
@@ -56,7 +59,8 @@ describe('environment stacks', () => {
       'aws_eks_cluster', 'aws_eks_node_group', 'aws_eks_addon',
       'aws_keyspaces_keyspace', 'aws_keyspaces_table',
       'aws_s3_bucket', 'aws_glue_catalog_table', 'aws_athena_workgroup',
-      'aws_sns_topic', 'aws_cloudwatch_metric_alarm', 'aws_cloudwatch_dashboard', 'aws_ecr_repository',
+      'aws_sns_topic', 'aws_cloudwatch_metric_alarm', 'aws_cloudwatch_dashboard',
+      'helm_release', 'kubernetes_deployment_v1', 'kubernetes_job_v1',
     ]) {
       expect([env, type, all(out[env], type).length > 0]).toEqual([env, type, true]);
     }

@@ -1,0 +1,10 @@
+/** Convenience barrel. Entry points should deep-import (`../lib/kafka`) so an app never loads drivers it does not use. */
+export * from './config';
+export * from './logger';
+export * from './metrics';
+export * from './http';
+export * from './kafka';
+export * from './cassandra';
+export * from './s3';
+export * from './consumer';
+export * from './shutdown';

@@ -1,0 +1,132 @@
+/**
+ * kafkajs clients for the three ways the apps reach Kafka: plaintext locally, MSK with IAM
+ * (SASL/OAUTHBEARER signed by aws-msk-iam-sasl-signer-js) or SCRAM-SHA-512, both over TLS.
+ */
+import { CompressionTypes, Kafka, KafkaConfig, logLevel, Message, Partitioners, Producer, ProducerConfig, TopicMessages } from 'kafkajs';
+import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
+import type { Logger } from 'pino';
+import type { KafkaEnv } from './config';
+
+/** The subset of the env config the Kafka clients need (compose `kafkaEnv` to get it). */
+export type KafkaClientConfig = Pick<
+  KafkaEnv,
+  'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_AUTH' | 'KAFKA_TLS' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD' | 'AWS_REGION'
+> & { readonly APP_NAME?: string };
+
+/** Pure translation of the env config into kafkajs options (unit-tested; no connection made). */
+export function kafkaClientConfig(cfg: KafkaClientConfig, logger?: Logger): KafkaConfig {
+  const tls = cfg.KAFKA_TLS ?? cfg.KAFKA_AUTH !== 'none';
+  const base: KafkaConfig = {
+    clientId: cfg.KAFKA_CLIENT_ID ?? cfg.APP_NAME ?? 'sdp-app',
+    brokers: [...cfg.KAFKA_BROKERS],
+    ssl: tls,
+    connectionTimeout: 10_000,
+    requestTimeout: 30_000,
+    // Bounded retries: a broker outage surfaces as an error (and a restart) instead of a silent hang.
+    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 30_000 },
+    ...(logger ? { logLevel: logLevel.WARN, logCreator: pinoLogCreator(logger) } : {}),
+  };
+  switch (cfg.KAFKA_AUTH) {
+    case 'none':
+      return base;
+    case 'scram':
+      return {
+        ...base,
+        sasl: { mechanism: 'scram-sha-512', username: required(cfg.KAFKA_SASL_USERNAME, 'KAFKA_SASL_USERNAME'), password: required(cfg.KAFKA_SASL_PASSWORD, 'KAFKA_SASL_PASSWORD') },
+      };
+    case 'iam': {
+      const region = required(cfg.AWS_REGION, 'AWS_REGION');
+      return {
+        ...base,
+        // Tokens are short-lived; kafkajs asks again on every (re)authentication.
+        sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }) },
+      };
+    }
+  }
+}
+
+export function createKafka(cfg: KafkaClientConfig, logger?: Logger): Kafka {
+  return new Kafka(kafkaClientConfig(cfg, logger));
+}
+
+export function compressionOf(cfg: Pick<KafkaEnv, 'KAFKA_COMPRESSION'>): CompressionTypes {
+  return cfg.KAFKA_COMPRESSION === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+}
+
+/**
+ * An idempotent producer (no duplicates from its own retries; sends must use `acks: -1`)
+ * with the Java-compatible murmur2 partitioner, so keys land where other clients put them.
+ */
+export function createProducer(kafka: Kafka, overrides: Partial<ProducerConfig> = {}): Producer {
+  return kafka.producer({
+    idempotent: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+    ...overrides,
+  });
+}
+
+export interface SenderOptions {
+  /** @default CompressionTypes.None */
+  readonly compression?: CompressionTypes;
+  /**
+   * Messages per produce request. Keeps each partition's record batch under the broker's
+   * message.max.bytes, and bounds kafkajs' per-partition grouping, whose cost grows with the
+   * square of the messages a request holds for one partition (measured: 250 per partition
+   * costs ~15% less CPU than 1000).
+   * @default 500
+   */
+  readonly maxMessagesPerRequest?: number;
+}
+
+/**
+ * Returns `send(topicMessages)`: chunks the messages into produce requests of bounded size,
+ * sends them with acks=all and resolves once every one was acknowledged.
+ */
+export function createSender(producer: Producer, opts: SenderOptions = {}): (topicMessages: readonly TopicMessages[]) => Promise<void> {
+  const limit = opts.maxMessagesPerRequest ?? 500;
+  const compression = opts.compression ?? CompressionTypes.None;
+  return async (topicMessages) => {
+    const requests: TopicMessages[][] = [];
+    let current: TopicMessages[] = [];
+    let size = 0;
+    for (const { topic, messages } of topicMessages) {
+      for (let i = 0; i < messages.length; ) {
+        const take = Math.min(limit - size, messages.length - i);
+        const slice: Message[] = i === 0 && take === messages.length ? messages : messages.slice(i, i + take);
+        current.push({ topic, messages: slice });
+        size += take;
+        i += take;
+        if (size === limit) {
+          requests.push(current);
+          current = [];
+          size = 0;
+        }
+      }
+    }
+    if (size > 0) requests.push(current);
+    // The idempotent producer serializes requests per broker, preserving per-partition order.
+    await Promise.all(requests.map((r) => producer.sendBatch({ topicMessages: r, acks: -1, compression })));
+  };
+}
+
+function required(value: string | undefined, name: string): string {
+  if (!value) throw new Error(`${name} is required for this KAFKA_AUTH mode`);
+  return value;
+}
+
+function pinoLogCreator(logger: Logger) {
+  const child = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ namespace, level, log }: { namespace: string; level: logLevel; log: { message: string; [k: string]: unknown } }) => {
+      const { message, timestamp: _ts, logger: _l, ...extra } = log;
+      const fields = { namespace, ...extra };
+      // Expected here: retries are bounded on purpose (an outage fails the batch, which is
+      // replayed uncommitted, and the sinks are idempotent), so this is not worth a warning.
+      if (message.startsWith('Limiting retries for the idempotent producer')) child.debug(fields, message);
+      else if (level === logLevel.ERROR) child.error(fields, message);
+      else if (level === logLevel.WARN) child.warn(fields, message);
+      else if (level === logLevel.INFO) child.info(fields, message);
+      else child.debug(fields, message);
+    };
+}

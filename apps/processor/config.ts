@@ -1,0 +1,26 @@
+/** The processor's environment: Kafka + common variables and its windowing/flow knobs. */
+import { z } from 'zod';
+import { commonEnv, envInt, kafkaEnv } from '../lib/config';
+
+export const processorEnv = kafkaEnv.extend(commonEnv.shape).extend({
+  /** How far behind the newest event time a reading may arrive and still be aggregated. @default 10000 */
+  PROCESSOR_ALLOWED_LATENESS_MS: envInt(0, 3_600_000).default(10_000),
+  /**
+   * A partition without new records for this long moves its watermark to the wall clock,
+   * emitting its last windows (the only wall-clock influence on results).
+   * @default 15000
+   */
+  PROCESSOR_WINDOW_IDLE_FLUSH_MS: envInt(1_000, 3_600_000).default(15_000),
+  /** Outgoing messages awaiting acks before the consumer pauses. @default 100000 */
+  PROCESSOR_MAX_IN_FLIGHT_MESSAGES: envInt(1_000, 10_000_000).default(100_000),
+  /** Raw partitions processed at once. @default 4 */
+  PROCESSOR_PARTITIONS_CONCURRENTLY: envInt(1, 64).default(4),
+  /**
+   * Messages per produce request. A raw partition's clean records all land in one clean
+   * partition (same key, same partition count), where kafkajs' grouping is quadratic.
+   * @default 250
+   */
+  PROCESSOR_MESSAGES_PER_REQUEST: envInt(1, 100_000).default(250),
+});
+
+export type ProcessorConfig = z.output<typeof processorEnv>;

@@ -1,0 +1,156 @@
+import type { Batch, EachBatchPayload, Kafka } from 'kafkajs';
+import pino from 'pino';
+import { runConsumer, BatchResult } from '../../apps/lib/consumer';
+import { createMetrics } from '../../apps/lib/metrics';
+
+/** A stand-in for kafkajs that records what the runner asks of it. */
+function fakeKafka() {
+  const listeners: Record<string, (e: { payload: unknown }) => void> = {};
+  const state = {
+    runConfig: undefined as undefined | Record<string, unknown>,
+    paused: [] as unknown[],
+    stopped: false,
+  };
+  const consumer = {
+    events: { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash' },
+    on: (name: string, fn: (e: { payload: unknown }) => void) => {
+      listeners[name] = fn;
+    },
+    connect: jest.fn(async () => undefined),
+    subscribe: jest.fn(async () => undefined),
+    run: jest.fn(async (cfg: Record<string, unknown>) => {
+      state.runConfig = cfg;
+    }),
+    pause: jest.fn((t: unknown) => state.paused.push(t)),
+    resume: jest.fn(),
+    commitOffsets: jest.fn(async () => undefined),
+    stop: jest.fn(async () => {
+      state.stopped = true;
+    }),
+    disconnect: jest.fn(async () => undefined),
+  };
+  const kafka = { consumer: () => consumer } as unknown as Kafka;
+  const join = (memberAssignment: Record<string, number[]>) => listeners['consumer.group_join']({ payload: { memberAssignment } });
+  return { kafka, consumer, state, join };
+}
+
+function batchOf(offsets: number[], highWatermark: number): Batch {
+  return {
+    topic: 't',
+    partition: 2,
+    highWatermark: String(highWatermark),
+    messages: offsets.map((o) => ({ offset: String(o), key: null, value: Buffer.from('x'), timestamp: '0', attributes: 0, headers: {} })),
+    isEmpty: () => offsets.length === 0,
+    firstOffset: () => String(offsets[0]),
+    lastOffset: () => String(offsets[offsets.length - 1]),
+    offsetLag: () => '0',
+    offsetLagLow: () => '0',
+  } as Batch;
+}
+
+function payloadFor(batch: Batch) {
+  return {
+    batch,
+    resolveOffset: jest.fn(),
+    heartbeat: jest.fn(async () => undefined),
+    pause: jest.fn(),
+    commitOffsetsIfNecessary: jest.fn(async () => undefined),
+    uncommittedOffsets: jest.fn(),
+    isRunning: () => true,
+    isStale: () => false,
+  };
+}
+
+async function setup(handle: (b: Batch) => Promise<BatchResult>, onPartitionsAssigned?: () => Promise<void>) {
+  const f = fakeKafka();
+  const metrics = createMetrics('t');
+  const running = await runConsumer({
+    kafka: f.kafka,
+    groupId: 'g',
+    topics: ['t'],
+    logger: pino({ level: 'silent' }),
+    metrics,
+    handleBatch: (b) => handle(b),
+    onPartitionsAssigned,
+    stopOnShutdown: false,
+  });
+  const eachBatch = f.state.runConfig!.eachBatch as (p: EachBatchPayload) => Promise<void>;
+  return { ...f, metrics, running, eachBatch };
+}
+
+describe('runConsumer', () => {
+  test('never lets kafkajs commit on its own', async () => {
+    const { state } = await setup(async () => undefined);
+    expect(state.runConfig).toMatchObject({ autoCommit: false, eachBatchAutoResolve: false });
+  });
+
+  test('commits the returned offset (with metadata) only after the handler resolved', async () => {
+    let release!: () => void;
+    const { eachBatch, metrics } = await setup(
+      () => new Promise<BatchResult>((r) => (release = () => r({ offset: '11', metadata: 'wm=5' }))),
+    );
+    const p = payloadFor(batchOf([10, 11, 12], 20));
+    const done = eachBatch(p as unknown as EachBatchPayload);
+    await new Promise((r) => setImmediate(r));
+    expect(p.commitOffsetsIfNecessary).not.toHaveBeenCalled();
+    release();
+    await done;
+    expect(p.resolveOffset).toHaveBeenCalledWith('12');
+    expect(p.commitOffsetsIfNecessary).toHaveBeenCalledWith({ topics: [{ topic: 't', partitions: [{ partition: 2, offset: '11', metadata: 'wm=5' }] }] });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('sdp_records_in_total{topic="t",app="t"} 3');
+    expect(text).toContain('sdp_consumer_lag{topic="t",partition="2",app="t"} 7');
+  });
+
+  test('commits nothing for undefined, and nothing (not even the fetch position) when the handler throws', async () => {
+    const quiet = await setup(async () => undefined);
+    const p1 = payloadFor(batchOf([0, 1], 2));
+    await quiet.eachBatch(p1 as unknown as EachBatchPayload);
+    expect(p1.resolveOffset).toHaveBeenCalledWith('1');
+    expect(p1.commitOffsetsIfNecessary).not.toHaveBeenCalled();
+
+    const failing = await setup(async () => {
+      throw new Error('write failed');
+    });
+    const p2 = payloadFor(batchOf([0, 1], 2));
+    await expect(failing.eachBatch(p2 as unknown as EachBatchPayload)).rejects.toThrow('write failed');
+    expect(p2.resolveOffset).not.toHaveBeenCalled();
+    expect(p2.commitOffsetsIfNecessary).not.toHaveBeenCalled();
+    expect(await failing.metrics.registry.metrics()).toContain('sdp_errors_total{kind="handler",app="t"} 1');
+  });
+
+  test('batches wait for onPartitionsAssigned; a rebalance during a batch skips its commit', async () => {
+    let restored = false;
+    let rejoin: () => void = () => undefined;
+    const { eachBatch, join } = await setup(
+      async () => {
+        expect(restored).toBe(true);
+        rejoin();
+        return '2';
+      },
+      async () => {
+        await new Promise((r) => setTimeout(r, 10));
+        restored = true;
+      },
+    );
+    join({ t: [2] });
+    rejoin = () => join({ t: [2] });
+    const p = payloadFor(batchOf([0, 1], 2));
+    await eachBatch(p as unknown as EachBatchPayload);
+    expect(restored).toBe(true);
+    expect(p.commitOffsetsIfNecessary).not.toHaveBeenCalled();
+  });
+
+  test('stop() stops then disconnects; batches arriving after it are neither handled nor resolved', async () => {
+    const handled = jest.fn(async () => '1');
+    const { running, consumer, eachBatch } = await setup(handled);
+    await running.stop();
+    expect(consumer.stop).toHaveBeenCalled();
+    expect(consumer.disconnect).toHaveBeenCalled();
+    const p = payloadFor(batchOf([0], 1));
+    await eachBatch(p as unknown as EachBatchPayload);
+    expect(handled).not.toHaveBeenCalled();
+    expect(p.resolveOffset).not.toHaveBeenCalled();
+    expect(running.isRunning()).toBe(false);
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * Where lake files go: S3 (or MinIO) via PutObject. Files are capped by LAKE_SINK_MAX_RECORDS
+ * and LAKE_SINK_MAX_FILE_BYTES far below PutObject's 5 GiB limit, and a single PUT replaces an
+ * object atomically, which is what makes a re-upload under the same key a clean overwrite.
+ */
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { ErrorClass } from '../cassandra-sink/retry';
+
+export interface ObjectStore {
+  put(key: string, body: Uint8Array): Promise<void>;
+}
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(private readonly client: S3Client, private readonly bucket: string) {}
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    // Encryption comes from the bucket's default (SSE-KMS); the lake construct enforces it.
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/vnd.apache.parquet' }),
+    );
+  }
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+
+interface SdkErrorShape {
+  readonly name?: string;
+  readonly code?: string;
+  readonly $metadata?: { readonly httpStatusCode?: number };
+}
+
+/**
+ * 5xx, 429 (SlowDown), timeouts and network errors are worth another attempt (the SDK has
+ * already retried a few times); 4xx such as AccessDenied or NoSuchBucket are configuration
+ * problems no retry fixes, so the process stops with a clear error.
+ */
+export function classifyS3Error(err: unknown): ErrorClass {
+  const e = (err ?? {}) as SdkErrorShape;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429 || status === 408 ? 'retryable' : 'fatal';
+  if (e.code && NETWORK_CODES.has(e.code)) return 'retryable';
+  if (e.name === 'TimeoutError' || e.name === 'CredentialsProviderError' || e.name === 'AbortError') return 'retryable';
+  return e.$metadata ? 'retryable' : 'fatal';
+}
+
+/** Low-cardinality label for `sdp_write_retries_total{kind}`. */
+export function s3ErrorKind(err: unknown): string {
+  const e = (err ?? {}) as SdkErrorShape;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) return `s3_${status}`;
+  return `s3_${(e.code ?? e.name ?? 'error').toLowerCase()}`;
+}

@@ -1,0 +1,305 @@
+import type * as Hyparquet from 'hyparquet';
+import type { Batch, KafkaMessage } from 'kafkajs';
+import { Counter, Gauge } from 'prom-client';
+import { TelemetryReading, topics } from '../../apps/contracts';
+import type { DeadLetterSink, RecordSource, Rejection } from '../../apps/cassandra-sink/dead-letter';
+import { lakeSinkEnv, lakeSinkOptionsOf } from '../../apps/lake-sink/config';
+import { requireEsm } from '../../apps/lake-sink/esm';
+import { classifyS3Error } from '../../apps/lake-sink/object-store';
+import { LakeSink, LakeSinkMetrics } from '../../apps/lake-sink/sink';
+import type { BatchContext, IdleContext, OffsetCommit } from '../../apps/lib/consumer';
+import { loadConfig } from '../../apps/lib/config';
+import { createLogger } from '../../apps/lib/logger';
+import { createMetrics } from '../../apps/lib/metrics';
+
+const { parquetReadObjects } = requireEsm<typeof Hyparquet>('hyparquet');
+
+const TOPIC = topics.clean.name;
+const H10 = Date.UTC(2024, 5, 1, 10);
+const logger = createLogger('test', 'silent');
+
+const reading = (offset: number, ts = H10 + offset): TelemetryReading => ({
+  schemaVersion: 1,
+  deviceId: `dev-${offset % 3}`,
+  ts,
+  metric: 'temp_c',
+  value: offset,
+});
+
+function msg(offset: number, value: unknown = reading(offset)): KafkaMessage {
+  return {
+    key: null,
+    value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+    timestamp: String(Date.now() - 500),
+    attributes: 0,
+    offset: String(offset),
+    headers: {},
+  } as KafkaMessage;
+}
+
+function batchOf(partition: number, messages: KafkaMessage[]): Batch {
+  const last = messages[messages.length - 1].offset;
+  return {
+    topic: TOPIC,
+    partition,
+    highWatermark: String(Number(last) + 1),
+    messages,
+    isEmpty: () => false,
+    firstOffset: () => messages[0].offset,
+    lastOffset: () => last,
+    offsetLag: () => '0',
+    offsetLagLow: () => '0',
+  };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => msg(from + i));
+
+class FakeStore {
+  readonly objects = new Map<string, Uint8Array>();
+  readonly puts: string[] = [];
+  failures: unknown[] = [];
+  async put(key: string, body: Uint8Array) {
+    const failure = this.failures.shift();
+    if (failure) throw failure;
+    this.puts.push(key);
+    this.objects.set(key, body);
+  }
+  async offsets(key: string): Promise<number[]> {
+    const body = this.objects.get(key);
+    if (!body) throw new Error(`no object ${key}`);
+    const rows = await parquetReadObjects({ file: body.slice().buffer });
+    return rows.map((r) => r.value as number);
+  }
+}
+
+class FakeDlq implements DeadLetterSink {
+  readonly sent: Rejection[] = [];
+  async send(_source: RecordSource, rejections: readonly Rejection[]) {
+    this.sent.push(...rejections);
+  }
+}
+
+const s3Error = (status: number) =>
+  Object.assign(new Error(`status ${status}`), {
+    name: status === 403 ? 'AccessDenied' : 'ServiceUnavailable',
+    $metadata: { httpStatusCode: status },
+  });
+
+function setup(overrides: { blockSize?: number; maxFileBytes?: number; committed?: Record<number, string> } = {}) {
+  let now = 1_000_000;
+  const store = new FakeStore();
+  const dlq = new FakeDlq();
+  const fatal: unknown[] = [];
+  const base = createMetrics('lake-sink-test');
+  const registers = [base.registry];
+  const metrics: LakeSinkMetrics = {
+    ...base,
+    writeRetries: new Counter({ name: 'sdp_write_retries_total', help: 'x', labelNames: ['kind'], registers }),
+    filesUploaded: new Counter({ name: 'sdp_lake_files_uploaded_total', help: 'x', labelNames: ['kind'], registers }),
+    bytesUploaded: new Counter({ name: 'sdp_lake_bytes_uploaded_total', help: 'x', registers }),
+    bufferedRows: new Gauge({ name: 'sdp_lake_buffered_records', help: 'x', registers }),
+  };
+  const sink = new LakeSink(
+    {
+      blockSize: overrides.blockSize ?? 10,
+      maxFileBytes: overrides.maxFileBytes ?? 1e9,
+      idleFlushMs: 10_000,
+      uploadConcurrency: 2,
+      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryMs: 1_000 },
+    },
+    {
+      store,
+      deadLetters: dlq,
+      metrics,
+      logger,
+      onFatal: (err) => fatal.push(err),
+      committedOffsets: async (_topic, partitions) =>
+        new Map(partitions.filter((p) => overrides.committed?.[p] !== undefined).map((p) => [p, overrides.committed?.[p] as string])),
+      clock: { now: () => now, sleep: async () => undefined, random: () => 0.5 },
+    },
+  );
+  const commits: OffsetCommit[] = [];
+  const ctx = (over: Partial<BatchContext> = {}): BatchContext => ({
+    logger,
+    metrics,
+    generation: 1,
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+    pause: () => undefined,
+    resume: () => undefined,
+    ...over,
+  });
+  const idle: IdleContext = { logger, metrics, generation: 1, isRunning: () => true, commit: async (o) => void commits.push(...o) };
+  return { sink, store, dlq, fatal, metrics, commits, ctx, idle, advance: (ms: number) => (now += ms) };
+}
+
+const key = (partition: number, start: number, hour = '10') =>
+  `raw/telemetry/dt=2024-06-01/hour=${hour}/${TOPIC}+${partition}+${String(start).padStart(10, '0')}.parquet`;
+
+describe('LakeSink', () => {
+  it('uploads a block once complete and commits its end; a partial block commits nothing', async () => {
+    const { sink, store, ctx, metrics } = setup();
+    expect(await sink.handleBatch(batchOf(0, range(0, 6)), ctx())).toBeUndefined();
+    expect(store.puts).toEqual([]);
+    expect(await sink.handleBatch(batchOf(0, range(6, 13)), ctx())).toBe('10');
+    expect(store.puts).toEqual([key(0, 0)]);
+    expect(await store.offsets(key(0, 0))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(sink.bufferedRows).toBe(3);
+    expect((await metrics.filesUploaded.get()).values).toEqual([expect.objectContaining({ value: 1, labels: { kind: 'final' } })]);
+    expect((await metrics.recordsOut.get()).values[0].value).toBe(10);
+  });
+
+  it('idle flush: uploads open files after idleFlushMs without committing past their block, then overwrites the same key', async () => {
+    const { sink, store, ctx, idle, commits, advance } = setup();
+    await sink.handleBatch(batchOf(1, range(0, 14)), ctx());
+    expect(store.puts).toEqual([key(1, 0)]);
+
+    await sink.onIdle(idle);
+    expect(store.puts).toHaveLength(1); // not due yet
+    advance(10_000);
+    await sink.onIdle(idle);
+    expect(store.puts).toEqual([key(1, 0), key(1, 10)]);
+    expect(await store.offsets(key(1, 10))).toEqual([10, 11, 12, 13]);
+    // 10 was already committed by the batch, so the flush has nothing new to commit.
+    expect(commits).toEqual([]);
+
+    expect(await sink.handleBatch(batchOf(1, range(14, 20)), ctx())).toBe('20');
+    expect(store.puts).toEqual([key(1, 0), key(1, 10), key(1, 10)]);
+    expect(await store.offsets(key(1, 10))).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+  });
+
+  it('idle flush of a first, partial block lands its rows but keeps the commit where the consumer started', async () => {
+    const { sink, store, ctx, idle, commits, advance } = setup();
+    expect(await sink.handleBatch(batchOf(2, range(23, 27)), ctx())).toBeUndefined();
+    advance(10_000);
+    await sink.onIdle(idle);
+    expect(store.puts).toEqual([key(2, 23)]);
+    expect(await store.offsets(key(2, 23))).toEqual([23, 24, 25, 26]);
+    expect(commits).toEqual([]);
+    // Completing the block makes the same key final and commits the block end.
+    expect(await sink.handleBatch(batchOf(2, range(27, 31)), ctx())).toBe('30');
+    expect(await store.offsets(key(2, 23))).toEqual([23, 24, 25, 26, 27, 28, 29]);
+  });
+
+  it('a rejoin and replay from the commit rewrites the same keys with the same rows', async () => {
+    const { sink, store, ctx, idle, advance } = setup();
+    await sink.handleBatch(batchOf(0, range(0, 17)), ctx());
+    advance(10_000);
+    await sink.onIdle(idle);
+    const before = new Map(await Promise.all([...store.objects.keys()].map(async (k) => [k, await store.offsets(k)] as const)));
+
+    const seeks: unknown[] = [];
+    await sink.onPartitionsAssigned([{ topic: TOPIC, partitions: [0] }], { seek: (s) => seeks.push(s) });
+    expect(sink.bufferedRows).toBe(0);
+    expect(seeks).toEqual([]);
+    await sink.handleBatch(batchOf(0, range(10, 17)), ctx()); // from the committed offset 10
+    advance(10_000);
+    await sink.onIdle(idle);
+    const after = new Map(await Promise.all([...store.objects.keys()].map(async (k) => [k, await store.offsets(k)] as const)));
+    expect(after).toEqual(before);
+  });
+
+  it('on assignment, seeks partitions whose committed offset is inside a block back to the block start', async () => {
+    const { sink } = setup({ committed: { 0: '20', 1: '27', 2: '-1', 3: '9' } });
+    const seeks: unknown[] = [];
+    await sink.onPartitionsAssigned([{ topic: TOPIC, partitions: [0, 1, 2, 3, 4] }], { seek: (s) => seeks.push(s) });
+    expect(seeks).toEqual([
+      { topic: TOPIC, partition: 1, offset: '20' },
+      { topic: TOPIC, partition: 3, offset: '0' },
+    ]);
+  });
+
+  it('skips batches fetched before a pending seek took effect', async () => {
+    const { sink, store, ctx } = setup();
+    expect(await sink.handleBatch(batchOf(0, range(5, 12)), ctx({ isStale: () => true }))).toBeUndefined();
+    expect(sink.bufferedRows).toBe(0);
+    expect(await sink.handleBatch(batchOf(0, range(0, 12)), ctx())).toBe('10');
+    expect(await store.offsets(key(0, 0))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('rebuilds from scratch when a batch rewinds without a rejoin', async () => {
+    const { sink, store, ctx } = setup();
+    await sink.handleBatch(batchOf(0, range(0, 8)), ctx());
+    await sink.handleBatch(batchOf(0, range(0, 12)), ctx());
+    expect(await store.offsets(key(0, 0))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('dead-letters invalid records and keeps them out of files', async () => {
+    const { sink, store, dlq, ctx } = setup();
+    const messages = [...range(0, 4), msg(4, '{"schemaVersion":2}'), ...range(5, 10)];
+    expect(await sink.handleBatch(batchOf(0, messages), ctx())).toBe('10');
+    expect(dlq.sent.map((r) => [r.message.offset, r.reason])).toEqual([['4', 'schema_violation']]);
+    expect(await store.offsets(key(0, 0))).toEqual([0, 1, 2, 3, 5, 6, 7, 8, 9]);
+  });
+
+  it('splits files by event hour inside a block', async () => {
+    const { sink, store, ctx } = setup();
+    const messages = Array.from({ length: 10 }, (_, i) => msg(i, reading(i, i % 2 === 0 ? H10 : H10 + 3_600_000)));
+    await sink.handleBatch(batchOf(0, messages), ctx());
+    expect(new Set(store.puts)).toEqual(new Set([key(0, 0, '10'), key(0, 1, '11')]));
+    expect(await store.offsets(key(0, 1, '11'))).toEqual([1, 3, 5, 7, 9]);
+  });
+
+  it('retries transient upload failures and counts them', async () => {
+    const { sink, store, ctx, metrics } = setup();
+    store.failures = [s3Error(503), s3Error(500)];
+    expect(await sink.handleBatch(batchOf(0, range(0, 10)), ctx())).toBe('10');
+    expect(store.puts).toEqual([key(0, 0)]);
+    expect((await metrics.writeRetries.get()).values.map((v) => [v.labels.kind, v.value])).toEqual([
+      ['s3_503', 1],
+      ['s3_500', 1],
+    ]);
+  });
+
+  it('never commits past a failed upload: a fatal error reports and throws', async () => {
+    const { sink, store, ctx, fatal } = setup();
+    store.failures = [s3Error(403)];
+    await expect(sink.handleBatch(batchOf(0, range(0, 10)), ctx())).rejects.toThrow('status 403');
+    expect(fatal).toHaveLength(1);
+    expect(store.puts).toEqual([]);
+  });
+
+  it('abandons without uploading or committing once the consumer stops', async () => {
+    const { sink, store, ctx, fatal } = setup();
+    expect(await sink.handleBatch(batchOf(0, range(0, 10)), ctx({ isRunning: () => false }))).toBeUndefined();
+    expect(store.puts).toEqual([]);
+    expect(fatal).toEqual([]);
+  });
+});
+
+describe('classifyS3Error', () => {
+  it('retries throttling, server errors and network failures; not configuration errors', () => {
+    expect(classifyS3Error(s3Error(503))).toBe('retryable');
+    expect(classifyS3Error(s3Error(429))).toBe('retryable');
+    expect(classifyS3Error(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe('retryable');
+    expect(classifyS3Error(s3Error(403))).toBe('fatal');
+    expect(classifyS3Error(s3Error(404))).toBe('fatal');
+    expect(classifyS3Error(new TypeError('bug'))).toBe('fatal');
+  });
+});
+
+describe('lake sink config', () => {
+  const minimal = { KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_CLIENT_ID: 'lake-sink', S3_BUCKET: 'sdp-local-lake' };
+
+  it('applies the documented defaults', () => {
+    expect(lakeSinkOptionsOf(loadConfig(lakeSinkEnv, minimal))).toEqual({
+      blockSize: 50_000,
+      maxFileBytes: 134_217_728,
+      idleFlushMs: 10_000,
+      uploadConcurrency: 4,
+      retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, maxRetryMs: 300_000 },
+    });
+  });
+
+  it('names the bad variables', () => {
+    let message = '';
+    try {
+      loadConfig(lakeSinkEnv, { ...minimal, LAKE_SINK_MAX_RECORDS: 'lots', S3_BUCKET: 'Not_A_Bucket' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/S3_BUCKET: must be a valid S3 bucket name/);
+    expect(message).toMatch(/LAKE_SINK_MAX_RECORDS: must be an integer/);
+  });
+});

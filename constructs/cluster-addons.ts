@@ -11,7 +11,7 @@ import { parse, stringify } from 'yaml';
 import { EnvironmentConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { grant } from './iam';
-import { EncryptionKey } from './kms-key';
+import { cloudWatchLogsKeyStatement, EncryptionKey } from './kms-key';
 
 /**
  * What the add-ons and apps need from the EKS cluster: roles that pods assume through EKS Pod
@@ -266,16 +266,7 @@ export class ClusterAddons extends Construct implements PlatformAddons {
     const logKeyArn = props.logging.kmsKeyArn ?? new EncryptionKey(this, 'log-key', {
       alias: `${clusterName}-container-logs`,
       description: `Encrypts the container logs of EKS cluster ${clusterName}`,
-      additionalStatements: [
-        {
-          Sid: 'CloudWatchLogsEncryptsContainerLogs',
-          Effect: 'Allow',
-          Principal: { Service: `logs.${ctx.region}.${ctx.dnsSuffix}` },
-          Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-          Resource: '*',
-          Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': ctx.arn('logs', `log-group:${logGroupName}`) } },
-        },
-      ],
+      additionalStatements: [cloudWatchLogsKeyStatement(this, logGroupName, 'CloudWatchLogsEncryptsContainerLogs')],
       preventDestroy: props.logging.preventDestroy,
     }).arn;
     this.logGroup = new CloudwatchLogGroup(this, 'container-logs', {

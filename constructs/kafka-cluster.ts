@@ -11,7 +11,7 @@ import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-securit
 import { Construct } from 'constructs';
 import { AwsContext } from './aws-context';
 import { grant, PolicyStatement } from './iam';
-import { EncryptionKey } from './kms-key';
+import { cloudWatchLogsKeyStatement, EncryptionKey } from './kms-key';
 
 export type EnhancedMonitoring = 'DEFAULT' | 'PER_BROKER' | 'PER_TOPIC_PER_BROKER' | 'PER_TOPIC_PER_PARTITION';
 
@@ -140,7 +140,6 @@ export class KafkaCluster extends Construct {
 
   constructor(scope: Construct, id: string, props: KafkaClusterProps) {
     super(scope, id);
-    const ctx = AwsContext.of(this);
     const { name } = props;
     this.clusterName = name;
     this.replicationFactor = props.durability?.replicationFactor ?? Math.min(3, props.brokerCount);
@@ -158,7 +157,7 @@ export class KafkaCluster extends Construct {
       ? new EncryptionKey(this, 'key', {
           alias: `${name}-msk`,
           description: `Encrypts MSK cluster ${name} at rest and its broker logs`,
-          additionalStatements: props.logging.kmsKey ? [] : [cloudWatchLogsKeyStatement(ctx, logGroupName)],
+          additionalStatements: props.logging.kmsKey ? [] : [cloudWatchLogsKeyStatement(this, logGroupName, 'CloudWatchLogsEncryptsBrokerLogs')],
           preventDestroy,
         })
       : undefined;
@@ -410,17 +409,6 @@ function serverProperties(p: { rf: number; minIsr: number; retentionHours: numbe
 }
 
 /** Lets CloudWatch Logs use a key for exactly one log group (the encryption context pins it). */
-function cloudWatchLogsKeyStatement(ctx: AwsContext, logGroupName: string): PolicyStatement {
-  return {
-    Sid: 'CloudWatchLogsEncryptsBrokerLogs',
-    Effect: 'Allow',
-    Principal: { Service: `logs.${ctx.region}.${ctx.dnsSuffix}` },
-    Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-    Resource: '*',
-    Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': ctx.arn('logs', `log-group:${logGroupName}`) } },
-  };
-}
-
 function validate(path: string, props: KafkaClusterProps, rf: number, minIsr: number, anyAuth: boolean): void {
   const fail = (field: string, message: string) => {
     throw new Error(`${path}: ${field} ${message}`);

@@ -27,6 +27,22 @@ export interface EncryptionKeyProps {
 }
 
 /**
+ * Key-policy statement letting CloudWatch Logs use a key for exactly one log group (the
+ * encryption context names it), as a KMS-encrypted log group requires.
+ */
+export function cloudWatchLogsKeyStatement(scope: Construct, logGroupName: string, sid = 'CloudWatchLogsEncryptsLogGroup'): PolicyStatement {
+  const ctx = AwsContext.of(scope);
+  return {
+    Sid: sid,
+    Effect: 'Allow',
+    Principal: { Service: `logs.${ctx.region}.${ctx.dnsSuffix}` },
+    Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    Resource: '*',
+    Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': ctx.arn('logs', `log-group:${logGroupName}`) } },
+  };
+}
+
+/**
  * A customer-managed KMS key with yearly rotation and a key policy that delegates to this
  * account's IAM (never `Principal: "*"`), plus an alias.
  */

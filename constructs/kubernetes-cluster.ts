@@ -13,7 +13,7 @@ import { ITerraformDependable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AwsContext } from './aws-context';
 import { grant, PolicyStatement, trustPolicy } from './iam';
-import { EncryptionKey } from './kms-key';
+import { cloudWatchLogsKeyStatement, EncryptionKey } from './kms-key';
 
 export type ClusterLogType = 'api' | 'audit' | 'authenticator' | 'controllerManager' | 'scheduler';
 export const ALL_CLUSTER_LOG_TYPES: readonly ClusterLogType[] = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'];
@@ -149,7 +149,7 @@ export class KubernetesCluster extends Construct {
     const logGroupName = `/aws/eks/${name}/cluster`;
     const ownKeyStatements = [
       ...(props.encryption?.kmsKey ? [] : autoScalingKeyStatements(ctx)),
-      ...(props.logging.kmsKey ? [] : [cloudWatchLogsKeyStatement(ctx, logGroupName)]),
+      ...(props.logging.kmsKey ? [] : [cloudWatchLogsKeyStatement(this, logGroupName, 'CloudWatchLogsEncryptsControlPlaneLogs')]),
     ];
     const ownKey =
       !props.encryption?.kmsKey || !props.logging.kmsKey
@@ -419,17 +419,6 @@ function autoScalingKeyStatements(ctx: AwsContext): PolicyStatement[] {
 }
 
 /** Lets CloudWatch Logs use a key for exactly one log group (the encryption context pins it). */
-function cloudWatchLogsKeyStatement(ctx: AwsContext, logGroupName: string): PolicyStatement {
-  return {
-    Sid: 'CloudWatchLogsEncryptsControlPlaneLogs',
-    Effect: 'Allow',
-    Principal: { Service: `logs.${ctx.region}.${ctx.dnsSuffix}` },
-    Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-    Resource: '*',
-    Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': ctx.arn('logs', `log-group:${logGroupName}`) } },
-  };
-}
-
 function validate(path: string, props: KubernetesClusterProps): void {
   const fail = (field: string, message: string) => {
     throw new Error(`${path}: ${field} ${message}`);

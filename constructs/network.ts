@@ -15,8 +15,8 @@ import { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Construct } from 'constructs';
 import { AwsContext } from './aws-context';
-import { grant, PolicyStatement, trustPolicy } from './iam';
-import { EncryptionKey } from './kms-key';
+import { grant, trustPolicy } from './iam';
+import { cloudWatchLogsKeyStatement, EncryptionKey } from './kms-key';
 
 /** Interface endpoints that keep image pulls, credential exchange and logging off the NAT. */
 export const DEFAULT_INTERFACE_ENDPOINTS: readonly string[] = ['ecr.api', 'ecr.dkr', 'sts', 'logs'];
@@ -188,7 +188,7 @@ export class Network extends Construct {
       new EncryptionKey(this, 'flow-logs-key', {
         alias: `${name}-flow-logs`,
         description: `Encrypts the VPC flow logs of ${name}`,
-        additionalStatements: [cloudWatchLogsKeyStatement(ctx, logGroupName)],
+        additionalStatements: [cloudWatchLogsKeyStatement(this, logGroupName, 'CloudWatchLogsEncryptsFlowLogs')],
         preventDestroy: props.preventDestroy,
       }).arn;
     this.flowLogGroup = new CloudwatchLogGroup(this, 'flow-logs', {
@@ -269,17 +269,6 @@ export class Network extends Construct {
 }
 
 /** Lets CloudWatch Logs use a key for exactly one log group (the encryption context pins it). */
-function cloudWatchLogsKeyStatement(ctx: AwsContext, logGroupName: string): PolicyStatement {
-  return {
-    Sid: 'CloudWatchLogsEncryptsFlowLogs',
-    Effect: 'Allow',
-    Principal: { Service: `logs.${ctx.region}.${ctx.dnsSuffix}` },
-    Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-    Resource: '*',
-    Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': ctx.arn('logs', `log-group:${logGroupName}`) } },
-  };
-}
-
 function validate(path: string, props: NetworkProps): void {
   const azCount = props.availabilityZones.length;
   const fail = (field: string, message: string) => {

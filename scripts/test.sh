@@ -53,7 +53,7 @@ checkov_stage() {
 
 step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_promtool && ensure_helm && bash scripts/install-actionlint.sh >/dev/null'
 if [ -f scripts/local-services.ts ]; then
-  step "install services" npx ts-node --transpile-only scripts/local-services.ts install
+  step "install services" npx tsx scripts/local-services.ts install
 fi
 step "typecheck" npx tsc -p tsconfig.json --noEmit
 step "synth" npm run --silent synth

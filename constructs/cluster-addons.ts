@@ -8,7 +8,6 @@ import { StorageClassV1 } from '@cdktf/provider-kubernetes/lib/storage-class-v1'
 import { AssetType, ITerraformDependable, TerraformAsset, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { parse, stringify } from 'yaml';
-import { EnvironmentConfig } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { grant } from './iam';
 import { cloudWatchLogsKeyStatement, EncryptionKey } from './kms-key';
@@ -391,21 +390,6 @@ export function podIdentityDependencies(role: IamRole | undefined): ITerraformDe
   const parent = role.node.scope;
   if (!parent || parent instanceof TerraformStack) return [role];
   return parent.node.children.filter((c): c is TerraformResource => c instanceof TerraformResource);
-}
-
-/** Per-environment defaults for the typed settings, from the validated environment config. */
-export function addonSettingsFor(env: EnvironmentConfig): Pick<ClusterAddonsProps, 'monitoring' | 'scaling' | 'logging'> {
-  const production = env.tier === 'production';
-  const replicas = production ? 2 : 1;
-  return {
-    monitoring: {
-      prometheus: { replicas, retention: production ? '15d' : '7d', storage: production ? { sizeGiB: 100 } : undefined },
-      alertmanager: { replicas },
-      grafana: { replicas: 1 },
-    },
-    scaling: { kedaReplicas: replicas, metricsServerReplicas: replicas, clusterAutoscalerReplicas: 1 },
-    logging: { retentionInDays: env.kubernetes.controlPlaneLogRetentionDays, preventDestroy: env.protectData },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

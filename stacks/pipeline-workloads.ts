@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { consumerGroups, topics } from '../apps/contracts/topics';
 import { EnvironmentConfig } from '../config';
-import { addonSettingsFor, ClusterAddons } from '../constructs/cluster-addons';
+import { ClusterAddons, ClusterAddonsProps } from '../constructs/cluster-addons';
 import { DataLake } from '../constructs/data-lake';
 import { KafkaCluster, KAFKA_PORTS } from '../constructs/kafka-cluster';
 import { Keyspace } from '../constructs/keyspace';
@@ -162,4 +162,19 @@ export class PipelineWorkloads extends Construct {
       namespaces: Object.keys(APP_PORTS),
     });
   }
+}
+
+/** Per-environment defaults for the typed settings, from the validated environment config. */
+export function addonSettingsFor(env: EnvironmentConfig): Pick<ClusterAddonsProps, 'monitoring' | 'scaling' | 'logging'> {
+  const production = env.tier === 'production';
+  const replicas = production ? 2 : 1;
+  return {
+    monitoring: {
+      prometheus: { replicas, retention: production ? '15d' : '7d', storage: production ? { sizeGiB: 100 } : undefined },
+      alertmanager: { replicas },
+      grafana: { replicas: 1 },
+    },
+    scaling: { kedaReplicas: replicas, metricsServerReplicas: replicas, clusterAutoscalerReplicas: 1 },
+    logging: { retentionInDays: env.kubernetes.controlPlaneLogRetentionDays, preventDestroy: env.protectData },
+  };
 }

@@ -11,7 +11,6 @@ import { prod as prodConfig } from '../../config/environments';
 import { validateEnvironment } from '../../config/validate';
 import {
   ADDON_CHARTS,
-  addonSettingsFor,
   CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS,
   ClusterAddons,
   ClusterAddonsProps,
@@ -20,6 +19,7 @@ import {
   repoPath,
   toHelmValues,
 } from '../../constructs/cluster-addons';
+import { addonSettingsFor } from '../../stacks/pipeline-workloads';
 import { configureKubernetesProviders } from '../../constructs/kubernetes-providers';
 import { StreamApp } from '../../constructs/stream-app';
 

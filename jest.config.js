@@ -22,8 +22,6 @@ module.exports = {
       // Real Kafka, Cassandra and MinIO on loopback: started once, stopped at the end.
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
-      // Integration tests spawn apps as processes and wait for data, well past 5 s.
-      testTimeout: 600_000,
     },
   ],
 };

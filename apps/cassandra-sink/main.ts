@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   onShutdown(() => client.shutdown(), 'cassandra client');
   await verifyTables(client.metadata, cfg.CASSANDRA_KEYSPACE, [readingsTable, aggregatesTable]);
 
-  const kafka = createKafka(cfg, logger);
+  const kafka = createKafka({ ...cfg, APP_NAME: app }, logger);
   const producer = createProducer(kafka);
   await producer.connect();
   onShutdown(() => producer.disconnect(), 'dead-letter producer');

@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   onShutdown(() => s3.destroy(), 's3 client');
   await checkBucket(s3, cfg.S3_BUCKET, logger);
 
-  const kafka = createKafka(cfg, logger);
+  const kafka = createKafka({ ...cfg, APP_NAME: app }, logger);
   const producer = createProducer(kafka);
   await producer.connect();
   onShutdown(() => producer.disconnect(), 'dead-letter producer');

@@ -31,15 +31,16 @@ async function main(): Promise<void> {
   onShutdown(() => http.close(), 'http server');
 
   const kafka = createKafka({ ...cfg, APP_NAME: app }, logger);
-  const producer = createProducer(kafka);
-  await producer.connect();
-  onShutdown(() => producer.disconnect(), 'producer');
+  const producers = Array.from({ length: cfg.PROCESSOR_PRODUCERS }, () => createProducer(kafka));
+  await Promise.all(producers.map((p) => p.connect()));
+  onShutdown(() => Promise.all(producers.map((p) => p.disconnect())).then(() => undefined), 'producers');
+  const senders = producers.map((p) => createSender(p, { compression: compressionOf(cfg), maxMessagesPerRequest: cfg.PROCESSOR_MESSAGES_PER_REQUEST }));
   const admin = kafka.admin();
   await admin.connect();
   onShutdown(() => admin.disconnect(), 'admin');
 
   const processor = new Processor({
-    send: createSender(producer, { compression: compressionOf(cfg), maxMessagesPerRequest: cfg.PROCESSOR_MESSAGES_PER_REQUEST }),
+    send: (topicMessages, sourcePartition) => senders[sourcePartition % senders.length](topicMessages),
     logger,
     metrics,
     allowedLatenessMs: cfg.PROCESSOR_ALLOWED_LATENESS_MS,

@@ -14,8 +14,12 @@ import { CommitMetadata, PartitionProgress } from './offsets';
 import { canonicalReading, validateRecord } from './validate';
 import { ClosedWindow, PartitionWindows } from './windows';
 
-/** Sends topic messages and resolves once all were acknowledged (acks=all). */
-export type SendFn = (topicMessages: readonly TopicMessages[]) => Promise<void>;
+/**
+ * Sends topic messages and resolves once all were acknowledged (acks=all). `sourcePartition` is
+ * the raw partition they derive from: a sender with several producers keeps each source
+ * partition on one of them, so per-key order is kept.
+ */
+export type SendFn = (topicMessages: readonly TopicMessages[], sourcePartition: number) => Promise<void>;
 
 export interface ProcessorOptions {
   readonly send: SendFn;
@@ -96,7 +100,7 @@ export class Processor {
           const closed = st.windows.closeReady();
           if (closed.length === 0 || st.nextOffset === undefined) return;
           const out = this.aggregateMessages(closed, partition);
-          await this.sendAll(out, undefined);
+          await this.sendAll(out, undefined, partition);
           this.openWindows.set({ partition: String(partition) }, st.windows.openCount);
           if (this.states.get(partition) !== st || !ctx.isRunning()) return;
           const commit = st.progress.planCommit(st.nextOffset, st.windows.minOpenOffset(), st.windows.watermark);
@@ -136,7 +140,7 @@ export class Processor {
     const out = this.aggregateMessages(closed, batch.partition);
     if (clean.length > 0) out.push({ topic: topics.clean.name, messages: clean });
     if (dead.length > 0) out.push({ topic: topics.deadLetter.name, messages: dead });
-    await this.sendAll(out, ctx);
+    await this.sendAll(out, ctx, batch.partition);
 
     for (const [kind, n] of Object.entries(deadByKind)) if (n > 0) metrics.dlqRecords.inc({ reason: kind }, n);
     if (late > 0) this.late.inc(late);
@@ -188,7 +192,7 @@ export class Processor {
   }
 
   /** Sends everything and waits for the acks; pauses consumption while too much is in flight. */
-  private async sendAll(out: TopicMessages[], ctx: BatchContext | undefined): Promise<void> {
+  private async sendAll(out: TopicMessages[], ctx: BatchContext | undefined, sourcePartition: number): Promise<void> {
     const count = out.reduce((n, t) => n + t.messages.length, 0);
     if (count === 0) return;
     const { metrics } = this.opts;
@@ -200,7 +204,7 @@ export class Processor {
     }
     const endSend = metrics.batchDuration.startTimer({ stage: 'send' });
     try {
-      await this.opts.send(out);
+      await this.opts.send(out, sourcePartition);
       for (const t of out) metrics.recordsOut.inc({ topic: t.topic }, t.messages.length);
     } catch (err) {
       metrics.errors.inc({ kind: 'send' });

@@ -25,7 +25,7 @@ import { generateReadings } from '../apps/producer/generator';
 import { createLocalS3Client, endpoints, localNames, status } from './local-services';
 import { consumerPerformance, producerPerformance } from './bench/kafka-tools';
 import { benchStores, resetStores, resetTopics } from './bench/reset';
-import { CpuReport, waitForQuietMachine } from './bench/cpu';
+import { CpuMeter, CpuReport, waitForQuietMachine } from './bench/cpu';
 import { DrainTiming, timeDrain } from './bench/stages';
 import { localRunEnv } from './start/local-run';
 import { AppName, consumerApps, countersSince, endToEndQuantiles, PipelineCounters, Quantiles, quantilesMs } from './start/counters';
@@ -233,6 +233,7 @@ class Bench {
     await sleep(1_000);
     await this.admin.createTopics({ topics: [{ topic, numPartitions: topics.raw.partitions, replicationFactor: localNames.replicationFactor }], waitForLeaders: true });
     try {
+      await this.quiet();
       say(`broker baseline: ProducerPerformance, ${records.toLocaleString('en-US')} records of ${recordSize} bytes, acks=all`);
       const produce = await producerPerformance({ bootstrap: this.e.kafkaBrokers, topic, records, recordSize });
       say(`  ${round(produce.recordsPerSec).toLocaleString('en-US')} records/s (${produce.mbPerSec} MB/s)`);
@@ -263,8 +264,9 @@ class Bench {
   }
 
   /** Waits for the producer to exit after its report and returns it. */
-  private async producerDone(p: Pipeline) {
+  private async producerDone(p: Pipeline, meter?: CpuMeter) {
     for (;;) {
+      meter?.sample();
       const report = p.producerReport();
       if (report && !p.supervisor.isRunning('producer')) return report;
       if (!report && !p.supervisor.isRunning('producer')) throw new Error(`producer failed:\n${p.supervisor.logTail('producer')}`);
@@ -279,10 +281,13 @@ class Bench {
 
     let p = this.newPipeline('prefill');
     say(`pre-filling ${topics.raw.name} with ${n.toLocaleString('en-US')} events (producer alone, full speed)`);
+    await this.quiet();
     await p.start('producer', this.producerEnv(n, 0), { waitReady: false });
-    const report = await this.producerDone(p);
-    await p.supervisor.stopAll();
+    const meter = new CpuMeter(this.pids(p));
+    const report = await this.producerDone(p, meter);
     const produced = report.valid + report.malformed;
+    this.cpu.producer = perEvent(meter.stop(), produced);
+    await p.supervisor.stopAll();
     say(`  producer: ${round(report.eventsPerSecond).toLocaleString('en-US')} events/s`);
 
     p = this.newPipeline('processor');

@@ -20,7 +20,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import * as os from 'os';
 import * as path from 'path';
 import { topics } from '../apps/contracts/topics';
-import { createLocalS3Client, endpoints, isPortFree, ServiceName } from './local-services';
+import { createLocalS3Client, endpoints, isPortFree, kill, ServiceName } from './local-services';
 import { ArgsError, parseStartArgs, StartOptions, usage } from './start/args';
 import { appNames, consumerApps, countersSince, endToEndQuantiles, PipelineCounters, quantilesMs, ratePerSec } from './start/counters';
 import { AppFailedError, Pipeline } from './start/pipeline';
@@ -81,9 +81,11 @@ class StartRun {
    */
   interrupt(signal: string): void {
     if (this.interrupted) {
-      if (Date.now() - this.interruptedAt < 1_000) return;
-      this.say(`${signal} again: killing the apps now`);
+      // A closed terminal (SIGHUP) while stopping is no reason to stop less carefully.
+      if (signal === 'SIGHUP' || Date.now() - this.interruptedAt < 1_000) return;
       for (const a of this.pipeline?.supervisor.apps ?? []) signalGroupNow(a.pid);
+      for (const name of this.services.startedHere) kill(name, 'SIGKILL');
+      this.say(`${signal} again: killed the apps${this.services.startedHere.length ? ' and the services this run started' : ''}`);
       process.exit(130);
     }
     this.interrupted = true;
@@ -323,13 +325,14 @@ class StartRun {
     }
   }
 
-  /** Keeps showing progress until Ctrl-C (which runs `interrupt`). */
+  /** Keeps showing progress until Ctrl-C (which runs `interrupt`); throws if an app dies. */
   async keepRunning(baseline: PipelineCounters): Promise<never> {
-    this.say('--keep-running: the pipeline keeps running; Ctrl-C stops it');
+    this.say('--keep-running: the pipeline keeps running (counters below count from here); Ctrl-C stops it');
+    this.progress.restart();
     for (;;) {
       this.assertNoCrash(this.pipeline!);
       this.progress.update(countersSince(await this.pipeline!.counters(), baseline), 'running');
-      await new Promise((r) => setTimeout(r, 1_000));
+      await this.sleep(1_000);
     }
   }
 
@@ -435,6 +438,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
+  // If the terminal goes away, writing progress fails; stopping what was started must not.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const run = new StartRun(opts, opts.json ? process.stderr : process.stdout);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => run.interrupt(signal));
 
@@ -451,7 +456,16 @@ async function main(argv: readonly string[]): Promise<number> {
   const { summary } = result;
   (opts.json ? process.stderr : process.stdout).write(`${summaryText(summary)}\n`);
   if (opts.keepRunning) {
-    await run.keepRunning(await run.baseline());
+    // The summary is final; progress continues (on stderr with --json), so stdout ends with it.
+    if (opts.json) process.stdout.write(`${summaryJson(summary, { processes: { apps: result.apps } })}\n`);
+    try {
+      await run.keepRunning(await run.baseline());
+    } catch (err) {
+      if (run.wasInterrupted) return new Promise<number>(() => undefined);
+      process.stderr.write(`[start] ${(err as Error).message}\n`);
+      await run.cleanup().catch((e: Error) => process.stderr.write(`[start] cleanup failed: ${e.message}\n`));
+      return 1;
+    }
   }
   const stopped = await run.cleanup();
   const remaining = await leftBehind(result.apps);

@@ -50,9 +50,13 @@ export interface CpuReport {
   readonly machineBusyShare?: number;
 }
 
-/** Samples a set of processes now; `stop()` returns what each used since. */
+/**
+ * Samples a set of processes now; `stop()` returns what each used since. A process that exits
+ * meanwhile (the producer, once done) counts up to its last `sample()`, so sample regularly.
+ */
 export class CpuMeter {
   private readonly before = new Map<string, number>();
+  private readonly latest = new Map<string, number>();
   private readonly machineBefore = machineCpuSeconds();
 
   constructor(private readonly pids: Readonly<Record<string, number>>) {
@@ -62,11 +66,18 @@ export class CpuMeter {
     }
   }
 
-  /** Call while the processes still run (a finished process's time is no longer readable). */
-  stop(): CpuReport {
-    const seconds: Record<string, number> = {};
+  sample(): void {
     for (const [name, pid] of Object.entries(this.pids)) {
-      const now = processCpuSeconds(pid);
+      const s = processCpuSeconds(pid);
+      if (s !== undefined) this.latest.set(name, s);
+    }
+  }
+
+  stop(): CpuReport {
+    this.sample();
+    const seconds: Record<string, number> = {};
+    for (const name of Object.keys(this.pids)) {
+      const now = this.latest.get(name);
       const then = this.before.get(name);
       if (now !== undefined && then !== undefined) seconds[name] = now - then;
     }

@@ -64,6 +64,7 @@ export async function timeDrain(pipeline: Pipeline, spec: DrainSpec): Promise<Dr
     const now = Date.now();
     const c = await pipeline.counters();
     spec.onPoll?.(c);
+    meter?.sample();
     const finished = spec.finished(c);
     if (t0 === undefined && spec.started(c)) {
       const since = spec.since?.();

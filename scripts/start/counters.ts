@@ -131,7 +131,7 @@ export function endToEndQuantiles(bySink: { readonly cassandra: Quantiles; reado
   return { p50: worst(c.p50, l.p50), p95: worst(c.p95, l.p95), p99: worst(c.p99, l.p99), count: Math.min(c.count, l.count) };
 }
 
-/** Events per second between two observations; 0 for an empty interval. */
+/** Events per second between two observations; 0 for an empty interval or a counter that went back. */
 export function ratePerSec(countDelta: number, elapsedMs: number): number {
-  return elapsedMs > 0 ? (countDelta * 1000) / elapsedMs : 0;
+  return elapsedMs > 0 && countDelta > 0 ? (countDelta * 1000) / elapsedMs : 0;
 }

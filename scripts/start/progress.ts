@@ -44,6 +44,13 @@ export class ProgressPrinter {
     this.drawnLines = 0;
   }
 
+  /** Counters start over (a new baseline): forget the rate history. */
+  restart(): void {
+    this.history.length = 0;
+    this.drawnLines = 0;
+    this.lastPrint = 0;
+  }
+
   /** Forces the next `update` to print (e.g. the final state before the summary). */
   flush(): void {
     this.lastPrint = 0;

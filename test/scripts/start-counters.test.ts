@@ -91,5 +91,6 @@ describe('latency quantiles', () => {
   test('ratePerSec', () => {
     expect(ratePerSec(500, 250)).toBe(2000);
     expect(ratePerSec(500, 0)).toBe(0);
+    expect(ratePerSec(-20, 1_000)).toBe(0);
   });
 });

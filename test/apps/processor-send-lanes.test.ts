@@ -1,0 +1,62 @@
+import type { Batch, TopicMessages } from 'kafkajs';
+import pino from 'pino';
+import { topics } from '../../apps/contracts/topics';
+import type { BatchContext, IdleContext } from '../../apps/lib/consumer';
+import { createMetrics } from '../../apps/lib/metrics';
+import { Processor } from '../../apps/processor/processor';
+
+const logger = pino({ level: 'silent' });
+const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
+
+function batch(partition: number, firstOffset: number, ts: number[]): Batch {
+  const messages = ts.map((t, i) => ({
+    offset: String(firstOffset + i),
+    key: Buffer.from('dev-1'),
+    value: Buffer.from(JSON.stringify({ schemaVersion: 1, deviceId: 'dev-1', ts: t, metric: 'temperature', value: i })),
+    timestamp: String(t),
+    attributes: 0,
+    headers: {},
+  }));
+  return {
+    topic: topics.raw.name,
+    partition,
+    highWatermark: String(firstOffset + ts.length),
+    messages,
+    isEmpty: () => false,
+    firstOffset: () => messages[0].offset,
+    lastOffset: () => messages[messages.length - 1].offset,
+    offsetLag: () => '0',
+    offsetLagLow: () => '0',
+  } as Batch;
+}
+
+describe('Processor send lanes', () => {
+  test('every send names the raw partition its records come from, for batches and idle flushes', async () => {
+    const calls: { partition: number; topics: string[] }[] = [];
+    const metrics = createMetrics('processor');
+    const processor = new Processor({
+      send: async (tm: readonly TopicMessages[], sourcePartition: number) => {
+        calls.push({ partition: sourcePartition, topics: tm.map((t) => t.topic) });
+      },
+      logger,
+      metrics,
+      allowedLatenessMs: 0,
+      idleFlushMs: 1_000,
+    });
+    processor.assign(new Map([[3, undefined], [7, undefined]]), T0);
+    const ctx = { logger, metrics, generation: 1, heartbeat: async () => undefined, isRunning: () => true, isStale: () => false, pause: () => undefined, resume: () => undefined } satisfies BatchContext;
+    await processor.handleBatch(batch(3, 0, [T0, T0 + 1]), ctx);
+    await processor.handleBatch(batch(7, 0, [T0 + 2]), ctx);
+    expect(calls).toEqual([
+      { partition: 3, topics: [topics.clean.name] },
+      { partition: 7, topics: [topics.clean.name] },
+    ]);
+
+    const idle: IdleContext = { logger, metrics, generation: 1, isRunning: () => true, commit: async () => undefined };
+    await processor.flushIdle(Date.now() + 10 * 60_000, idle);
+    expect(calls.slice(2).sort((a, b) => a.partition - b.partition)).toEqual([
+      { partition: 3, topics: [topics.aggregates.name] },
+      { partition: 7, topics: [topics.aggregates.name] },
+    ]);
+  });
+});

@@ -7,7 +7,6 @@
  * KAFKA_BROKERS, KAFKA_CLIENT_ID, CASSANDRA_CONTACT_POINTS, CASSANDRA_KEYSPACE (see ./config.ts).
  */
 import { auth, Client, types } from 'cassandra-driver';
-import { Counter } from 'prom-client';
 import { aggregatesTable, consumerGroups, readingsTable, topics } from '../contracts';
 import {
   AppConfigError,
@@ -17,6 +16,7 @@ import {
   createKafka,
   createLogger,
   createMetrics,
+  createWriteRetries,
   createProducer,
   loadConfig,
   onShutdown,
@@ -62,12 +62,7 @@ async function main(): Promise<void> {
   const logger = createLogger(app, cfg.LOG_LEVEL);
   configureShutdown({ logger });
   const metrics = createMetrics(app);
-  const writeRetries = new Counter({
-    name: 'sdp_write_retries_total',
-    help: 'Retried store writes by error kind',
-    labelNames: ['kind'],
-    registers: [metrics.registry],
-  });
+  const writeRetries = createWriteRetries(metrics.registry);
 
   let consumer: RunningConsumer | undefined;
   const http = await startHttpServer({

@@ -17,6 +17,7 @@ import {
   createKafka,
   createLogger,
   createMetrics,
+  createWriteRetries,
   createProducer,
   createS3Client,
   loadConfig,
@@ -61,12 +62,7 @@ async function main(): Promise<void> {
   const registers = [base.registry];
   const metrics = {
     ...base,
-    writeRetries: new Counter({
-      name: 'sdp_write_retries_total',
-      help: 'Retried store writes by error kind',
-      labelNames: ['kind'],
-      registers,
-    }),
+    writeRetries: createWriteRetries(base.registry),
     filesUploaded: new Counter({
       name: 'sdp_lake_files_uploaded_total',
       help: 'Lake files uploaded (final, or partial by an idle flush)',

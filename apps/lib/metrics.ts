@@ -55,3 +55,8 @@ export function createMetrics(app: string): AppMetrics {
     }),
   };
 }
+
+/** Store writes retried by the sinks, by error kind: one declaration so dashboards see one name. */
+export function createWriteRetries(registry: Registry): Counter<'kind'> {
+  return new Counter({ name: 'sdp_write_retries_total', help: 'Retried store writes by error kind', labelNames: ['kind'], registers: [registry] });
+}

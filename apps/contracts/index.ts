@@ -2,3 +2,4 @@ export * from './telemetry';
 export * from './tables';
 export * from './topics';
 export * from './lake';
+export * from './apps';

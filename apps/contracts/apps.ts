@@ -1,0 +1,112 @@
+/**
+ * The app catalog: one entry per stream app, and the one place that says which topics it reads
+ * and writes, in which consumer group, on which port, what its scaling follows and what it may
+ * touch on AWS. The apps subscribe from it, the stacks derive each app's StreamApp, IAM grants,
+ * KEDA triggers and network paths from it, config validation bounds replicas with it, and
+ * `npm start` and the integration tests supervise the apps from it.
+ *
+ * A new app is its own folder under apps/, one entry here and its tests.
+ */
+import { TopicKey, topics } from './topics';
+
+/** What an app may touch on AWS besides Kafka; the stacks turn each into a least-privilege grant. */
+export interface AppAwsAccess {
+  /** Write rows into these Keyspaces/Cassandra tables (keys of `tables` in ./tables). */
+  readonly keyspacesWrite?: readonly string[];
+  /** Write objects into the lake under this prefix. */
+  readonly lakeWritePrefix?: string;
+}
+
+export interface AppDeclaration {
+  /** Kubernetes name, namespace, process name and `dist/apps/<name>/main.js`. */
+  readonly name: string;
+  readonly description: string;
+  /** HTTP port of /metrics, /healthz and /readyz, the same locally and on the cluster. */
+  readonly httpPort: number;
+  /** The app's key under `apps` in the environment config (config/schema.ts). */
+  readonly configKey: string;
+  /** Consumer group; absent for an app that only produces. */
+  readonly consumerGroup?: string;
+  readonly consumes: readonly TopicKey[];
+  readonly produces: readonly TopicKey[];
+  /** Topics whose consumer-group lag KEDA scales the app on (a subset of `consumes`). */
+  readonly scalesOn: readonly TopicKey[];
+  readonly aws: AppAwsAccess;
+}
+
+export const apps = {
+  producer: {
+    name: 'producer',
+    description: 'Synthetic device readings into the raw topic (a load generator; real devices publish instead)',
+    httpPort: 8080,
+    configKey: 'producer',
+    consumes: [],
+    produces: ['raw'],
+    scalesOn: [],
+    aws: {},
+  },
+  processor: {
+    name: 'processor',
+    description: 'Validates raw readings, routes rejects to the DLQ and emits 1-minute aggregates',
+    httpPort: 8081,
+    configKey: 'processor',
+    consumerGroup: 'telemetry-processor',
+    consumes: ['raw'],
+    produces: ['clean', 'aggregates', 'deadLetter'],
+    scalesOn: ['raw'],
+    aws: {},
+  },
+  cassandraSink: {
+    name: 'cassandra-sink',
+    description: 'Upserts clean readings and aggregates into Keyspaces (Cassandra locally)',
+    httpPort: 8082,
+    configKey: 'cassandraSink',
+    consumerGroup: 'telemetry-cassandra-sink',
+    consumes: ['clean', 'aggregates'],
+    produces: ['deadLetter'],
+    // Both inputs: a backlog of aggregates alone must scale the sink too.
+    scalesOn: ['clean', 'aggregates'],
+    aws: { keyspacesWrite: ['readings', 'aggregates'] },
+  },
+  lakeSink: {
+    name: 'lake-sink',
+    description: 'Writes clean readings as hourly Parquet files into the S3 data lake',
+    httpPort: 8083,
+    configKey: 'lakeSink',
+    consumerGroup: 'telemetry-lake-sink',
+    consumes: ['clean'],
+    produces: [],
+    scalesOn: ['clean'],
+    aws: { lakeWritePrefix: 'readings/' },
+  },
+} as const satisfies Record<string, AppDeclaration>;
+
+export type AppKey = keyof typeof apps;
+export type AppName = (typeof apps)[AppKey]['name'];
+export const allApps: readonly AppDeclaration[] = Object.values(apps);
+
+/** Apps that join a consumer group. */
+export const consumerApps: readonly AppDeclaration[] = allApps.filter((a) => a.consumerGroup !== undefined);
+
+/** The catalog entry of an app by its name; throws with the known names when there is none. */
+export function appNamed(name: string): AppDeclaration {
+  const app = allApps.find((a) => a.name === name);
+  if (!app) throw new Error(`unknown app '${name}': the catalog (apps/contracts/apps.ts) has ${allApps.map((a) => a.name).join(', ')}`);
+  return app;
+}
+
+/** Topic names an app consumes, in catalog order. */
+export function consumedTopicNames(app: AppDeclaration): string[] {
+  return app.consumes.map((k) => topics[k].name);
+}
+
+/** Topic names an app produces to. */
+export function producedTopicNames(app: AppDeclaration): string[] {
+  return app.produces.map((k) => topics[k].name);
+}
+
+/** The most partitions among the topics an app consumes: replicas beyond that sit idle on every one. */
+export function maxUsefulReplicas(app: AppDeclaration): number {
+  const counts = app.consumes.map((k) => topics[k].partitions);
+  return counts.length === 0 ? Number.POSITIVE_INFINITY : Math.max(...counts);
+}

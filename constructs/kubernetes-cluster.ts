@@ -148,7 +148,7 @@ export class KubernetesCluster extends Construct {
     // Encryption
     const logGroupName = `/aws/eks/${name}/cluster`;
     const ownKeyStatements = [
-      ...(props.encryption?.kmsKey ? [] : autoScalingKeyStatements(ctx)),
+      ...(props.encryption?.kmsKey ? [] : ebsThroughEc2KeyStatements(ctx)),
       ...(props.logging.kmsKey ? [] : [cloudWatchLogsKeyStatement(this, logGroupName, 'CloudWatchLogsEncryptsControlPlaneLogs')]),
     ];
     const ownKey =
@@ -393,27 +393,31 @@ function amiTypeFor(ng: NodeGroupProps): string {
 }
 
 /**
- * Node volumes are created by EC2 Auto Scaling's service-linked role, which can only use a
- * CMK that its key policy names. The role must exist in the account (it does once any Auto
- * Scaling group has been created).
+ * Node volumes are created by EC2 Auto Scaling's service-linked role, whose fixed policy grants it
+ * no customer managed key, and which exists only once an Auto Scaling group has. Naming it in a
+ * key policy fails in an empty account (MalformedPolicyDocumentException), and the account root
+ * only delegates to IAM policies, which a service-linked role cannot be given. So the key grants
+ * what the AWS managed `aws/ebs` key grants: any principal of this account, only through EC2 in
+ * this region, and grants only for AWS resources (the volumes).
  */
-function autoScalingKeyStatements(ctx: AwsContext): PolicyStatement[] {
-  const principal = { AWS: `arn:${ctx.partition}:iam::${ctx.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling` };
+function ebsThroughEc2KeyStatements(ctx: AwsContext): PolicyStatement[] {
+  const throughEc2 = { 'kms:CallerAccount': ctx.accountId, 'kms:ViaService': `ec2.${ctx.region}.${ctx.dnsSuffix}` };
   return [
     {
-      Sid: 'AutoScalingEncryptsNodeVolumes',
+      Sid: 'Ec2EncryptsNodeVolumesForThisAccount',
       Effect: 'Allow',
-      Principal: principal,
+      Principal: { AWS: '*' },
       Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
       Resource: '*',
+      Condition: { StringEquals: throughEc2 },
     },
     {
-      Sid: 'AutoScalingGrantsKeyToEc2',
+      Sid: 'Ec2GrantsKeyToNodeVolumes',
       Effect: 'Allow',
-      Principal: principal,
+      Principal: { AWS: '*' },
       Action: 'kms:CreateGrant',
       Resource: '*',
-      Condition: { Bool: { 'kms:GrantIsForAWSResource': true } },
+      Condition: { StringEquals: throughEc2, Bool: { 'kms:GrantIsForAWSResource': true } },
     },
   ];
 }

@@ -89,14 +89,21 @@ describe('KubernetesCluster', () => {
       expect(cluster.depends_on).toContain(`aws_cloudwatch_log_group.${logGroupId}`);
     });
 
-    it('lets the key serve CloudWatch Logs for that group and Auto Scaling for node volumes', () => {
+    it('lets the key serve CloudWatch Logs for that group and EC2 for node volumes, naming no service-linked role', () => {
       const { all } = synth();
       const statements = JSON.parse(all('aws_kms_key')[0].policy).Statement as Block[];
       const logs = statements.find((s) => s.Sid === 'CloudWatchLogsEncryptsControlPlaneLogs')!;
       expect(logs.Condition.ArnEquals['kms:EncryptionContext:aws:logs:arn']).toMatch(/:log-group:\/aws\/eks\/sdp-test\/cluster$/);
-      const asgGrant = statements.find((s) => s.Sid === 'AutoScalingGrantsKeyToEc2')!;
-      expect(asgGrant.Principal.AWS).toMatch(/:role\/aws-service-role\/autoscaling\.amazonaws\.com\/AWSServiceRoleForAutoScaling$/);
-      expect(asgGrant.Condition).toEqual({ Bool: { 'kms:GrantIsForAWSResource': true } });
+      const grant = statements.find((s) => s.Sid === 'Ec2GrantsKeyToNodeVolumes')!;
+      expect(grant.Principal.AWS).toBe('*');
+      expect(grant.Condition.Bool).toEqual({ 'kms:GrantIsForAWSResource': true });
+      for (const sid of ['Ec2EncryptsNodeVolumesForThisAccount', 'Ec2GrantsKeyToNodeVolumes']) {
+        expect(statements.find((s) => s.Sid === sid)!.Condition.StringEquals).toEqual({
+          'kms:CallerAccount': expect.stringMatching(/aws_caller_identity/),
+          'kms:ViaService': expect.stringMatching(/^ec2\.\$\{data\.aws_region\..*\}\.\$\{data\.aws_partition\..*dns_suffix\}$/),
+        });
+      }
+      expect(JSON.stringify(statements)).not.toContain('aws-service-role');
     });
 
     it('requires IMDSv2 with hop limit 1 and an encrypted gp3 root volume on the CMK', () => {

@@ -44,6 +44,15 @@ export const bootstrapConfigSchema = z
      * @default []
      */
     existingGithubOidcProviderAccounts: z.array(awsAccountId).default([]),
+    /**
+     * Environments whose pull-request plans run only after a reviewer approves them: their plan
+     * role is not trusted by `pull_request` but by the GitHub environment `<env>-plan`
+     * (`reviewedPlanEnvironment()`), which must have required reviewers (docs/ci.md). Code of a
+     * pull request controls what its plan job runs, so whoever can push a branch can use the
+     * plan role of every other environment: it must hold no data worth protecting.
+     * @default every environment of tier 'production'
+     */
+    reviewedPlanEnvironments: z.array(z.string()).optional(),
     image: z
       .object({
         /** @default 'sdp/apps' */
@@ -82,6 +91,10 @@ export interface BootstrapEnvironment {
   readonly region: string;
   /** The S3 backend key of the environment's state. */
   readonly stateKey: string;
+  /** Its Keyspaces keyspace, whose schema the plan role refreshes. */
+  readonly keyspaceName: string;
+  /** Pull-request plans need a reviewer's approval (GitHub environment `<env>-plan`). */
+  readonly reviewedPlans: boolean;
 }
 
 /** Everything one AWS account's bootstrap stack creates. */
@@ -129,6 +142,8 @@ export const ciNames = (prefix: string, env: string) => ({
   deployBoundary: `${prefix}-ci-${env}-deploy-boundary`,
 });
 export const imagePublishRoleName = (prefix: string) => `${prefix}-ci-image-publish`;
+/** GitHub environment, with required reviewers, that a reviewed environment's pull-request plans run in. */
+export const reviewedPlanEnvironment = (env: string) => `${env}-plan`;
 
 export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
@@ -180,6 +195,10 @@ export function validateBootstrap(
   if (!names.includes(registryEnvironment)) {
     add('image.registryEnvironment', `'${registryEnvironment}' is not an environment (${names.join(', ')})`);
   }
+  const reviewedPlans = c.reviewedPlanEnvironments ?? envs.filter((e) => e.tier === 'production').map((e) => e.name);
+  for (const name of reviewedPlans) {
+    if (!names.includes(name)) add('reviewedPlanEnvironments', `'${name}' is not an environment (${names.join(', ')})`);
+  }
   for (const id of c.existingGithubOidcProviderAccounts) {
     if (!Object.values(c.accounts).includes(id)) add('existingGithubOidcProviderAccounts', `${id} is not one of the accounts`);
   }
@@ -218,7 +237,13 @@ export function validateBootstrap(
       accessLogBucket: `${first.state.bucket}${S3_SUFFIX}`,
       createOidcProvider: !c.existingGithubOidcProviderAccounts.includes(accountId),
       hostsImageRepository: accountId === c.accounts[registryEnvironment],
-      environments: members.map((e) => ({ name: e.name, region: e.region, stateKey: `${e.name}/terraform.tfstate` })),
+      environments: members.map((e) => ({
+        name: e.name,
+        region: e.region,
+        stateKey: `${e.name}/terraform.tfstate`,
+        keyspaceName: e.keyspaces.keyspaceName,
+        reviewedPlans: reviewedPlans.includes(e.name),
+      })),
     });
   }
   if (issues.length > 0) throw new BootstrapConfigError(issues);

@@ -27,7 +27,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { App, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { BootstrapAccount, BootstrapConfig, BootstrapEnvironment, ciNames, imagePublishRoleName } from '../config/bootstrap';
+import { BootstrapAccount, BootstrapConfig, BootstrapEnvironment, ciNames, imagePublishRoleName, reviewedPlanEnvironment } from '../config/bootstrap';
 import { grant, PolicyStatement, trustPolicy } from '../constructs/iam';
 import { EncryptionKey } from '../constructs/kms-key';
 
@@ -61,14 +61,27 @@ const EKS_OIDC_PROVIDER_WRITES = [
 /**
  * Data-plane reads that AWS's ReadOnlyAccess includes and a plan never needs: a pull request can
  * change what its workflow runs, so the plan role must not be able to read the data itself.
+ * `cassandra:Select` is not here: it also authorises Keyspaces' control-plane reads (GetKeyspace,
+ * GetTable, ListTagsForResource), so refresh needs it; PLAN_ROLE_KEYSPACES_READS bounds it.
  */
 export const PLAN_ROLE_DENIED_DATA_READS = [
-  's3:GetObject', 's3:GetObjectVersion', 's3:GetObjectAttributes', 'cassandra:Select', 'kafka-cluster:ReadData',
-  'athena:GetQueryResults', 'athena:GetQueryResultsStream', 'logs:GetLogEvents', 'logs:FilterLogEvents',
-  'logs:StartQuery', 'logs:GetQueryResults', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query',
-  'dynamodb:Scan', 'kinesis:GetRecords', 'sqs:ReceiveMessage', 'ssm:GetParameter', 'ssm:GetParameters',
-  'ssm:GetParametersByPath', 'secretsmanager:GetSecretValue',
+  's3:GetObject', 's3:GetObjectVersion', 's3:GetObjectAttributes', 's3express:CreateSession', 'kafka-cluster:ReadData',
+  'athena:GetQueryResults', 'athena:GetQueryResultsStream', 'logs:GetLogEvents', 'logs:GetLogRecord', 'logs:FilterLogEvents',
+  'logs:StartQuery', 'logs:GetQueryResults', 'logs:StartLiveTail', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query',
+  'dynamodb:Scan', 'dynamodb:PartiQLSelect', 'kinesis:GetRecords', 'sqs:ReceiveMessage', 'ssm:GetParameter', 'ssm:GetParameters',
+  'ssm:GetParametersByPath', 'secretsmanager:GetSecretValue', 'es:ESHttpGet',
 ] as const;
+
+/**
+ * Where the plan role may use `cassandra:Select`: its own environment's keyspace and tables
+ * (refresh reads their definitions and tags) and the system keyspaces (schema metadata). The
+ * action also authorises CQL SELECT on those tables: the cost, bounded to one environment's
+ * tables, of a plan that can refresh Keyspaces at all (docs/ci.md, "What the plan role can read").
+ */
+export function planRoleKeyspacesReads(partition: string, accountId: string, env: BootstrapEnvironment): string[] {
+  const keyspaces = `arn:${partition}:cassandra:${env.region}:${accountId}:/keyspace`;
+  return [`${keyspaces}/${env.keyspaceName}/`, `${keyspaces}/${env.keyspaceName}/table/*`, `${keyspaces}/system*`];
+}
 
 /** Long applies (an MSK cluster takes ~40 minutes) must not outlive their credentials. */
 export const DEPLOY_SESSION_SECONDS = 3 * 60 * 60;
@@ -319,9 +332,8 @@ export class BootstrapStack extends TerraformStack {
   }
 
   private stateObjects(env: BootstrapEnvironment) {
-    const key = `${this.arn.bucket}/${env.stateKey}`;
     // `<key>*` covers the state, its `.tflock` lock file and the digest newer backends write beside it.
-    return { lock: `${key}.tflock`, all: `${key}*` };
+    return { all: `${this.arn.bucket}/${env.stateKey}*` };
   }
 
   /** KMS use limited to S3 and to objects under `objectArnPattern` (SSE-KMS encryption context). */
@@ -339,16 +351,22 @@ export class BootstrapStack extends TerraformStack {
   }
 
   /**
-   * Read-only: pull requests and scheduled drift detection. ReadOnlyAccess minus data-plane
-   * reads, plus its environment's state: read it, and take and release its lock.
+   * Read-only: pull-request plans, the deploy's preview plan and drift detection. ReadOnlyAccess
+   * minus data-plane reads, plus reading its environment's state. Every plan it makes runs with
+   * `-lock=false` (it never writes state), so it cannot write the lock file either.
+   *
+   * Pull-request code controls what the job runs (the synthesized provider config included), so
+   * for an environment with reviewed plans the role trusts the GitHub environment `<env>-plan`,
+   * whose required reviewers approve each run, instead of any pull request.
    */
   private createPlanRole(env: BootstrapEnvironment): IamRole {
     const names = ciNames(this.config.namePrefix, env.name);
     const repo = this.config.repository;
+    const pullRequests = env.reviewedPlans ? `repo:${repo}:environment:${reviewedPlanEnvironment(env.name)}` : `repo:${repo}:pull_request`;
     const role = new IamRole(this, `${env.name}-plan-role`, {
       name: names.planRole,
-      description: `Terraform plan of '${env.name}' from GitHub Actions (pull requests of ${repo}, drift checks on ${this.config.deployBranch})`,
-      assumeRolePolicy: this.githubTrust([`repo:${repo}:pull_request`, `repo:${repo}:ref:refs/heads/${this.config.deployBranch}`]),
+      description: `Terraform plan of '${env.name}' from GitHub Actions (${env.reviewedPlans ? 'approved ' : ''}pull requests of ${repo}, ${this.config.deployBranch})`,
+      assumeRolePolicy: this.githubTrust([pullRequests, `repo:${repo}:ref:refs/heads/${this.config.deployBranch}`]),
       maxSessionDuration: 3600,
     });
     new IamRolePolicyAttachment(this, `${env.name}-plan-read-only`, {
@@ -360,9 +378,7 @@ export class BootstrapStack extends TerraformStack {
       // Key names only (the backend lists `env:/` for workspaces); contents stay per environment.
       { Sid: 'ListStateKeys', Effect: 'Allow', Action: 's3:ListBucket', Resource: this.arn.bucket },
       { Sid: 'ReadState', Effect: 'Allow', Action: 's3:GetObject', Resource: state.all },
-      { Sid: 'TakeAndReleaseLock', Effect: 'Allow', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: state.lock },
       this.stateKeyUse('DecryptState', ['kms:Decrypt'], state.all),
-      this.stateKeyUse('EncryptLock', ['kms:GenerateDataKey'], state.lock),
     ]);
     new IamRolePolicy(this, `${env.name}-plan-deny-data-reads`, {
       name: 'deny-data-reads',
@@ -374,6 +390,12 @@ export class BootstrapStack extends TerraformStack {
           Action: [...PLAN_ROLE_DENIED_DATA_READS],
           // AWS's public parameters (EKS AMI IDs) are what data sources legitimately read.
           NotResource: [state.all, `arn:${this.account.partition}:ssm:*::parameter/aws/service/*`],
+        },
+        {
+          Sid: 'DenyKeyspacesOutsideOwnSchema',
+          Effect: 'Deny',
+          Action: 'cassandra:Select',
+          NotResource: planRoleKeyspacesReads(this.account.partition, this.account.accountId, env),
         },
       ]),
     });

@@ -4,7 +4,7 @@ import { homedir } from 'os';
 import { join } from 'path';
 import { Testing } from 'cdktf';
 import { parse } from 'yaml';
-import { validateBootstrap } from '../../config/bootstrap';
+import { reviewedPlanEnvironment, validateBootstrap } from '../../config/bootstrap';
 import { environments } from '../../config/environments';
 import { commentMarker } from '../../scripts/plan-summary';
 import { BootstrapStack, DEPLOY_SESSION_SECONDS } from '../../stacks/bootstrap-stack';
@@ -137,6 +137,21 @@ describe('pull requests', () => {
     expect(usesStep(test, 'actions/setup-node')?.with.cache).toBe('npm');
   });
 
+  it('plan the environments with reviewed plans only in their GitHub plan environment (required reviewers)', () => {
+    const bootstrapEnvs = validateBootstrap().accounts.flatMap((a) => a.environments);
+    const reviewedInWorkflow = Object.fromEntries(
+      (plan.strategy.matrix.include as Json[]).map((i) => [i.environment, i['reviewed-plan-environment']]),
+    );
+    expect(plan.environment).toBe('${{ matrix.reviewed-plan-environment }}');
+    for (const env of bootstrapEnvs) {
+      expect({ env: env.name, githubEnvironment: reviewedInWorkflow[env.name] }).toEqual({
+        env: env.name,
+        githubEnvironment: env.reviewedPlans ? reviewedPlanEnvironment(env.name) : undefined,
+      });
+    }
+    expect(bootstrapEnvs.some((e) => e.reviewedPlans)).toBe(true);
+  });
+
   it('plan every environment with its plan role, on the tested synth output, not for forks', () => {
     expect(plan.needs).toBe('test');
     expect(plan.strategy.matrix.environment).toEqual(ENV_NAMES);
@@ -146,7 +161,7 @@ describe('pull requests', () => {
       '${{ fromJSON(vars.SDP_CI_CONFIG).environments[matrix.environment].planRoleArn }}',
     );
     expect(usesStep(plan, 'actions/download-artifact')?.with.name).toBe(usesStep(test, 'actions/upload-artifact')?.with.name);
-    expect(runs(plan)).toContain('plan -input=false -lock-timeout=10m -out=tfplan');
+    expect(runs(plan)).toContain('plan -input=false -lock=false -out=tfplan');
     expect(runs(plan)).toContain('show -json tfplan > plan.json');
     expect(runs(plan)).toContain('scripts/plan-summary.ts --env "$ENVIRONMENT"');
   });
@@ -255,6 +270,17 @@ describe('drift detection', () => {
 
 describe('terraform in CI', () => {
   const terraformJobs = files.flatMap((f) => jobsOf(f).filter(([, j]) => /terraform -chdir/.test(runs(j))).map(([id, j]) => ({ id: `${f}#${id}`, j })));
+
+  it('plans with the read-only plan role without the state lock, and locks only to apply', () => {
+    const planRoleJobs = terraformJobs.filter(({ j }) => /\.planRoleArn/.test(usesStep(j, 'aws-actions/configure-aws-credentials')?.with['role-to-assume'] ?? ''));
+    expect(planRoleJobs.map((t) => t.id)).toEqual(['deploy-environment.yml#plan', 'drift.yml#drift', 'pull-request.yml#plan']);
+    for (const { id, j } of terraformJobs) {
+      const plans = runs(j).split('\n').filter((l) => /terraform -chdir="\$STACK_DIR" (plan|apply)/.test(l));
+      expect(plans.length).toBeGreaterThan(0);
+      const readOnly = planRoleJobs.some((p) => p.id === id);
+      for (const line of plans) expect({ id, line, lockFree: line.includes('-lock=false') }).toEqual({ id, line, lockFree: readOnly });
+    }
+  });
 
   it('pins Terraform, disables the output wrapper and caches providers', () => {
     expect(terraformJobs.map((t) => t.id)).toEqual(['deploy-environment.yml#plan', 'deploy-environment.yml#apply', 'drift.yml#drift', 'pull-request.yml#plan']);

@@ -5,6 +5,7 @@ import {
   BootstrapConfigInput,
   ciNames,
   ciRoleArns,
+  reviewedPlanEnvironment,
   validateBootstrap,
 } from '../../config/bootstrap';
 import { environments } from '../../config/environments';
@@ -158,20 +159,20 @@ describe('BootstrapStack (every environment in one account)', () => {
     const others = ENV_NAMES.filter((e) => e !== env);
     const stateKey = `${BUCKET_ARN}/${env}/terraform.tfstate`;
 
-    it('plan role: trusted by pull requests and the deploy branch of this repository only', () => {
+    const reviewed = environments.find((e) => e.name === env)!.tier === 'production';
+
+    it(`plan role: trusted by the deploy branch and ${reviewed ? 'approved runs in its GitHub plan environment' : 'pull requests'} of this repository only`, () => {
       const role = resource(tf, 'aws_iam_role', `${env}-plan-role`);
       expect(role.name).toBe(ciNames('sdp', env).planRole);
-      expect(trustOf(role)).toEqual([`repo:${REPO}:pull_request`, `repo:${REPO}:ref:refs/heads/main`]);
+      const pullRequests = reviewed ? `repo:${REPO}:environment:${reviewedPlanEnvironment(env)}` : `repo:${REPO}:pull_request`;
+      expect(trustOf(role)).toEqual([pullRequests, `repo:${REPO}:ref:refs/heads/main`]);
     });
 
-    it('plan role: read-only, reads its own state, and may only take and release its lock', () => {
+    it('plan role: read-only, reads its own state and writes nothing, not even the lock file', () => {
       expect(resource(tf, 'aws_iam_role_policy_attachment', `${env}-plan-read-only`).policy_arn).toBe('arn:aws:iam::aws:policy/ReadOnlyAccess');
       const policy = inline(`${env}-plan-role`, 'terraform-state-read');
       expect(stmt(policy, 'ReadState')).toMatchObject({ Action: 's3:GetObject', Resource: `${stateKey}*` });
-      expect(stmt(policy, 'TakeAndReleaseLock')).toMatchObject({ Action: ['s3:PutObject', 's3:DeleteObject'], Resource: `${stateKey}.tflock` });
-      const writes = statements(policy).filter((s) => list(s.Action).some((a) => /Put|Delete/.test(a)));
-      expect(writes.flatMap((s) => list(s.Resource))).toEqual([`${stateKey}.tflock`]);
-      expect(stmt(policy, 'EncryptLock').Condition?.StringLike).toEqual({ 'kms:EncryptionContext:aws:s3:arn': `${stateKey}.tflock` });
+      expect(statements(policy).flatMap((s) => list(s.Action))).toEqual(['s3:ListBucket', 's3:GetObject', 'kms:Decrypt']);
       expect(stmt(policy, 'DecryptState').Condition).toEqual({
         StringEquals: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` },
         StringLike: { 'kms:EncryptionContext:aws:s3:arn': `${stateKey}*` },
@@ -179,11 +180,20 @@ describe('BootstrapStack (every environment in one account)', () => {
       for (const other of others) expect(policy).not.toContain(`/${other}/`);
     });
 
-    it('plan role: cannot read data through ReadOnlyAccess', () => {
-      const [deny] = statements(resource(tf, 'aws_iam_role_policy', `${env}-plan-deny-data-reads`).policy);
+    it('plan role: cannot read data through ReadOnlyAccess, nor Keyspaces beyond its own schema', () => {
+      const [deny, keyspaces] = statements(resource(tf, 'aws_iam_role_policy', `${env}-plan-deny-data-reads`).policy);
       expect(deny).toMatchObject({ Effect: 'Deny', NotResource: [`${stateKey}*`, 'arn:aws:ssm:*::parameter/aws/service/*'] });
       expect(deny.Action).toEqual([...PLAN_ROLE_DENIED_DATA_READS]);
-      expect(deny.Action).toEqual(expect.arrayContaining(['s3:GetObject', 'cassandra:Select', 'kafka-cluster:ReadData']));
+      expect(deny.Action).toEqual(expect.arrayContaining(['s3:GetObject', 'kafka-cluster:ReadData', 'logs:StartLiveTail']));
+      const keyspace = environments.find((e) => e.name === env)!.keyspaces.keyspaceName;
+      const arn = `arn:aws:cassandra:${REGION}:${bootstrap.accounts[env]}:/keyspace`;
+      expect(keyspaces).toEqual({
+        Sid: 'DenyKeyspacesOutsideOwnSchema',
+        Effect: 'Deny',
+        Action: 'cassandra:Select',
+        NotResource: [`${arn}/${keyspace}/`, `${arn}/${keyspace}/table/*`, `${arn}/system*`],
+      });
+      for (const other of others) expect(JSON.stringify(keyspaces)).not.toContain(environments.find((e) => e.name === other)!.keyspaces.keyspaceName);
     });
 
     it('deploy role: trusted by the GitHub environment of the same name only, for long applies', () => {
@@ -355,12 +365,24 @@ describe('validateBootstrap', () => {
     expect(config.state).toEqual({ noncurrentVersionRetentionDays: 90, accessLogRetentionDays: 365 });
   });
 
+  it('reviews the pull-request plans of production-tier environments unless told otherwise', () => {
+    const reviewed = (c = validateBootstrap()) => c.accounts.flatMap((a) => a.environments.filter((e) => e.reviewedPlans).map((e) => e.name));
+    expect(reviewed()).toEqual(environments.filter((e) => e.tier === 'production').map((e) => e.name));
+    expect(reviewed()).toEqual(['prod']);
+    expect(reviewed(validateBootstrap({ ...bootstrap, reviewedPlanEnvironments: ['staging', 'prod'] }))).toEqual(['staging', 'prod']);
+    const tf = synth(new BootstrapStack(Testing.app(), 'bootstrap', { config: validateBootstrap({ ...bootstrap, reviewedPlanEnvironments: [] }) }));
+    expect(list(statements(resource(tf, 'aws_iam_role', 'prod-plan-role').assume_role_policy)[0].Condition?.StringEquals[`${GITHUB_OIDC_HOST}:sub`])).toContain(
+      `repo:${REPO}:pull_request`,
+    );
+  });
+
   it.each<[string, BootstrapConfigInput, RegExp]>([
     ['a repository that is not owner/name', { ...bootstrap, repository: 'streaming-data-platform' }, /^repository: must be a GitHub repository as 'owner\/name'/],
     ['an account ID that is not 12 digits', { ...bootstrap, accounts: { ...bootstrap.accounts, dev: '12345' } }, /^accounts\.dev: must be a 12-digit AWS account ID/],
     ['an environment without an account', { ...bootstrap, accounts: { dev: '123456789012', staging: '123456789012' } }, /^accounts\.prod: is missing/],
     ['an account for an unknown environment', { ...bootstrap, accounts: { ...bootstrap.accounts, qa: '123456789012' } }, /^accounts\.qa: is not an environment in config\/environments\.ts/],
     ['an unknown image registry environment', { ...bootstrap, image: { registryEnvironment: 'qa' } }, /^image\.registryEnvironment: 'qa' is not an environment/],
+    ['an unknown reviewed-plan environment', { ...bootstrap, reviewedPlanEnvironments: ['qa'] }, /^reviewedPlanEnvironments: 'qa' is not an environment/],
     ['an unknown field', { ...bootstrap, stateBucket: 'x' } as BootstrapConfigInput, /^\(root\): Unrecognized key/],
   ])('rejects %s, naming the field', (_, input, message) => {
     expect(issuesOf(input)).toEqual([expect.stringMatching(message)]);

@@ -83,6 +83,12 @@ export function planRoleKeyspacesReads(partition: string, accountId: string, env
   return [`${keyspaces}/${env.keyspaceName}/`, `${keyspaces}/${env.keyspaceName}/table/*`, `${keyspaces}/system*`];
 }
 
+/**
+ * Reads Terraform's refresh makes that AWS's ReadOnlyAccess lacks (policies/iam/refresh-actions.ts
+ * lists what each type needs; test/invariants/refresh-permissions.test.ts finds the gaps).
+ */
+export const PLAN_ROLE_READS_BEYOND_READ_ONLY_ACCESS = ['glue:GetPartitionIndexes'] as const;
+
 /** Long applies (an MSK cluster takes ~40 minutes) must not outlive their credentials. */
 export const DEPLOY_SESSION_SECONDS = 3 * 60 * 60;
 
@@ -374,6 +380,14 @@ export class BootstrapStack extends TerraformStack {
       policyArn: `arn:${this.account.partition}:iam::aws:policy/ReadOnlyAccess`,
     });
     const state = this.stateObjects(env);
+    grant(this, role, 'refresh-reads', [
+      {
+        Sid: 'ReadsBeyondReadOnlyAccess',
+        Effect: 'Allow',
+        Action: [...PLAN_ROLE_READS_BEYOND_READ_ONLY_ACCESS],
+        Resource: ['catalog', 'database/*', 'table/*'].map((r) => `arn:${this.account.partition}:glue:${env.region}:${this.account.accountId}:${r}`),
+      },
+    ]);
     grant(this, role, 'terraform-state-read', [
       // Key names only (the backend lists `env:/` for workspaces); contents stay per environment.
       { Sid: 'ListStateKeys', Effect: 'Allow', Action: 's3:ListBucket', Resource: this.arn.bucket },

@@ -218,3 +218,12 @@ export function parseReference(text: string): { data: boolean; type: string; nam
   const m = /^\$\{(data\.)?([a-z0-9_]+)\.([\w-]+)\.([\w.\[\]]+)\}$/.exec(text);
   return m ? { data: Boolean(m[1]), type: m[2], name: m[3], attribute: m[4] } : undefined;
 }
+
+/** A literal attribute value, following one `${aws_x.y.attr}` reference inside the stack. */
+export function resolveLiteral(stack: SynthesizedStack, value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const ref = parseReference(value);
+  if (!ref) return value.includes('${') ? undefined : value;
+  const target = (ref.data ? stack.json.data : stack.json.resource)?.[ref.type]?.[ref.name]?.[ref.attribute];
+  return typeof target === 'string' && !target.includes('${') ? target : undefined;
+}

@@ -16,6 +16,7 @@ import {
   DEPLOY_SESSION_SECONDS,
   GITHUB_OIDC_HOST,
   PLAN_ROLE_DENIED_DATA_READS,
+  PLAN_ROLE_READS_BEYOND_READ_ONLY_ACCESS,
 } from '../../stacks/bootstrap-stack';
 
 type Json = Record<string, any>;
@@ -178,6 +179,9 @@ describe('BootstrapStack (every environment in one account)', () => {
         StringLike: { 'kms:EncryptionContext:aws:s3:arn': `${stateKey}*` },
       });
       for (const other of others) expect(policy).not.toContain(`/${other}/`);
+      const extra = stmt(inline(`${env}-plan-role`, 'refresh-reads'), 'ReadsBeyondReadOnlyAccess');
+      expect(extra.Action).toEqual([...PLAN_ROLE_READS_BEYOND_READ_ONLY_ACCESS]);
+      expect(list(extra.Resource).every((r) => r.startsWith(`arn:aws:glue:${REGION}:${bootstrap.accounts[env]}:`))).toBe(true);
     });
 
     it('plan role: cannot read data through ReadOnlyAccess, nor Keyspaces beyond its own schema', () => {

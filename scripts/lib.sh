@@ -19,6 +19,19 @@ ensure_checkov() {
   ln -sf "$venv/bin/checkov" "$SDP_CACHE_DIR/bin/checkov"
 }
 
+PARLIAMENT_VERSION=1.6.4
+
+# Installs parliament (IAM policy linter) from PyPI into a cached virtualenv, like checkov.
+ensure_parliament() {
+  local venv="$SDP_CACHE_DIR/parliament-$PARLIAMENT_VERSION"
+  if [ ! -x "$venv/bin/parliament" ]; then
+    log "installing parliament $PARLIAMENT_VERSION into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "parliament==$PARLIAMENT_VERSION"
+  fi
+  ln -sf "$venv/bin/parliament" "$SDP_CACHE_DIR/bin/parliament"
+}
+
 # promtool comes from Debian's prometheus package.
 ensure_promtool() {
   if ! command -v promtool >/dev/null 2>&1; then

@@ -51,7 +51,7 @@ checkov_stage() {
   record "checkov" "$p" "$f" $(( $(date +%s) - t0 ))
 }
 
-step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_promtool && ensure_helm && bash scripts/install-actionlint.sh >/dev/null'
+step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_parliament && ensure_promtool && ensure_helm && bash scripts/install-actionlint.sh >/dev/null'
 if [ -f scripts/local-services.ts ]; then
   step "install services" npx tsx scripts/local-services.ts install
 fi
@@ -59,6 +59,7 @@ step "typecheck" npx tsc -p tsconfig.json --noEmit
 step "synth" npm run --silent synth
 jest_stage "unit" --selectProjects unit
 checkov_stage
+step "iam lint (parliament)" bash scripts/ci/lint-iam.sh
 jest_stage "integration" --selectProjects integration --runInBand
 
 echo

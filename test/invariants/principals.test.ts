@@ -143,3 +143,41 @@ describe('the principal check itself', () => {
     expect(checkPrincipal(stack, 'Service', 'not a service', allow())).toEqual(expect.any(String));
   });
 });
+
+describe('policy extraction (policies/iam/documents.ts)', () => {
+  const aws = { accountId: '111122223333', region: 'eu-west-1', partition: 'aws', dnsSuffix: 'amazonaws.com' };
+  const stackWith = (json: SynthesizedStack['json']): SynthesizedStack => ({ id: 'x', json, aws });
+
+  it('reads data "aws_iam_policy_document" references as the JSON IAM evaluates', () => {
+    const [found] = policyDocuments(
+      stackWith({
+        data: {
+          aws_iam_policy_document: {
+            trust: {
+              statement: [
+                {
+                  effect: 'Allow',
+                  actions: ['sts:AssumeRole'],
+                  principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }],
+                  condition: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: ['111122223333'] }],
+                },
+              ],
+            },
+          },
+        },
+        resource: { aws_iam_role: { r: { assume_role_policy: '${data.aws_iam_policy_document.trust.json}' } } },
+      }),
+    );
+    expect(found).toMatchObject({ kind: 'trust', address: 'aws_iam_role.r' });
+    expect(found.document.Statement).toEqual([
+      { Effect: 'Allow', Action: ['sts:AssumeRole'], Principal: { Service: ['ec2.amazonaws.com'] }, Condition: { StringEquals: { 'aws:SourceAccount': ['111122223333'] } } },
+    ]);
+  });
+
+  it('refuses forms it cannot read, and policy attributes it does not classify, by name', () => {
+    const jsonencoded = stackWith({ resource: { aws_iam_role_policy: { p: { policy: '${jsonencode({Statement = []})}' } } } });
+    expect(() => policyDocuments(jsonencoded)).toThrow(/x: aws_iam_role_policy\.p\.policy: policy written as a Terraform expression/);
+    const unclassified = stackWith({ resource: { aws_glacier_vault: { v: { access_policy: '{"Statement":[]}' } } } });
+    expect(() => policyDocuments(unclassified)).toThrow(/add 'aws_glacier_vault\.access_policy' to POLICY_ATTRIBUTES/);
+  });
+});

@@ -45,7 +45,8 @@ export function requireImageTags(configs: readonly EnvironmentConfig[], reposito
       message:
         `no app image tag. Set APP_IMAGE_TAG to a tag published to ${repositoryUrl}: ` +
         `scripts/deploy/push-image.sh builds and pushes the image and prints the export line ` +
-        `(or pin apps.imageTag in config/environments.ts). Synthesizing only, e.g. for checks? Run npm run synth.`,
+        `(or pin apps.imageTag in config/environments.ts). Synthesizing only, or applying only the bootstrap stack? ` +
+        `npm run synth, then terraform -chdir=cdktf.out/stacks/<stack>.`,
     },
   ]);
 }

@@ -33,8 +33,12 @@ export const dev: EnvironmentConfigInput = {
   },
   kubernetes: {
     version: '1.33',
+    // GitHub-hosted runners have no fixed addresses, so the allow-list is open; every request still
+    // needs an IAM identity with an EKS access entry. Narrow it to your runners' and VPN's egress.
+    endpoint: { access: 'public-and-private', publicAccessCidrs: ['0.0.0.0/0'] },
+    // Sizes are per availability zone (one node group per AZ).
     nodeGroups: [
-      { name: 'general', instanceTypes: ['t3.large', 't3a.large', 'm5.large'], capacityType: 'SPOT', minSize: 1, desiredSize: 2, maxSize: 4 },
+      { name: 'general', instanceTypes: ['t3.large', 't3a.large', 'm5.large'], capacityType: 'SPOT', minSize: 1, desiredSize: 1, maxSize: 2 },
     ],
     controlPlaneLogRetentionDays: 7,
   },
@@ -58,7 +62,6 @@ export const dev: EnvironmentConfigInput = {
     nodeCpuPercentThreshold: 90,
   },
   apps: {
-    imageTag: 'v0.1.0',
     producer: { replicas: 1, ratePerSecond: 200, devices: 100 },
     processor: { minReplicas: 1, maxReplicas: 4 },
     cassandraSink: { minReplicas: 1, maxReplicas: 4 },
@@ -95,8 +98,11 @@ export const staging: EnvironmentConfigInput = {
   },
   kubernetes: {
     version: '1.33',
+    // GitHub-hosted runners have no fixed addresses, so the allow-list is open; every request still
+    // needs an IAM identity with an EKS access entry. Narrow it to your runners' and VPN's egress.
+    endpoint: { access: 'public-and-private', publicAccessCidrs: ['0.0.0.0/0'] },
     nodeGroups: [
-      { name: 'general', instanceTypes: ['m6i.large', 'm6a.large'], capacityType: 'ON_DEMAND', minSize: 2, desiredSize: 3, maxSize: 6 },
+      { name: 'general', instanceTypes: ['m6i.large', 'm6a.large'], capacityType: 'ON_DEMAND', minSize: 1, desiredSize: 1, maxSize: 2 },
     ],
     controlPlaneLogRetentionDays: 30,
   },
@@ -121,7 +127,6 @@ export const staging: EnvironmentConfigInput = {
     nodeCpuPercentThreshold: 85,
   },
   apps: {
-    imageTag: 'v0.1.0',
     producer: { replicas: 1, ratePerSecond: 1000, devices: 1000 },
     processor: { minReplicas: 1, maxReplicas: 6 },
     cassandraSink: { minReplicas: 1, maxReplicas: 6 },
@@ -160,8 +165,12 @@ export const prod: EnvironmentConfigInput = {
   },
   kubernetes: {
     version: '1.33',
+    // Private API server: Terraform runs on self-hosted runners in this network (README, "Deploy").
+    endpoint: { access: 'private', terraformRunnerCidrs: ['10.99.0.0/24'] },
+    // Break-glass: the one role people use when CI cannot deploy; create it before the first deploy.
+    adminRoleArns: ['arn:aws:iam::123456789012:role/platform-break-glass'],
     nodeGroups: [
-      { name: 'general', instanceTypes: ['m6i.xlarge', 'm6a.xlarge'], capacityType: 'ON_DEMAND', minSize: 3, desiredSize: 3, maxSize: 12 },
+      { name: 'general', instanceTypes: ['m6i.xlarge', 'm6a.xlarge'], capacityType: 'ON_DEMAND', minSize: 1, desiredSize: 1, maxSize: 4 },
     ],
     controlPlaneLogRetentionDays: 365,
   },
@@ -185,7 +194,6 @@ export const prod: EnvironmentConfigInput = {
     nodeCpuPercentThreshold: 80,
   },
   apps: {
-    imageTag: 'v0.1.0',
     producer: { replicas: 0, ratePerSecond: 1000, devices: 1000 },
     processor: { minReplicas: 2, maxReplicas: 12 },
     cassandraSink: { minReplicas: 2, maxReplicas: 12 },

@@ -32,6 +32,18 @@ export const KAFKA_VERSIONS = ['3.7.x.kraft', '3.8.x', '3.9.x'] as const;
 /** Floor for Kafka's default log retention: below a day, a weekend outage of a sink loses data. */
 export const MIN_KAFKA_RETENTION_HOURS = 24;
 
+/**
+ * Stands in for the app image tag when none was given, so that stacks synthesize for tests and
+ * checks. It is never published: the stack's `app_image_tag` output refuses it at plan time, and
+ * main.ts refuses it at synth unless run with --placeholder-image-tag (`npm run synth`).
+ */
+export const PLACEHOLDER_IMAGE_TAG = 'placeholder-set-APP_IMAGE_TAG';
+
+export const imageTagSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a valid image tag')
+  .refine((v) => v !== PLACEHOLDER_IMAGE_TAG, { message: `'${PLACEHOLDER_IMAGE_TAG}' is reserved for synth without an image; give a published tag` });
+
 const awsAccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account ID');
 const iamRoleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'must be an IAM role ARN');
 
@@ -52,8 +64,41 @@ export const nodeGroupSchema = z
     desiredSize: z.number().int().min(0),
     maxSize: z.number().int().min(1),
     diskSizeGiB: z.number().int().min(20).max(1000).default(50),
+    /**
+     * One managed node group per availability zone, each with these sizes. EBS volumes are bound
+     * to one AZ, so a pod with a volume (Prometheus) can only be rescheduled after the cluster
+     * autoscaler adds a node in that AZ, which it can do only for a group confined to it.
+     * @default true
+     */
+    perAvailabilityZone: z.boolean().default(true),
   })
   .strict();
+
+/**
+ * Where Terraform (CI runners, laptops) reaches the EKS API server from. The Kubernetes and Helm
+ * resources are applied through it, so a plan or deploy from anywhere else fails.
+ */
+export const apiEndpointSchema = z.discriminatedUnion('access', [
+  z
+    .object({
+      /** Public endpoint limited to an allow-list, plus the private one that nodes use. */
+      access: z.literal('public-and-private'),
+      /** Source addresses of everything that runs Terraform: office/VPN egress, runners with static IPs. */
+      publicAccessCidrs: z.array(cidrSchema).min(1, 'must list at least one CIDR: an empty allow-list admits no one'),
+    })
+    .strict(),
+  z
+    .object({
+      /** Private endpoint only: Terraform runs inside the VPC or a network routed to it. */
+      access: z.literal('private'),
+      /**
+       * Networks Terraform runs from (self-hosted runners in the VPC, a peered VPC, a VPN), let
+       * into the cluster security group on 443.
+       */
+      terraformRunnerCidrs: z.array(cidrSchema).min(1, 'must list where Terraform runs (self-hosted runners, VPN): nothing outside the VPC reaches a private endpoint'),
+    })
+    .strict(),
+]);
 
 export const environmentConfigSchema = z
   .object({
@@ -91,6 +136,11 @@ export const environmentConfigSchema = z
         instanceType: z.string().regex(/^kafka\.[a-z0-9]+\.[a-z0-9]+$/, 'must look like kafka.<family>.<size>'),
         volumeSizeGiB: z.number().int().min(1).max(16384),
         maxVolumeSizeGiB: z.number().int().min(1).max(16384),
+        /**
+         * Broker disk utilisation at which storage autoscaling grows the volumes (MSK allows 10-80).
+         * @default 60
+         */
+        storageAutoscalingTargetPercent: z.number().int().min(10).max(80, 'must be at most 80, the highest target MSK storage autoscaling accepts').optional(),
         /** @default min(3, brokerCount) */
         replicationFactor: z.number().int().min(1).optional(),
         /** @default 2 when the replication factor is at least 3, else 1 */
@@ -105,9 +155,14 @@ export const environmentConfigSchema = z
     kubernetes: z
       .object({
         version: z.enum(EKS_VERSIONS),
-        /** Empty keeps the API server private to the VPC. */
-        endpointPublicAccessCidrs: z.array(cidrSchema).default([]),
-        /** Cluster admins (access entries). Include the role that deploys: it installs the Helm charts. */
+        /** Where Terraform reaches the API server from; see apiEndpointSchema. */
+        endpoint: apiEndpointSchema,
+        /**
+         * Cluster admins besides the CI deploy role (which is added from the bootstrap): the role
+         * people deploy with from a laptop and the break-glass role. Give the full role ARN,
+         * including a path such as `aws-reserved/sso.amazonaws.com/`.
+         * @default []
+         */
         adminRoleArns: z.array(iamRoleArn).default([]),
         /** Read-only including Secrets, e.g. the CI plan role (Helm refresh reads release Secrets). */
         viewerRoleArns: z.array(iamRoleArn).default([]),
@@ -152,8 +207,13 @@ export const environmentConfigSchema = z
     /** The bundled apps on EKS (apps/). */
     apps: z
       .object({
-        /** Tag of the `sdp/apps` image in ECR; CI overrides it with the commit SHA via APP_IMAGE_TAG. */
-        imageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a valid image tag'),
+        /**
+         * Tag of the app image in the bootstrap's ECR repository. Unset on purpose: the repository
+         * is immutable and holds only tags that CI or scripts/deploy/push-image.sh published, so
+         * the tag comes from APP_IMAGE_TAG at synth time (main.ts). Pin one here only to deploy
+         * a known published tag.
+         */
+        imageTag: imageTagSchema.optional(),
         producer: z
           .object({
             /** 0 disables the synthetic load generator (real devices publish instead). */
@@ -172,7 +232,7 @@ export const environmentConfigSchema = z
 
     /** prevent_destroy / deletion protection on every data store, and no force-destroy of buckets. */
     protectData: z.boolean(),
-    /** KMS key deletion window. */
+    /** Waiting period of every KMS key of the environment before a scheduled deletion takes effect. */
     kmsDeletionWindowDays: z.number().int().min(7).max(30),
   })
   .strict();
@@ -185,9 +245,10 @@ export interface KafkaDurability {
   readonly minInsyncReplicas: number;
 }
 
-/** The validated config with derived values resolved. */
-export type EnvironmentConfig = Omit<ParsedEnvironmentConfig, 'kafka'> & {
+/** The validated config with derived values resolved; `apps.imageTag` is PLACEHOLDER_IMAGE_TAG when none was given. */
+export type EnvironmentConfig = Omit<ParsedEnvironmentConfig, 'kafka' | 'apps'> & {
   readonly kafka: ParsedEnvironmentConfig['kafka'] & KafkaDurability;
+  readonly apps: ParsedEnvironmentConfig['apps'] & { readonly imageTag: string };
 };
 
 export interface Cidr {

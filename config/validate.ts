@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { topics } from '../apps/contracts/topics';
 import {
+  Cidr,
   cidrContains,
   cidrsOverlap,
   EnvironmentConfig,
@@ -15,6 +16,7 @@ import {
   NODE_INSTANCE_FAMILIES,
   parseCidr,
   ParsedEnvironmentConfig,
+  PLACEHOLDER_IMAGE_TAG,
 } from './schema';
 
 export interface ConfigIssue {
@@ -115,6 +117,15 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
   if (new Set(c.kubernetes.nodeGroups.map((g) => g.name)).size !== c.kubernetes.nodeGroups.length) {
     add('kubernetes.nodeGroups', 'node group names must be unique');
   }
+  issues.push(...endpointIssues(c));
+  const admins = c.kubernetes.adminRoleArns;
+  admins.forEach((arn, i) => {
+    if (admins.indexOf(arn) !== i) add(`kubernetes.adminRoleArns[${i}]`, `repeats ${arn}`);
+    const account = arn.split(':')[4];
+    if (c.accountId && account !== c.accountId) {
+      add(`kubernetes.adminRoleArns[${i}]`, `is in account ${account}, not the environment's account ${c.accountId}; EKS access entries take principals of the cluster's account`);
+    }
+  });
 
   // Keyspaces
   if (c.keyspaces.capacityMode === 'PROVISIONED' && (!c.keyspaces.readCapacityUnits || !c.keyspaces.writeCapacityUnits)) {
@@ -152,9 +163,41 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
       add('kubernetes.nodeGroups', 'production runs on ON_DEMAND nodes');
     }
     if (c.monitoring.alertEmails.length === 0) add('monitoring.alertEmails', 'production needs at least one alert subscriber');
+    if (admins.length === 0) {
+      add('kubernetes.adminRoleArns', 'production needs a break-glass admin role, so people can reach the cluster when CI cannot (see README, "Deploy")');
+    }
     for (const app of ['processor', 'cassandraSink', 'lakeSink'] as const) {
       if (c.apps[app].minReplicas < 2) add(`apps.${app}.minReplicas`, 'production keeps at least 2 replicas so a node loss does not stop the pipeline');
     }
+  }
+  return issues;
+}
+
+/** RFC 1918 ranges: what the private endpoint sees as sources, and what never reaches the public one. */
+const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map((v) => parseCidr(v)!);
+const isPrivateRange = (cidr: Cidr) => PRIVATE_RANGES.some((r) => cidrContains(r, cidr));
+
+/** Endpoint combinations that cannot work, or that production must not use. */
+function endpointIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const endpoint = c.kubernetes.endpoint;
+  if (endpoint.access === 'public-and-private') {
+    endpoint.publicAccessCidrs.forEach((v, i) => {
+      const path = `kubernetes.endpoint.publicAccessCidrs[${i}]`;
+      const cidr = parseCidr(v)!;
+      if (cidr.prefix === 0 && c.tier === 'production') {
+        issues.push({ path, message: `${v} opens the production API server to the internet; list the egress addresses of your runners and VPN, or use access 'private' with terraformRunnerCidrs` });
+      }
+      if (isPrivateRange(cidr)) {
+        issues.push({ path, message: `${v} is a private range, which never reaches a public endpoint; list it under access 'private' as terraformRunnerCidrs instead` });
+      }
+    });
+  } else {
+    endpoint.terraformRunnerCidrs.forEach((v, i) => {
+      if (!isPrivateRange(parseCidr(v)!)) {
+        issues.push({ path: `kubernetes.endpoint.terraformRunnerCidrs[${i}]`, message: `${v} is not a private (RFC 1918) range; a private endpoint is reachable only from the VPC and networks routed to it` });
+      }
+    });
   }
   return issues;
 }
@@ -171,7 +214,12 @@ export function validateEnvironment(input: EnvironmentConfigInput): EnvironmentC
   }
   const issues = crossFieldIssues(parsed.data);
   if (issues.length > 0) throw new ConfigError(envName, issues);
-  return { ...parsed.data, kafka: { ...parsed.data.kafka, ...deriveKafkaDurability(parsed.data.kafka) } };
+  const { data } = parsed;
+  return {
+    ...data,
+    kafka: { ...data.kafka, ...deriveKafkaDurability(data.kafka) },
+    apps: { ...data.apps, imageTag: data.apps.imageTag ?? PLACEHOLDER_IMAGE_TAG },
+  };
 }
 
 /** Validates a set of environments, including rules across them (unique names, disjoint VPCs for peering). */

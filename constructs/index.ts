@@ -8,6 +8,8 @@ export * from './kms-key';
 export * from './network';
 export * from './kafka-cluster';
 export * from './kubernetes-cluster';
+export * from './deploy-ordering';
+export * from './data-protection';
 export * from './keyspace';
 export * from './data-lake';
 export * from './monitoring';

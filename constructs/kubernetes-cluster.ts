@@ -9,6 +9,7 @@ import { EksPodIdentityAssociation } from '@cdktf/provider-aws/lib/eks-pod-ident
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { ITerraformDependable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AwsContext } from './aws-context';
@@ -31,6 +32,14 @@ export interface NodeGroupProps {
   /** Root volume (gp3, encrypted with the cluster key). */
   readonly diskSizeGiB: number;
   /**
+   * One managed node group per availability zone, each with these sizes, instead of one group
+   * across all AZs. Needed where pods use AZ-bound EBS volumes: the cluster autoscaler can only
+   * add a node in the AZ of a pending pod's volume if a group is confined to that AZ
+   * (`balance-similar-node-groups` keeps the zonal groups even).
+   * @default false
+   */
+  readonly perAvailabilityZone?: boolean;
+  /**
    * Kubernetes node labels. EKS already sets `eks.amazonaws.com/nodegroup` and `eks.amazonaws.com/capacityType`.
    * @default {}
    */
@@ -47,12 +56,26 @@ export interface KubernetesClusterProps {
   readonly vpcId: string;
   /** Private subnets in at least two AZs, for the control plane ENIs and the nodes. */
   readonly subnetIds: readonly string[];
+  /**
+   * The AZ of each of `subnetIds`, in the same order; names the zonal node groups.
+   * @default none; required when a node group is `perAvailabilityZone`
+   */
+  readonly availabilityZones?: readonly string[];
+  /**
+   * Where clients (Terraform, kubectl) reach the API server from. The private endpoint is always on.
+   */
   readonly endpoint?: {
     /**
-     * CIDRs allowed to reach the public API endpoint. Empty keeps the API private to the VPC.
+     * CIDRs allowed to reach the public API endpoint. Empty turns the public endpoint off.
      * @default []
      */
     readonly publicAccessCidrs?: readonly string[];
+    /**
+     * Networks besides the nodes that may reach the private endpoint on 443 (self-hosted CI
+     * runners, a peered VPC, a VPN), let in through the cluster security group.
+     * @default []
+     */
+    readonly privateAccessCidrs?: readonly string[];
   };
 
   // Encryption
@@ -121,6 +144,13 @@ export class KubernetesCluster extends Construct {
   readonly nodeGroups: readonly EksNodeGroup[];
   readonly addons: Readonly<Record<string, EksAddon>>;
   readonly logGroup: CloudwatchLogGroup;
+  /**
+   * The access-policy associations of every admin and viewer role. Until they exist, the
+   * identity applying Kubernetes resources gets 401/403: depend on these (constructs/deploy-ordering.ts).
+   */
+  readonly accessReady: readonly EksAccessPolicyAssociation[];
+  /** Node groups and EKS add-ons: what a pod needs to be scheduled, get an IP, resolve names and mount a volume. */
+  readonly computeReady: readonly ITerraformDependable[];
 
   readonly clusterName: string;
   readonly clusterArn: string;
@@ -212,24 +242,37 @@ export class KubernetesCluster extends Construct {
     this.endpoint = this.cluster.endpoint;
     this.certificateAuthorityData = this.cluster.certificateAuthority.get(0).data;
     this.clusterSecurityGroupId = this.cluster.vpcConfig.clusterSecurityGroupId;
+    for (const [i, cidr] of (props.endpoint?.privateAccessCidrs ?? []).entries()) {
+      new VpcSecurityGroupIngressRule(this, `api-from-private-network-${i}`, {
+        securityGroupId: this.clusterSecurityGroupId,
+        description: `Kubernetes API from ${cidr} (Terraform runners, VPN)`,
+        ipProtocol: 'tcp',
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv4: cidr,
+      });
+    }
 
     // Access entries
     const accessLevels = [
       { kind: 'admin', policy: 'AmazonEKSClusterAdminPolicy', arns: props.access?.adminRoleArns ?? [] },
       { kind: 'viewer', policy: 'AmazonEKSAdminViewPolicy', arns: props.access?.viewerRoleArns ?? [] },
     ];
+    const associations: EksAccessPolicyAssociation[] = [];
     for (const level of accessLevels) {
       for (const [i, principalArn] of level.arns.entries()) {
         const entryId = `${level.kind}-${Token.isUnresolved(principalArn) ? i : principalArn.split('/').pop()}`;
         const entry = new EksAccessEntry(this, entryId, { clusterName: this.cluster.name, principalArn, type: 'STANDARD' });
-        new EksAccessPolicyAssociation(this, `${entryId}-${level.policy}`, {
+        const association = new EksAccessPolicyAssociation(this, `${entryId}-${level.policy}`, {
           clusterName: this.cluster.name,
           principalArn: entry.principalArn,
           policyArn: `arn:${ctx.partition}:eks::aws:cluster-access-policy/${level.policy}`,
           accessScope: { type: 'cluster' },
         });
+        associations.push(association);
       }
     }
+    this.accessReady = associations;
 
     // Add-ons nodes depend on
     const addons: Record<string, EksAddon> = {};
@@ -244,8 +287,11 @@ export class KubernetesCluster extends Construct {
     const nodePolicies = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryPullOnly'].map(
       (policy) => new IamRolePolicyAttachment(this, `node-${policy}`, { role: this.nodeRole.name, policyArn: managedPolicy(policy) }),
     );
-    this.nodeGroups = props.nodeGroups.map((ng) =>
-      this.nodeGroup(ng, props.subnetIds, [...nodePolicies, ...BEFORE_COMPUTE_ADDONS.map((a) => addons[a])]),
+    const nodeGroupDependencies = [...nodePolicies, ...BEFORE_COMPUTE_ADDONS.map((a) => addons[a])];
+    this.nodeGroups = props.nodeGroups.flatMap((ng) =>
+      ng.perAvailabilityZone
+        ? props.subnetIds.map((subnetId, i) => this.nodeGroup(ng, props.availabilityZones![i], [subnetId], nodeGroupDependencies))
+        : [this.nodeGroup(ng, undefined, props.subnetIds, nodeGroupDependencies)],
     );
 
     // Add-ons whose pods need nodes. The EBS CSI controller gets its own role through Pod Identity.
@@ -273,6 +319,7 @@ export class KubernetesCluster extends Construct {
     addons['coredns'] = this.addon('coredns', [...this.nodeGroups]);
     addons['aws-ebs-csi-driver'] = this.addon('aws-ebs-csi-driver', [...this.nodeGroups, ebsCsi.association, ebsCsiPolicy, ebsCsiKeyAccess]);
     this.addons = addons;
+    this.computeReady = [...this.nodeGroups, ...Object.values(addons)];
   }
 
   /**
@@ -331,9 +378,11 @@ export class KubernetesCluster extends Construct {
     });
   }
 
-  private nodeGroup(ng: NodeGroupProps, subnetIds: readonly string[], dependsOn: ITerraformDependable[]): EksNodeGroup {
-    const launchTemplate = new LaunchTemplate(this, `${ng.name}-launch-template`, {
-      name: `${this.clusterName}-${ng.name}`,
+  /** One managed node group; `zone` confines it to one AZ (and names it after the AZ). */
+  private nodeGroup(ng: NodeGroupProps, zone: string | undefined, subnetIds: readonly string[], dependsOn: ITerraformDependable[]): EksNodeGroup {
+    const groupName = zone ? `${ng.name}-${zone}` : ng.name;
+    const launchTemplate = new LaunchTemplate(this, `${groupName}-launch-template`, {
+      name: `${this.clusterName}-${groupName}`,
       description: `Nodes of ${this.clusterName}/${ng.name}: IMDSv2 only, encrypted gp3 root volume`,
       updateDefaultVersion: true,
       // IMDSv2 with hop limit 1: pods (one hop away) cannot reach the node role's credentials.
@@ -358,13 +407,13 @@ export class KubernetesCluster extends Construct {
       ],
       tagSpecifications: ['instance', 'volume', 'network-interface'].map((resourceType) => ({
         resourceType,
-        tags: { Name: `${this.clusterName}-${ng.name}` },
+        tags: { Name: `${this.clusterName}-${groupName}` },
       })),
     });
-    return new EksNodeGroup(this, `node-group-${ng.name}`, {
+    return new EksNodeGroup(this, `node-group-${groupName}`, {
       clusterName: this.cluster.name,
       // A prefix lets create-before-destroy replace the group (e.g. new instance types) without a name clash.
-      nodeGroupNamePrefix: `${ng.name}-`,
+      nodeGroupNamePrefix: `${groupName}-`,
       version: this.cluster.version,
       nodeRoleArn: this.nodeRole.arn,
       subnetIds: [...subnetIds],
@@ -429,6 +478,10 @@ function validate(path: string, props: KubernetesClusterProps): void {
   };
   if (props.subnetIds.length < 2) fail('subnetIds', `has ${props.subnetIds.length} entries; EKS needs subnets in at least 2 AZs`);
   if (props.nodeGroups.length === 0) fail('nodeGroups', 'must have at least one node group for the core add-ons to run on');
+  const zones = props.availabilityZones;
+  if (zones && zones.length !== props.subnetIds.length) {
+    fail('availabilityZones', `has ${zones.length} entries but subnetIds has ${props.subnetIds.length}; give the AZ of each subnet`);
+  }
   const names = new Set<string>();
   props.nodeGroups.forEach((ng, i) => {
     const at = `nodeGroups[${i}]`;
@@ -439,6 +492,12 @@ function validate(path: string, props: KubernetesClusterProps): void {
     const arm = ng.instanceTypes.filter(isGraviton);
     if (arm.length > 0 && arm.length < ng.instanceTypes.length) {
       fail(`${at}.instanceTypes`, `mixes Graviton (${arm.join(', ')}) and x86 types; one node group runs one AMI architecture`);
+    }
+    if (ng.perAvailabilityZone && !zones) fail(`${at}.perAvailabilityZone`, 'needs availabilityZones: the AZ of each subnet names its node group');
+    // EKS appends a 26-character suffix to the name prefix; names end at 63 characters.
+    for (const zone of ng.perAvailabilityZone ? zones ?? [] : [undefined]) {
+      const prefix = `${zone ? `${ng.name}-${zone}` : ng.name}-`;
+      if (prefix.length > 37) fail(`${at}.name`, `'${ng.name}' makes the node group name prefix '${prefix}' longer than 37 characters; shorten it`);
     }
     if (!(ng.minSize <= ng.desiredSize && ng.desiredSize <= ng.maxSize)) {
       fail(`${at}`, `needs minSize <= desiredSize <= maxSize, got ${ng.minSize} <= ${ng.desiredSize} <= ${ng.maxSize}`);

@@ -16,7 +16,7 @@ interface Sample { wallMs: number; maxRssMiB: number; cpuMs: number }
 function synthOnce(): Sample {
   rmSync(join(root, 'cdktf.out'), { recursive: true, force: true });
   const t0 = process.hrtime.bigint();
-  const res = spawnSync(process.execPath, ['--import', 'tsx', '-r', './scripts/report-usage.js', 'main.ts'], {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '-r', './scripts/report-usage.js', 'main.ts', '--placeholder-image-tag'], {
     cwd: root,
     encoding: 'utf8',
   });

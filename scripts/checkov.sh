@@ -37,8 +37,8 @@ PY
 
 # Built-in checks + project checks that hold for every environment.
 run all -d "$STACKS_DIR" --external-checks-dir policies/checkov/all
-# Production-only project checks (PITR, min ISR 2, prevent_destroy) over the prod stack.
+# Production-only project checks (PITR, min ISR 2, prevent_destroy, retention, API endpoint) over the prod stack.
 if [ -d "$STACKS_DIR/prod" ]; then
-  run production -d "$STACKS_DIR/prod" --external-checks-dir policies/checkov/production --check CKV_SDP_101,CKV_SDP_102,CKV_SDP_103,CKV_SDP_104
+  run production -d "$STACKS_DIR/prod" --external-checks-dir policies/checkov/production --check CKV_SDP_101,CKV_SDP_102,CKV_SDP_103,CKV_SDP_104,CKV_SDP_105
 fi
 exit $status

@@ -352,7 +352,7 @@ class StartRun {
     const began = Date.now();
     try {
       const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], { cwd: repoRoot, env: { ...process.env, CDKTF_OUTDIR: outdir }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts', '--placeholder-image-tag'], { cwd: repoRoot, env: { ...process.env, CDKTF_OUTDIR: outdir }, stdio: ['ignore', 'pipe', 'pipe'] });
         let output = '';
         child.stdout.on('data', (d: Buffer) => (output += d.toString()));
         child.stderr.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,8 +1,10 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { Aspects, Op, S3Backend, TerraformLocal, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { aggregatesTable, readingsTable, tables } from '../apps/contracts';
-import { EnvironmentConfig } from '../config';
+import { EnvironmentConfig, PLACEHOLDER_IMAGE_TAG } from '../config';
+import { DataProtection } from '../constructs/data-protection';
+import { DeployOrdering } from '../constructs/deploy-ordering';
 import { DataLake } from '../constructs/data-lake';
 import { KafkaCluster } from '../constructs/kafka-cluster';
 import { Keyspace } from '../constructs/keyspace';
@@ -15,6 +17,11 @@ import { PipelineWorkloads } from './pipeline-workloads';
 export interface DeliverySettings {
   /** The AWS account the environment lives in; the provider refuses any other. */
   readonly accountId: string;
+  /**
+   * The bootstrap's `namePrefix`: resources are named `<namePrefix>-<env>-*`, the only IAM names
+   * the deploy role may manage.
+   */
+  readonly namePrefix: string;
   /** ECR repository of the bundled apps' image (`<acct>.dkr.ecr.<region>.amazonaws.com/sdp/apps`). */
   readonly imageRepositoryUrl: string;
   /** KMS key (or alias ARN) the S3 backend encrypts state with; the state bucket refuses others. */
@@ -50,8 +57,9 @@ export class PlatformStack extends TerraformStack {
     const { config, delivery } = props;
     super(scope, config.name);
     this.config = config;
-    const name = `sdp-${config.name}`;
+    const name = platformResourcePrefix(delivery.namePrefix, config.name);
     const protect = config.protectData;
+    Aspects.of(this).add(new DataProtection({ kmsDeletionWindowDays: config.kmsDeletionWindowDays, preventLogGroupDestroy: protect }));
 
     new S3Backend(this, {
       bucket: config.state.bucket,
@@ -95,7 +103,11 @@ export class PlatformStack extends TerraformStack {
       brokerCount: config.kafka.brokerCount,
       instanceType: config.kafka.instanceType,
       logRetentionHours: config.kafka.logRetentionHours,
-      storage: { volumeSizeGiB: config.kafka.volumeSizeGiB, maxVolumeSizeGiB: config.kafka.maxVolumeSizeGiB },
+      storage: {
+        volumeSizeGiB: config.kafka.volumeSizeGiB,
+        maxVolumeSizeGiB: config.kafka.maxVolumeSizeGiB,
+        targetUtilizationPercent: config.kafka.storageAutoscalingTargetPercent,
+      },
       durability: { replicationFactor: config.kafka.replicationFactor, minInsyncReplicas: config.kafka.minInsyncReplicas },
       auth: { iam: true, scram: config.kafka.scramAuthentication },
       logging: { retentionInDays: config.kafka.brokerLogRetentionDays },
@@ -109,7 +121,8 @@ export class PlatformStack extends TerraformStack {
       version: config.kubernetes.version,
       vpcId: this.network.vpcId,
       subnetIds: this.network.privateSubnetIds,
-      endpoint: { publicAccessCidrs: config.kubernetes.endpointPublicAccessCidrs },
+      availabilityZones: config.network.availabilityZones,
+      endpoint: apiEndpointProps(config.kubernetes.endpoint),
       logging: { retentionInDays: config.kubernetes.controlPlaneLogRetentionDays },
       access: {
         adminRoleArns: [...(delivery.deployRoleArn ? [delivery.deployRoleArn] : []), ...config.kubernetes.adminRoleArns],
@@ -118,6 +131,8 @@ export class PlatformStack extends TerraformStack {
       nodeGroups: config.kubernetes.nodeGroups,
       preventDestroy: protect,
     });
+    // Every in-cluster resource waits for cluster access, and pods for nodes and add-ons.
+    Aspects.of(this).add(new DeployOrdering(this.kubernetes));
     // Pods reach the brokers through the EKS cluster security group that every node carries.
     this.kafka.allowClientsFrom(this.kubernetes.clusterSecurityGroupId, 'EKS pods and nodes');
 
@@ -147,7 +162,7 @@ export class PlatformStack extends TerraformStack {
         expireAfterDays: config.lake.expireAfterDays,
       },
       accessLogs: { expireAfterDays: config.lake.accessLogsExpireAfterDays },
-      catalog: { databaseName: `sdp_${config.name.replace(/-/g, '_')}_lake` },
+      catalog: { databaseName: `${name.replace(/-/g, '_')}_lake` },
       athena: { resultsExpireAfterDays: config.lake.athenaResultsExpireAfterDays },
       forceDestroy: !protect && config.tier !== 'production',
       preventDestroy: protect,
@@ -194,5 +209,25 @@ export class PlatformStack extends TerraformStack {
     output('lake_bucket', this.lake.bucketName, 'Data lake bucket');
     output('athena_workgroup', this.lake.workgroupName, 'Athena workgroup for lake queries');
     output('alert_topic_arn', this.monitoring.alertTopicArn, 'SNS topic receiving every alarm');
+    // Synth without a tag (tests, checks) works; a plan of such a stack stops here, before anything is changed.
+    const imageTag = new TerraformLocal(this, 'app_image_tag_local', config.apps.imageTag);
+    const imageTagOutput = new TerraformOutput(this, 'app_image_tag', { value: imageTag.asString, description: 'Tag of the app image the workloads run' });
+    // cdktf 0.21 does not render an output's `precondition` config, hence the override.
+    imageTagOutput.addOverride('precondition', {
+      condition: Op.neq(imageTag.asString, PLACEHOLDER_IMAGE_TAG),
+      error_message:
+        'This stack was synthesized without an app image tag. Set APP_IMAGE_TAG to a tag published to the app image repository ' +
+        '(scripts/deploy/push-image.sh builds, pushes and prints one) and synthesize again.',
+    });
   }
+}
+
+/** `<namePrefix>-<env>`: the prefix of every resource name of an environment. */
+export const platformResourcePrefix = (namePrefix: string, environment: string): string => `${namePrefix}-${environment}`;
+
+/** The construct's endpoint props from the environment's endpoint choice. */
+function apiEndpointProps(endpoint: EnvironmentConfig['kubernetes']['endpoint']) {
+  return endpoint.access === 'private'
+    ? { publicAccessCidrs: [], privateAccessCidrs: endpoint.terraformRunnerCidrs }
+    : { publicAccessCidrs: endpoint.publicAccessCidrs, privateAccessCidrs: [] };
 }

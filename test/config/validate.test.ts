@@ -3,6 +3,7 @@ import {
   dev,
   EnvironmentConfigInput,
   environments,
+  PLACEHOLDER_IMAGE_TAG,
   prod,
   staging,
   validateEnvironment,
@@ -60,6 +61,10 @@ describe('environment config', () => {
     ['invalid log retention', { network: { flowLogsRetentionDays: 10 } }, /^network\.flowLogsRetentionDays: must be one of CloudWatch Logs' retention periods/],
     ['unknown field', { kafka: { brokers: 3 } }, /^kafka: Unrecognized key/],
     ['bad email', { monitoring: { alertEmails: ['not-an-email'] } }, /^monitoring\.alertEmails\[0\]: /],
+    ['MSK storage autoscaling target above 80', { kafka: { storageAutoscalingTargetPercent: 85 } }, /^kafka\.storageAutoscalingTargetPercent: must be at most 80/],
+    ['the placeholder as an image tag', { apps: { imageTag: PLACEHOLDER_IMAGE_TAG } }, /^apps\.imageTag: 'placeholder-set-APP_IMAGE_TAG' is reserved/],
+    ['a repeated admin role', { kubernetes: { adminRoleArns: ['arn:aws:iam::123456789012:role/admin', 'arn:aws:iam::123456789012:role/admin'] } }, /^kubernetes\.adminRoleArns\[1\]: repeats/],
+    ['an admin role of another account', { accountId: '123456789012', kubernetes: { adminRoleArns: ['arn:aws:iam::210987654321:role/admin'] } }, /^kubernetes\.adminRoleArns\[0\]: is in account 210987654321, not the environment's account 123456789012/],
   ])('rejects %s', (_name, patch, expected) => {
     expect(issuesOf(withPatch(dev, patch))).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
   });
@@ -82,6 +87,49 @@ describe('environment config', () => {
     );
     // The same values are fine outside production.
     expect(() => validateEnvironment(withPatch(weakProd, { tier: 'non-production', monitoring: { alertEmails: [] } }))).not.toThrow();
+  });
+
+  describe('API endpoint: only combinations Terraform can reach', () => {
+    /** Replaces the endpoint whole (withPatch would merge the fields of two access modes). */
+    const withEndpoint = (base: EnvironmentConfigInput, e: Record<string, unknown>): EnvironmentConfigInput => {
+      const copy = structuredClone(base);
+      (copy.kubernetes as Record<string, unknown>).endpoint = e;
+      return copy;
+    };
+
+    it('accepts a public allow-list or a private endpoint with the networks Terraform runs from', () => {
+      expect(() => validateEnvironment(withEndpoint(dev, { access: 'public-and-private', publicAccessCidrs: ['198.51.100.0/24'] }))).not.toThrow();
+      expect(() => validateEnvironment(withEndpoint(dev, { access: 'private', terraformRunnerCidrs: ['10.99.0.0/24'] }))).not.toThrow();
+    });
+
+    it.each<[string, Record<string, unknown>, RegExp]>([
+      ['an empty public allow-list', { access: 'public-and-private', publicAccessCidrs: [] }, /^kubernetes\.endpoint\.publicAccessCidrs: must list at least one CIDR/],
+      ['private-only without a runner network', { access: 'private', terraformRunnerCidrs: [] }, /^kubernetes\.endpoint\.terraformRunnerCidrs: must list where Terraform runs/],
+      ['private-only with no runner field at all', { access: 'private' }, /^kubernetes\.endpoint\.terraformRunnerCidrs: /],
+      ['a private range on the public endpoint', { access: 'public-and-private', publicAccessCidrs: ['198.51.100.0/24', '10.0.0.0/8'] }, /^kubernetes\.endpoint\.publicAccessCidrs\[1\]: 10\.0\.0\.0\/8 is a private range/],
+      ['a public range as a private runner network', { access: 'private', terraformRunnerCidrs: ['198.51.100.0/24'] }, /^kubernetes\.endpoint\.terraformRunnerCidrs\[0\]: 198\.51\.100\.0\/24 is not a private/],
+      ['an unknown access mode', { access: 'public' }, /^kubernetes\.endpoint\.access: /],
+    ])('rejects %s', (_name, e, expected) => {
+      expect(issuesOf(withEndpoint(dev, e))).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+    });
+
+    it('keeps the production API server off the open internet, but allows it outside production', () => {
+      const open = { access: 'public-and-private', publicAccessCidrs: ['0.0.0.0/0'] };
+      expect(issuesOf(withEndpoint(prod, open))).toEqual([expect.stringMatching(/^kubernetes\.endpoint\.publicAccessCidrs\[0\]: 0\.0\.0\.0\/0 opens the production API server/)]);
+      expect(() => validateEnvironment(withEndpoint(staging, open))).not.toThrow();
+    });
+  });
+
+  it('needs a break-glass admin role in production', () => {
+    expect(issuesOf(withPatch(prod, { kubernetes: { adminRoleArns: [] } }))).toEqual([
+      expect.stringMatching(/^kubernetes\.adminRoleArns: production needs a break-glass admin role/),
+    ]);
+  });
+
+  it('ships no image tag: nothing publishes a default one', () => {
+    for (const env of environments) expect([env.name, env.apps.imageTag]).toEqual([env.name, undefined]);
+    expect(validateEnvironment(dev).apps.imageTag).toBe(PLACEHOLDER_IMAGE_TAG);
+    expect(validateEnvironment(withPatch(dev, { apps: { imageTag: 'abc123' } })).apps.imageTag).toBe('abc123');
   });
 
   it('rejects environments whose VPCs overlap or whose names repeat', () => {

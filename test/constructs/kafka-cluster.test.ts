@@ -179,6 +179,13 @@ describe('KafkaCluster', () => {
     it('rejects a maximum below the initial size', () => {
       expect(() => synth({ storage: { volumeSizeGiB: 100, maxVolumeSizeGiB: 50 } })).toThrow(/storage.maxVolumeSizeGiB \(50\)/);
     });
+
+    it('accepts the storage autoscaling targets MSK accepts (10-80) and nothing else', () => {
+      const storage = (targetUtilizationPercent: number) => ({ storage: { volumeSizeGiB: 100, maxVolumeSizeGiB: 500, targetUtilizationPercent } });
+      expect(synth(storage(80)).all('aws_appautoscaling_policy')[0].target_tracking_scaling_policy_configuration.target_value).toBe(80);
+      expect(() => synth(storage(81))).toThrow(/storage.targetUtilizationPercent \(81\) must be between 10 and 80/);
+      expect(() => synth(storage(9))).toThrow(/storage.targetUtilizationPercent \(9\)/);
+    });
   });
 
   describe('protection and overrides', () => {

@@ -239,12 +239,60 @@ describe('KubernetesCluster', () => {
     });
   });
 
+  describe('zonal node groups', () => {
+    const zones = ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'];
+
+    it('makes one group per AZ, each confined to its subnet, with the sizes of the group', () => {
+      const { all } = synth({ availabilityZones: zones, nodeGroups: [{ ...general, perAvailabilityZone: true }] });
+      const groups = all('aws_eks_node_group');
+      expect(groups.map((g) => [g.node_group_name_prefix, g.subnet_ids])).toEqual(
+        zones.map((z, i) => [`general-${z}-`, [base.subnetIds[i]]]),
+      );
+      for (const g of groups) expect(g.scaling_config).toEqual({ min_size: 2, desired_size: 3, max_size: 6 });
+      expect(all('aws_launch_template').map((t) => t.name).sort()).toEqual(zones.map((z) => `sdp-test-general-${z}`));
+    });
+
+    it('exposes every node group and add-on as what pods need, and every access association', () => {
+      const { eks } = synth({
+        availabilityZones: zones,
+        nodeGroups: [{ ...general, perAvailabilityZone: true }],
+        access: { adminRoleArns: ['arn:aws:iam::111122223333:role/a'], viewerRoleArns: ['arn:aws:iam::111122223333:role/v'] },
+      });
+      expect(eks.computeReady).toEqual(expect.arrayContaining([...eks.nodeGroups, ...Object.values(eks.addons)]));
+      expect(eks.computeReady).toHaveLength(eks.nodeGroups.length + Object.keys(eks.addons).length);
+      expect(eks.nodeGroups).toHaveLength(3);
+      expect(eks.accessReady).toHaveLength(2);
+    });
+
+    it('refuses zonal groups without the AZ of each subnet, or a name EKS would cut', () => {
+      expect(() => synth({ nodeGroups: [{ ...general, perAvailabilityZone: true }] })).toThrow(/nodeGroups\[0\]\.perAvailabilityZone needs availabilityZones/);
+      expect(() => synth({ availabilityZones: zones.slice(0, 2) })).toThrow(/availabilityZones has 2 entries but subnetIds has 3/);
+      expect(() => synth({ availabilityZones: zones, nodeGroups: [{ ...general, name: 'a-very-long-node-group-name', perAvailabilityZone: true }] })).toThrow(
+        /longer than 37 characters/,
+      );
+    });
+  });
+
   describe('overrides and protection', () => {
     it('restricts a public endpoint to the given CIDRs', () => {
       const { raw } = synth({ endpoint: { publicAccessCidrs: ['203.0.113.0/24'] } });
       expect(raw).toHaveResourceWithProperties(EksCluster, {
         vpc_config: expect.objectContaining({ endpoint_private_access: true, endpoint_public_access: true, public_access_cidrs: ['203.0.113.0/24'] }),
       });
+    });
+
+    it('lets the given private networks (self-hosted runners, VPN) reach the private endpoint on 443 only', () => {
+      const { all } = synth({ endpoint: { privateAccessCidrs: ['10.99.0.0/24'] } });
+      expect(all('aws_eks_cluster')[0].vpc_config).toMatchObject({ endpoint_private_access: true, endpoint_public_access: false });
+      expect(all('aws_vpc_security_group_ingress_rule')).toEqual([
+        expect.objectContaining({
+          security_group_id: expect.stringMatching(/aws_eks_cluster\..*\.vpc_config\[0\]\.cluster_security_group_id/),
+          cidr_ipv4: '10.99.0.0/24',
+          ip_protocol: 'tcp',
+          from_port: 443,
+          to_port: 443,
+        }),
+      ]);
     });
 
     it('creates an access entry with cluster-admin for each admin role', () => {

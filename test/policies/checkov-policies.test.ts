@@ -17,7 +17,7 @@ function scan(policyDir: string, resources: Record<string, Record<string, unknow
   writeFileSync(join(dir, 'stack', 'cdk.tf.json'), JSON.stringify({ resource: resources }));
   const res = spawnSync(
     checkov,
-    ['-d', join(dir, 'stack'), '--framework', 'terraform_json', '--external-checks-dir', join(root, 'policies/checkov', policyDir), '--check', 'CKV_SDP_1,CKV_SDP_2,CKV_SDP_3,CKV_SDP_101,CKV_SDP_102,CKV_SDP_103,CKV_SDP_104', '-o', 'json', '--compact'],
+    ['-d', join(dir, 'stack'), '--framework', 'terraform_json', '--external-checks-dir', join(root, 'policies/checkov', policyDir), '--check', 'CKV_SDP_1,CKV_SDP_2,CKV_SDP_3,CKV_SDP_101,CKV_SDP_102,CKV_SDP_103,CKV_SDP_104,CKV_SDP_105', '-o', 'json', '--compact'],
     { encoding: 'utf8' },
   );
   const report = JSON.parse(res.stdout || '{}');
@@ -89,5 +89,21 @@ describe('project checkov policies', () => {
     expect(results.get('CKV_SDP_103 table_bad')).toBe('failed');
     expect(results.get('CKV_SDP_104 logs_year')).toBe('passed');
     expect(results.get('CKV_SDP_104 logs_week')).toBe('failed');
+  }, 60_000);
+
+  it('CKV_SDP_105: the production API server is private or allow-listed, never open to the internet', () => {
+    const cluster = (vpc: Record<string, unknown>) => ({ name: 'c', role_arn: 'r', vpc_config: { subnet_ids: ['a', 'b'], endpoint_private_access: true, ...vpc } });
+    const results = scan('production', {
+      aws_eks_cluster: {
+        eks_private: cluster({ endpoint_public_access: false }),
+        eks_listed: cluster({ endpoint_public_access: true, public_access_cidrs: ['198.51.100.0/24'] }),
+        eks_open: cluster({ endpoint_public_access: true, public_access_cidrs: ['0.0.0.0/0'] }),
+        eks_default: cluster({ endpoint_public_access: true }),
+      },
+    });
+    expect(results.get('CKV_SDP_105 eks_private')).toBe('passed');
+    expect(results.get('CKV_SDP_105 eks_listed')).toBe('passed');
+    expect(results.get('CKV_SDP_105 eks_open')).toBe('failed');
+    expect(results.get('CKV_SDP_105 eks_default')).toBe('failed');
   }, 60_000);
 });

@@ -3,7 +3,7 @@
  * it. Expectations come from the config objects, so changing a size in config/ keeps these true.
  */
 import { App, Testing } from 'cdktf';
-import { dev, prod, staging, validateEnvironment, EnvironmentConfig } from '../../config';
+import { dev, prod, staging, validateEnvironment, EnvironmentConfig, PLACEHOLDER_IMAGE_TAG } from '../../config';
 import { validateBootstrap } from '../../config/bootstrap';
 import { buildApp, deliveryFor } from '../../main';
 import { PlatformStack } from '../../stacks/platform-stack';
@@ -119,6 +119,109 @@ describe('environment stacks', () => {
         expect([name, /password|secret|token|key_id|access_key/i.test(name + JSON.stringify(o.value))]).toEqual([name, false]);
       }
     }
+  });
+
+  it.each(['dev', 'staging', 'prod'] as const)('%s gives every KMS key the configured deletion window', (env) => {
+    const keys = all(out[env], 'aws_kms_key');
+    expect(keys.length).toBeGreaterThan(1);
+    for (const k of keys) expect([k.description, k.deletion_window_in_days]).toEqual([k.description, cfg[env].kmsDeletionWindowDays]);
+  });
+
+  it.each(['dev', 'staging', 'prod'] as const)('%s protects every CloudWatch log group exactly when protectData is set', (env) => {
+    const groups = Object.entries(out[env].resource.aws_cloudwatch_log_group ?? {});
+    expect(groups.length).toBeGreaterThan(2);
+    for (const [id, g] of groups) expect([id, g.lifecycle?.prevent_destroy ?? false]).toEqual([id, cfg[env].protectData]);
+  });
+
+  it.each(['dev', 'staging', 'prod'] as const)('%s runs one node group per AZ, so the autoscaler can add a node where an EBS volume lives', (env) => {
+    const groups = all(out[env], 'aws_eks_node_group');
+    const subnets = Object.entries(out[env].resource.aws_subnet).filter(([, s]) => !s.map_public_ip_on_launch);
+    expect(groups).toHaveLength(cfg[env].kubernetes.nodeGroups.length * cfg[env].network.availabilityZones.length);
+    for (const g of groups) expect(g.subnet_ids).toHaveLength(1);
+    // Each private subnet (one per AZ) carries exactly one group.
+    const used = groups.map((g) => String(g.subnet_ids[0]).match(/aws_subnet\.([^.]+)\.id/)?.[1]);
+    expect(new Set(used).size).toBe(groups.length);
+    expect(used.every((id) => subnets.some(([sid]) => sid === id))).toBe(true);
+    expect(groups.map((g) => g.node_group_name_prefix).sort()).toEqual(
+      cfg[env].network.availabilityZones.map((az) => `general-${az}-`).sort(),
+    );
+  });
+
+  it('tells the cluster autoscaler to keep the zonal node groups balanced', () => {
+    const autoscaler = Object.entries(out.staging.resource.helm_release).find(([id]) => id.includes('cluster-autoscaler'))![1];
+    expect(String(autoscaler.values)).toMatch(/balance-similar-node-groups: true/);
+  });
+
+  it('opens the API endpoint as each environment configures it', () => {
+    for (const env of ['dev', 'staging'] as const) {
+      const vpc = one(out[env], 'aws_eks_cluster').vpc_config;
+      expect(vpc).toMatchObject({ endpoint_private_access: true, endpoint_public_access: true, public_access_cidrs: ['0.0.0.0/0'] });
+    }
+    const prodVpc = one(out.prod, 'aws_eks_cluster').vpc_config;
+    expect(prodVpc).toMatchObject({ endpoint_private_access: true, endpoint_public_access: false });
+    const rules = all(out.prod, 'aws_vpc_security_group_ingress_rule').filter((r) => /Kubernetes API from/.test(r.description));
+    expect(rules.map((r) => [r.cidr_ipv4, r.from_port, r.to_port])).toEqual([['10.99.0.0/24', 443, 443]]);
+  });
+
+  it('gives the break-glass role from config cluster admin in prod', () => {
+    const admin = cfg.prod.kubernetes.adminRoleArns[0];
+    const associations = all(out.prod, 'aws_eks_access_policy_association');
+    const entry = all(out.prod, 'aws_eks_access_entry').find((e) => e.principal_arn === admin);
+    expect(entry).toBeDefined();
+    expect(associations.some((a) => String(a.principal_arn).includes('platform-break-glass') && String(a.policy_arn).endsWith('/AmazonEKSClusterAdminPolicy'))).toBe(true);
+  });
+
+  describe('app image tag', () => {
+    it('fails synth naming APP_IMAGE_TAG and apps.imageTag when no tag is given and the placeholder is not allowed', () => {
+      expect(() => buildApp(Testing.app() as App, { imageTag: '', allowPlaceholderImageTag: false })).toThrow(
+        /\[dev\] apps\.imageTag: no app image tag\. Set APP_IMAGE_TAG .*scripts\/deploy\/push-image\.sh/,
+      );
+    });
+
+    it('deploys the given tag, and the plan-time guard lets it through', () => {
+      const app = buildApp(Testing.app() as App, { imageTag: 'deadbeef', allowPlaceholderImageTag: false });
+      const staging = JSON.parse(Testing.synth(app.node.findChild('staging') as PlatformStack));
+      expect(staging.locals.app_image_tag_local).toBe('deadbeef');
+      const images = Object.values<any>(staging.resource.kubernetes_deployment_v1).map((d) => d.spec.template.spec.container[0].image);
+      expect(images.length).toBeGreaterThan(0);
+      for (const image of images) expect(image).toMatch(/:deadbeef$/);
+    });
+
+    it('synthesizes the placeholder only behind a precondition that stops terraform plan', () => {
+      const guard = out.staging.output.app_image_tag;
+      expect(guard.value).toBe('${local.app_image_tag_local}');
+      expect(guard.precondition.condition).toBe(`\${(local.app_image_tag_local != "${PLACEHOLDER_IMAGE_TAG}")}`);
+      expect(guard.precondition.error_message).toMatch(/APP_IMAGE_TAG/);
+    });
+  });
+
+  describe('name prefix', () => {
+    const IAM_NAMED = ['aws_iam_role', 'aws_iam_policy'];
+    /** `arn:...:role/acme-dev-*` as a RegExp over names. */
+    const managedNamePatterns = (bootstrapJson: any, env: string): RegExp[] => {
+      const policies = Object.values<any>(bootstrapJson.resource.aws_iam_role_policy ?? {}).filter((p) => String(p.role).includes(`${env}-deploy`) || String(p.name).includes('platform-iam'));
+      const statements = policies.flatMap((p) => JSON.parse(p.policy).Statement).filter((st: any) => st.Sid === 'ManagePlatformIam');
+      return statements
+        .flatMap((st: any) => [st.Resource].flat())
+        .map((arn: string) => new RegExp(`^${arn.split(':').pop()!.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
+    };
+
+    it.each(['sdp', 'acme'])('names every IAM role and policy of an environment so that its deploy role may manage it (namePrefix %s)', (namePrefix) => {
+      const app = buildApp(Testing.app() as App, {
+        bootstrap: { repository: 'example-org/streaming-data-platform', accounts: { dev: '123456789012', staging: '123456789012', prod: '123456789012' }, namePrefix },
+      });
+      const bootstrapJson = JSON.parse(Testing.synth(app.node.findChild('bootstrap') as any));
+      for (const env of ['dev', 'staging'] as const) {
+        const stack = JSON.parse(Testing.synth(app.node.findChild(env) as PlatformStack));
+        const patterns = managedNamePatterns(bootstrapJson, env);
+        expect(patterns.length).toBeGreaterThan(0);
+        const names = IAM_NAMED.flatMap((type) => Object.values<any>(stack.resource[type] ?? {}).map((r) => `${type === 'aws_iam_role' ? 'role' : 'policy'}/${r.name}`));
+        expect(names.length).toBeGreaterThan(5);
+        const unmanaged = names.filter((n) => !patterns.some((p) => p.test(n)));
+        expect([namePrefix, env, unmanaged]).toEqual([namePrefix, env, []]);
+        expect(one(stack, 'aws_eks_cluster').name).toBe(`${namePrefix}-${env}`);
+      }
+    });
   });
 
   it('fails synth with the environment and field named when config is invalid', () => {

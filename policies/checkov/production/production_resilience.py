@@ -90,3 +90,25 @@ class LogGroupRetentionOneYear(BaseResourceCheck):
 
 
 check_log_retention = LogGroupRetentionOneYear()
+
+
+class EksEndpointNotOpenToTheInternet(BaseResourceCheck):
+    def __init__(self):
+        super().__init__(
+            name="Production EKS API endpoint is private, or public only to listed CIDRs (replaces CKV_AWS_38/39 in prod)",
+            id="CKV_SDP_105",
+            categories=[CheckCategories.NETWORKING],
+            supported_resources=["aws_eks_cluster"],
+        )
+
+    def scan_resource_conf(self, conf):
+        vpc = first(conf.get("vpc_config"), {}) or {}
+        if first(vpc.get("endpoint_public_access"), True) is False:
+            return CheckResult.PASSED
+        cidrs = vpc.get("public_access_cidrs") or []
+        if cidrs and isinstance(cidrs[0], list):
+            cidrs = cidrs[0]
+        return CheckResult.PASSED if cidrs and "0.0.0.0/0" not in cidrs else CheckResult.FAILED
+
+
+check_eks_endpoint = EksEndpointNotOpenToTheInternet()

@@ -95,6 +95,12 @@ export interface BootstrapEnvironment {
   readonly keyspaceName: string;
   /** Pull-request plans need a reviewer's approval (GitHub environment `<env>-plan`). */
   readonly reviewedPlans: boolean;
+  /**
+   * GitHub Actions `runs-on` labels of the jobs that plan, apply and check drift of it. A private
+   * API endpoint is reachable only from inside its network, so those jobs run on self-hosted
+   * runners registered there with the label `<namePrefix>-<env>` (README, "Deploying").
+   */
+  readonly runsOn: readonly string[];
 }
 
 /** Everything one AWS account's bootstrap stack creates. */
@@ -243,6 +249,7 @@ export function validateBootstrap(
         stateKey: `${e.name}/terraform.tfstate`,
         keyspaceName: e.keyspaces.keyspaceName,
         reviewedPlans: reviewedPlans.includes(e.name),
+        runsOn: ciRunnerLabels(c.namePrefix, e),
       })),
     });
   }
@@ -286,3 +293,8 @@ export const bootstrap: BootstrapConfigInput = {
   repository: 'example-org/streaming-data-platform',
   accounts: { dev: '123456789012', staging: '123456789012', prod: '123456789012' },
 };
+
+/** Hosted runners reach a public endpoint; a private one needs runners in its network. */
+export function ciRunnerLabels(namePrefix: string, env: Pick<EnvironmentConfigInput, 'name' | 'kubernetes'>): string[] {
+  return env.kubernetes.endpoint.access === 'private' ? ['self-hosted', `${namePrefix}-${env.name}`] : ['ubuntu-24.04'];
+}

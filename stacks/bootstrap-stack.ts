@@ -579,6 +579,7 @@ export class BootstrapStack extends TerraformStack {
           planRoleArn: this.planRoles[env.name].arn,
           deployRoleArn: this.deployRoles[env.name].arn,
           stateKmsKeyArn: this.stateKey.arn,
+          runsOn: env.runsOn,
         },
       ]),
     );

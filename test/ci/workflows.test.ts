@@ -331,3 +331,24 @@ describe('actionlint', () => {
     300_000,
   );
 });
+
+describe('runners', () => {
+  // Hosted runners cannot reach a private API endpoint: every job that assumes an environment's
+  // plan or deploy role runs where SDP_CI_CONFIG says that environment is reachable from.
+  const environmentJobs = files.flatMap((f) =>
+    jobsOf(f)
+      .filter(([, j]) => steps(j).some((s) => /\.environments\[[^\]]+\]\.(plan|deploy)RoleArn/.test(String(s.with?.['role-to-assume'] ?? ''))))
+      .map(([id, j]) => ({ file: f, id, runsOn: j['runs-on'] })),
+  );
+
+  it('runs every job that touches an environment on that environment\'s runners', () => {
+    expect(environmentJobs.length).toBeGreaterThanOrEqual(4);
+    for (const { file, id, runsOn } of environmentJobs) {
+      expect({ file, id, runsOn }).toEqual({
+        file,
+        id,
+        runsOn: expect.stringMatching(/^\$\{\{ vars\.SDP_CI_CONFIG && fromJSON\(vars\.SDP_CI_CONFIG\)\.environments\[(inputs|matrix)\.environment\]\.runsOn \|\| 'ubuntu-24\.04' \}\}$/),
+      });
+    }
+  });
+});

@@ -285,8 +285,11 @@ describe('BootstrapStack (every environment in one account)', () => {
         planRoleArn: `\${aws_iam_role.${env}-plan-role.arn}`,
         deployRoleArn: `\${aws_iam_role.${env}-deploy-role.arn}`,
         stateKmsKeyArn: stateKeyArn,
+        runsOn: environments.find((e) => e.name === env)!.kubernetes.endpoint.access === 'private' ? ['self-hosted', `${config.namePrefix}-${env}`] : ['ubuntu-24.04'],
       });
     }
+    // prod ships with a private API endpoint: hosted runners cannot reach it.
+    expect(value.environments.prod.runsOn).toEqual(['self-hosted', `${config.namePrefix}-prod`]);
     expect(value.image).toEqual({
       region: REGION,
       repositoryUrl: `\${aws_ecr_repository.${Object.keys(resources(tf, 'aws_ecr_repository'))[0]}.repository_url}`,

@@ -11,6 +11,7 @@ import { Keyspace } from '../constructs/keyspace';
 import { configureKubernetesProviders } from '../constructs/kubernetes-providers';
 import { KubernetesCluster } from '../constructs/kubernetes-cluster';
 import { Monitoring } from '../constructs/monitoring';
+import { interfaceEndpointPorts } from '../constructs/network';
 import { PipelineObservability } from '../constructs/observability';
 import { EgressRule, StreamApp } from '../constructs/stream-app';
 import { TopicAdminJob } from '../constructs/topic-job';
@@ -29,7 +30,7 @@ export interface PipelineWorkloadsProps {
 }
 
 /** Amazon Keyspaces' CQL port (TLS only), through its interface endpoint. */
-export const KEYSPACES_PORT = 9142;
+export const KEYSPACES_PORT = interfaceEndpointPorts('cassandra')[0];
 
 /**
  * Something a workload on the cluster connects to. `destinationsOf` says which an app needs;
@@ -106,6 +107,9 @@ export class PipelineWorkloads extends Construct {
     // KEDA reads consumer-group lag on the topics the apps scale on: describe only, never read data or move offsets.
     const scaledOn = [...new Set(consumerApps.flatMap((a) => a.scalesOn.map((k) => topics[k].name)))];
     kafka.grantDescribeGroups(this.addons.kedaOperatorRole, scaledOn, consumerApps.map((a) => a.consumerGroup!));
+
+    // Prometheus (on the nodes, in the cluster security group) scrapes the brokers' exporters.
+    kafka.allowOpenMonitoringFrom(kubernetes.clusterSecurityGroupId, 'Prometheus on EKS');
 
     const egressFor = (d: Destination): EgressRule | undefined => {
       switch (d.kind) {

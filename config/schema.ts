@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AppDeclaration, AppKey, allApps, apps } from '../apps/contracts/apps';
+import { EKS_ADDON_NAMES } from '../constructs/eks-addon-versions';
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
@@ -155,6 +156,8 @@ export const environmentConfigSchema = z
         /** Read-only including Secrets, e.g. the CI plan role (Helm refresh reads release Secrets). */
         viewerRoleArns: z.array(iamRoleArn).default([]),
         nodeGroups: z.array(nodeGroupSchema).min(1),
+        /** Overrides of the add-on versions pinned per EKS version (constructs/eks-addon-versions.ts). */
+        addonVersions: z.partialRecord(z.enum(EKS_ADDON_NAMES), z.string().regex(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/, 'must be an EKS add-on version such as v1.20.4-eksbuild.1')).optional(),
         controlPlaneLogRetentionDays: logRetentionDays,
       })
       .strict(),

@@ -1,5 +1,4 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
-import { DataAwsEksAddonVersion } from '@cdktf/provider-aws/lib/data-aws-eks-addon-version';
 import { EksAccessEntry } from '@cdktf/provider-aws/lib/eks-access-entry';
 import { EksAccessPolicyAssociation } from '@cdktf/provider-aws/lib/eks-access-policy-association';
 import { EksAddon } from '@cdktf/provider-aws/lib/eks-addon';
@@ -12,6 +11,7 @@ import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
 import { ITerraformDependable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AwsContext } from './aws-context';
+import { EksAddonName, EksAddonVersions, eksAddonVersions } from './eks-addon-versions';
 import { grant, PolicyStatement, trustPolicy } from './iam';
 import { cloudWatchLogsKeyStatement, EncryptionKey } from './kms-key';
 
@@ -97,6 +97,13 @@ export interface KubernetesClusterProps {
   // Scaling
   readonly nodeGroups: readonly NodeGroupProps[];
 
+  // Add-ons
+  /**
+   * Versions of the EKS add-ons, over the pins for `version`.
+   * @default EKS_ADDON_VERSIONS[version] (constructs/eks-addon-versions.ts)
+   */
+  readonly addonVersions?: Partial<EksAddonVersions>;
+
   // Protection
   /**
    * Terraform `prevent_destroy` and EKS deletion protection on the cluster, `prevent_destroy` on its key.
@@ -134,6 +141,8 @@ export class KubernetesCluster extends Construct {
   /** The key encrypting secrets and node volumes; use it in EBS StorageClasses too. */
   readonly kmsKeyArn: string;
 
+  private readonly addonVersions: EksAddonVersions;
+
   constructor(scope: Construct, id: string, props: KubernetesClusterProps) {
     super(scope, id);
     validate(this.node.path, props);
@@ -144,6 +153,7 @@ export class KubernetesCluster extends Construct {
     this.clusterName = name;
     this.version = props.version;
     this.vpcId = props.vpcId;
+    this.addonVersions = eksAddonVersions(props.version, props.addonVersions);
 
     // Encryption
     const logGroupName = `/aws/eks/${name}/cluster`;
@@ -312,17 +322,11 @@ export class KubernetesCluster extends Construct {
     return { role, association };
   }
 
-  private addon(addonName: string, dependsOn: ITerraformDependable[] = []): EksAddon {
-    // mostRecent=false resolves to the version EKS marks as default for this Kubernetes version.
-    const version = new DataAwsEksAddonVersion(this, `${addonName}-version`, {
-      addonName,
-      kubernetesVersion: this.cluster.version,
-      mostRecent: false,
-    });
+  private addon(addonName: EksAddonName, dependsOn: ITerraformDependable[] = []): EksAddon {
     return new EksAddon(this, `addon-${addonName}`, {
       clusterName: this.cluster.name,
       addonName,
-      addonVersion: version.version,
+      addonVersion: this.addonVersions[addonName],
       resolveConflictsOnCreate: 'OVERWRITE',
       resolveConflictsOnUpdate: 'OVERWRITE',
       // The VPC CNI's network policy agent is what enforces Kubernetes NetworkPolicies on EKS.

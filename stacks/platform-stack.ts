@@ -116,6 +116,7 @@ export class PlatformStack extends TerraformStack {
         viewerRoleArns: [...(delivery.planRoleArn ? [delivery.planRoleArn] : []), ...config.kubernetes.viewerRoleArns],
       },
       nodeGroups: config.kubernetes.nodeGroups,
+      addonVersions: config.kubernetes.addonVersions,
       preventDestroy: protect,
     });
     // Pods reach the brokers through the EKS cluster security group that every node carries.

@@ -302,8 +302,11 @@ describe('TopicAdminJob', () => {
     expect(pod.restart_policy).toBe('Never');
     expect(pod.service_account_name).toMatch(/^\$\{kubernetes_service_account_v1\.topics_service-account_/);
     expect(job.spec.backoff_limit).toBe(4);
-    expect(job.spec.ttl_seconds_after_finished).toBe('86400');
-    expect(job.wait_for_completion).toBe(false);
+    // Kept after it finishes: a TTL would make every plan recreate it.
+    expect(job.spec.ttl_seconds_after_finished).toBeUndefined();
+    expect(job.wait_for_completion).toBe(true);
+    expect(job.spec.active_deadline_seconds).toBe(900);
+    expect(job.timeouts.create).toBe('20m');
   });
 
   it('is named after a digest of the topic declarations, so a change runs it again', () => {

@@ -12,7 +12,7 @@ import { configureKubernetesProviders } from '../constructs/kubernetes-providers
 import { KubernetesCluster } from '../constructs/kubernetes-cluster';
 import { Monitoring } from '../constructs/monitoring';
 import { interfaceEndpointPorts } from '../constructs/network';
-import { PipelineObservability } from '../constructs/observability';
+import { KafkaBrokerDashboard, mskScrapeConfigs, PipelineObservability } from '../constructs/observability';
 import { EgressRule, StreamApp } from '../constructs/stream-app';
 import { TopicAdminJob } from '../constructs/topic-job';
 
@@ -103,6 +103,19 @@ export class PipelineWorkloads extends Construct {
           sns: { topicArn: props.monitoring.alertTopicArn, kmsKeyArn: props.monitoring.kmsKey.arn },
         },
       },
+      values: {
+        'kube-prometheus-stack': {
+          prometheus: {
+            prometheusSpec: {
+              additionalScrapeConfigs: mskScrapeConfigs(this, {
+                bootstrapBrokers: kafka.bootstrapBrokersSaslIam,
+                brokerCount: config.kafka.brokerCount,
+                clusterName: kafka.clusterName,
+              }),
+            },
+          },
+        },
+      },
     });
     // KEDA reads consumer-group lag on the topics the apps scale on: describe only, never read data or move offsets.
     const scaledOn = [...new Set(consumerApps.flatMap((a) => a.scalesOn.map((k) => topics[k].name)))];
@@ -181,6 +194,7 @@ export class PipelineWorkloads extends Construct {
     });
     kafka.grantTopicAdmin(this.topicJob.role, Object.values(topics).map((t) => t.name));
 
+    new KafkaBrokerDashboard(this, 'kafka-dashboard', { addons: this.addons });
     new PipelineObservability(this, 'observability', {
       addons: this.addons,
       // Plain names (each app's namespace is its name): the rules are rendered at synth time.

@@ -118,7 +118,7 @@ const BEFORE_COMPUTE_ADDONS = ['vpc-cni', 'kube-proxy', 'eks-pod-identity-agent'
 /**
  * An EKS cluster with a private API endpoint, KMS-encrypted secrets, all control-plane logs,
  * access entries instead of aws-auth, managed node groups with IMDSv2 and encrypted disks, and
- * the core add-ons at the versions EKS recommends. Workloads get AWS credentials through EKS
+ * the core add-ons at versions pinned per EKS version. Workloads get AWS credentials through EKS
  * Pod Identity (`addPodIdentityRole`), never from the node role.
  */
 export class KubernetesCluster extends Construct {

@@ -19,7 +19,6 @@ import { TopicAdminJob } from '../constructs/topic-job';
 export interface PipelineWorkloadsProps {
   readonly config: EnvironmentConfig;
   readonly privateSubnetCidrs: readonly string[];
-  readonly vpcCidr: string;
   readonly kafka: KafkaCluster;
   readonly kubernetes: KubernetesCluster;
   readonly keyspace: Keyspace;

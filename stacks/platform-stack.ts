@@ -177,7 +177,6 @@ export class PlatformStack extends TerraformStack {
     this.workloads = new PipelineWorkloads(this, 'workloads', {
       config,
       privateSubnetCidrs: config.network.privateSubnetCidrs,
-      vpcCidr: config.network.vpcCidr,
       kafka: this.kafka,
       kubernetes: this.kubernetes,
       keyspace: this.keyspace,

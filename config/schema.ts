@@ -3,6 +3,8 @@
  * validated once at synth time: a bad value fails with `[<env>] <field.path>: <what is wrong>`.
  */
 import { z } from 'zod';
+import { AppDeclaration, AppKey, allApps, apps } from '../apps/contracts/apps';
+import { EKS_ADDON_NAMES } from '../constructs/eks-addon-versions';
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
@@ -47,13 +49,55 @@ export const imageTagSchema = z
 const awsAccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account ID');
 const iamRoleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'must be an IAM role ARN');
 
-const consumerScaling = z
-  .object({
-    minReplicas: z.number().int().min(1),
-    /** At most the partition count of the topic the app consumes. */
-    maxReplicas: z.number().int().min(1),
-  })
-  .strict();
+/** A Kubernetes CPU or memory quantity such as `250m` or `512Mi`. */
+export const kubernetesQuantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/, 'must be a Kubernetes quantity such as 250m or 512Mi');
+const computeQuantities = z.object({ cpu: kubernetesQuantity.optional(), memory: kubernetesQuantity.optional() }).strict();
+
+/** Overrides of one app's catalog defaults (apps/contracts/apps.ts); see config/apps.ts. */
+export interface AppConfig {
+  /** Apps without a consumer group: fixed replica count; 0 keeps the Deployment but runs nothing. */
+  readonly replicas?: number;
+  /** Consumers: fewest replicas KEDA keeps. */
+  readonly minReplicas?: number;
+  /** Consumers: most replicas, at most the partitions of the topics the app consumes. */
+  readonly maxReplicas?: number;
+  /** Consumers: lag per replica KEDA aims for. @default apps.lagThreshold */
+  readonly lagThreshold?: number;
+  readonly resources?: {
+    readonly requests?: { readonly cpu?: string; readonly memory?: string };
+    readonly limits?: { readonly cpu?: string; readonly memory?: string };
+  };
+  /** The app's own settings (`settings` of its catalog entry), e.g. the producer's `ratePerSecond`. */
+  readonly [setting: string]: unknown;
+}
+
+function appConfigSchema(app: AppDeclaration): z.ZodType<AppConfig, AppConfig> {
+  const settings = Object.fromEntries(
+    Object.entries(app.settings ?? {}).map(([key, s]) => [key, z.number().int().min(s.min ?? 0).optional()]),
+  );
+  const scaling =
+    app.consumerGroup === undefined
+      ? { replicas: z.number().int().min(0).max(10).optional() }
+      : {
+          minReplicas: z.number().int().min(1).optional(),
+          maxReplicas: z.number().int().min(1).optional(),
+          lagThreshold: z.number().int().min(10).optional(),
+        };
+  return z
+    .object({
+      ...scaling,
+      resources: z.object({ requests: computeQuantities.optional(), limits: computeQuantities.optional() }).strict().optional(),
+      ...settings,
+    })
+    .strict() as unknown as z.ZodType<AppConfig, AppConfig>;
+}
+
+type AppConfigKey = (typeof apps)[AppKey]['configKey'];
+/** One optional block per catalog entry: a new app deploys with its defaults and no config edit. */
+const appConfigSchemas = Object.fromEntries(allApps.map((a) => [a.configKey, appConfigSchema(a).optional()])) as Record<
+  AppConfigKey,
+  z.ZodOptional<z.ZodType<AppConfig, AppConfig>>
+>;
 
 export const nodeGroupSchema = z
   .object({
@@ -167,6 +211,8 @@ export const environmentConfigSchema = z
         /** Read-only including Secrets, e.g. the CI plan role (Helm refresh reads release Secrets). */
         viewerRoleArns: z.array(iamRoleArn).default([]),
         nodeGroups: z.array(nodeGroupSchema).min(1),
+        /** Overrides of the add-on versions pinned per EKS version (constructs/eks-addon-versions.ts). */
+        addonVersions: z.partialRecord(z.enum(EKS_ADDON_NAMES), z.string().regex(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/, 'must be an EKS add-on version such as v1.20.4-eksbuild.1')).optional(),
         controlPlaneLogRetentionDays: logRetentionDays,
       })
       .strict(),
@@ -214,17 +260,7 @@ export const environmentConfigSchema = z
          * a known published tag.
          */
         imageTag: imageTagSchema.optional(),
-        producer: z
-          .object({
-            /** 0 disables the synthetic load generator (real devices publish instead). */
-            replicas: z.number().int().min(0).max(10),
-            ratePerSecond: z.number().int().min(1),
-            devices: z.number().int().min(1),
-          })
-          .strict(),
-        processor: consumerScaling,
-        cassandraSink: consumerScaling,
-        lakeSink: consumerScaling,
+        ...appConfigSchemas,
         /** Consumer-group lag per replica that KEDA aims for. */
         lagThreshold: z.number().int().min(10),
       })

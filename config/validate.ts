@@ -3,7 +3,8 @@
  * the environment and the field, and says what to do.
  */
 import { z } from 'zod';
-import { topics } from '../apps/contracts/topics';
+import { consumedTopicNames, consumerApps, maxUsefulReplicas } from '../apps/contracts/apps';
+import { appRuntimeSettings, PRODUCTION_MIN_REPLICAS } from './apps';
 import {
   Cidr,
   cidrContains,
@@ -141,14 +142,18 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
     add('lake.expireAfterDays', `${l.expireAfterDays} must be more than 90 days after lake.glacierAfterDays (${l.glacierAfterDays}), Glacier's minimum storage duration`);
   }
 
-  // Apps: KEDA never scales a consumer group past its topic's partitions (idle replicas).
-  const consumed = { processor: topics.raw, cassandraSink: topics.clean, lakeSink: topics.clean } as const;
-  for (const [app, topic] of Object.entries(consumed) as [keyof typeof consumed, (typeof consumed)[keyof typeof consumed]][]) {
-    const s = c.apps[app];
-    if (s.maxReplicas > topic.partitions) {
-      add(`apps.${app}.maxReplicas`, `${s.maxReplicas} exceeds the ${topic.partitions} partitions of ${topic.name}; extra replicas would sit idle`);
+  // Apps (from the catalog): KEDA never scales a consumer group past the partitions it can use.
+  for (const app of consumerApps) {
+    const at = `apps.${app.configKey}`;
+    const s = appRuntimeSettings(app, c);
+    const useful = maxUsefulReplicas(app);
+    if (s.maxReplicas! > useful) {
+      add(`${at}.maxReplicas`, `${s.maxReplicas} exceeds the ${useful} partitions of ${consumedTopicNames(app).join(', ')}; extra replicas would sit idle`);
     }
-    if (s.minReplicas > s.maxReplicas) add(`apps.${app}.minReplicas`, `${s.minReplicas} is above apps.${app}.maxReplicas (${s.maxReplicas})`);
+    if (s.minReplicas! > s.maxReplicas!) add(`${at}.minReplicas`, `${s.minReplicas} is above ${at}.maxReplicas (${s.maxReplicas})`);
+    if (c.tier === 'production' && s.minReplicas! < PRODUCTION_MIN_REPLICAS) {
+      add(`${at}.minReplicas`, `production keeps at least ${PRODUCTION_MIN_REPLICAS} replicas so a node loss does not stop the pipeline`);
+    }
   }
 
   // Production tier: resilience is not optional.
@@ -165,9 +170,6 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
     if (c.monitoring.alertEmails.length === 0) add('monitoring.alertEmails', 'production needs at least one alert subscriber');
     if (admins.length === 0) {
       add('kubernetes.adminRoleArns', 'production needs a break-glass admin role, so people can reach the cluster when CI cannot (see README, "Deploy")');
-    }
-    for (const app of ['processor', 'cassandraSink', 'lakeSink'] as const) {
-      if (c.apps[app].minReplicas < 2) add(`apps.${app}.minReplicas`, 'production keeps at least 2 replicas so a node loss does not stop the pipeline');
     }
   }
   return issues;

@@ -17,6 +17,8 @@ export type EnhancedMonitoring = 'DEFAULT' | 'PER_BROKER' | 'PER_TOPIC_PER_BROKE
 
 /** Broker listener ports MSK uses for SASL over TLS. */
 export const KAFKA_PORTS = { saslIam: 9098, saslScram: 9096 } as const;
+/** Open monitoring: each broker serves Prometheus metrics over plain HTTP on these ports. */
+export const MSK_OPEN_MONITORING_PORTS = { jmxExporter: 11001, nodeExporter: 11002 } as const;
 
 export interface KafkaClusterProps {
   /** Cluster name and prefix of every resource name, e.g. `sdp-dev`. */
@@ -137,6 +139,7 @@ export class KafkaCluster extends Construct {
   readonly clientPorts: readonly number[];
 
   private clientSources = 0;
+  private monitoringSources = 0;
 
   constructor(scope: Construct, id: string, props: KafkaClusterProps) {
     super(scope, id);
@@ -279,6 +282,21 @@ export class KafkaCluster extends Construct {
         referencedSecurityGroupId: securityGroupId,
       });
     }
+  }
+
+  /** Lets members of another security group (e.g. the EKS cluster group, where Prometheus runs) scrape the open-monitoring exporters. */
+  allowOpenMonitoringFrom(securityGroupId: string, description: string): void {
+    for (const [exporter, port] of Object.entries(MSK_OPEN_MONITORING_PORTS)) {
+      new VpcSecurityGroupIngressRule(this, `brokers-${exporter}-from-${this.monitoringSources}`, {
+        securityGroupId: this.securityGroup.id,
+        description: `${description}, ${exporter} (${port})`,
+        ipProtocol: 'tcp',
+        fromPort: port,
+        toPort: port,
+        referencedSecurityGroupId: securityGroupId,
+      });
+    }
+    this.monitoringSources++;
   }
 
   /** Write to exactly these topics (IAM auth). */

@@ -145,6 +145,7 @@ export class Keyspace extends Construct {
     return grant(this, role, `keyspaces-${this.keyspaceName}-write`, [
       { Sid: 'ModifyTables', Effect: 'Allow', Action: 'cassandra:Modify', Resource: tableNames.map((t) => this.tableArn(t)) },
       this.systemTablesStatement(),
+      this.vpcEndpointPeersStatement(),
       this.kmsStatement(['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey']),
     ]);
   }
@@ -155,6 +156,7 @@ export class Keyspace extends Construct {
     return grant(this, role, `keyspaces-${this.keyspaceName}-read`, [
       { Sid: 'SelectTables', Effect: 'Allow', Action: 'cassandra:Select', Resource: tableNames.map((t) => this.tableArn(t)) },
       this.systemTablesStatement(),
+      this.vpcEndpointPeersStatement(),
       this.kmsStatement(['kms:Decrypt', 'kms:DescribeKey']),
     ]);
   }
@@ -166,6 +168,22 @@ export class Keyspace extends Construct {
       Effect: 'Allow',
       Action: 'cassandra:Select',
       Resource: this.ctx.arn('cassandra', '/keyspace/system*'),
+    };
+  }
+
+  /**
+   * Through an interface VPC endpoint, Keyspaces fills `system.peers` with the endpoint's network
+   * interfaces only if the caller may describe them; without it the driver sees one peer and
+   * throughput is capped at one connection's quota. Neither action supports resource-level
+   * permissions or a resource condition, so `*` limited to this region is as tight as IAM allows.
+   */
+  private vpcEndpointPeersStatement(): PolicyStatement {
+    return {
+      Sid: 'ListPeersThroughVpcEndpoint',
+      Effect: 'Allow',
+      Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcEndpoints'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:RequestedRegion': this.ctx.region } },
     };
   }
 

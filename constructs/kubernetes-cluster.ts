@@ -1,5 +1,4 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
-import { DataAwsEksAddonVersion } from '@cdktf/provider-aws/lib/data-aws-eks-addon-version';
 import { EksAccessEntry } from '@cdktf/provider-aws/lib/eks-access-entry';
 import { EksAccessPolicyAssociation } from '@cdktf/provider-aws/lib/eks-access-policy-association';
 import { EksAddon } from '@cdktf/provider-aws/lib/eks-addon';
@@ -13,6 +12,7 @@ import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-securit
 import { ITerraformDependable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AwsContext } from './aws-context';
+import { EksAddonName, EksAddonVersions, eksAddonVersions } from './eks-addon-versions';
 import { grant, PolicyStatement, trustPolicy } from './iam';
 import { cloudWatchLogsKeyStatement, EncryptionKey } from './kms-key';
 
@@ -120,6 +120,13 @@ export interface KubernetesClusterProps {
   // Scaling
   readonly nodeGroups: readonly NodeGroupProps[];
 
+  // Add-ons
+  /**
+   * Versions of the EKS add-ons, over the pins for `version`.
+   * @default EKS_ADDON_VERSIONS[version] (constructs/eks-addon-versions.ts)
+   */
+  readonly addonVersions?: Partial<EksAddonVersions>;
+
   // Protection
   /**
    * Terraform `prevent_destroy` and EKS deletion protection on the cluster, `prevent_destroy` on its key.
@@ -134,7 +141,7 @@ const BEFORE_COMPUTE_ADDONS = ['vpc-cni', 'kube-proxy', 'eks-pod-identity-agent'
 /**
  * An EKS cluster with a private API endpoint, KMS-encrypted secrets, all control-plane logs,
  * access entries instead of aws-auth, managed node groups with IMDSv2 and encrypted disks, and
- * the core add-ons at the versions EKS recommends. Workloads get AWS credentials through EKS
+ * the core add-ons at versions pinned per EKS version. Workloads get AWS credentials through EKS
  * Pod Identity (`addPodIdentityRole`), never from the node role.
  */
 export class KubernetesCluster extends Construct {
@@ -164,6 +171,8 @@ export class KubernetesCluster extends Construct {
   /** The key encrypting secrets and node volumes; use it in EBS StorageClasses too. */
   readonly kmsKeyArn: string;
 
+  private readonly addonVersions: EksAddonVersions;
+
   constructor(scope: Construct, id: string, props: KubernetesClusterProps) {
     super(scope, id);
     validate(this.node.path, props);
@@ -174,6 +183,7 @@ export class KubernetesCluster extends Construct {
     this.clusterName = name;
     this.version = props.version;
     this.vpcId = props.vpcId;
+    this.addonVersions = eksAddonVersions(props.version, props.addonVersions);
 
     // Encryption
     const logGroupName = `/aws/eks/${name}/cluster`;
@@ -359,17 +369,11 @@ export class KubernetesCluster extends Construct {
     return { role, association };
   }
 
-  private addon(addonName: string, dependsOn: ITerraformDependable[] = []): EksAddon {
-    // mostRecent=false resolves to the version EKS marks as default for this Kubernetes version.
-    const version = new DataAwsEksAddonVersion(this, `${addonName}-version`, {
-      addonName,
-      kubernetesVersion: this.cluster.version,
-      mostRecent: false,
-    });
+  private addon(addonName: EksAddonName, dependsOn: ITerraformDependable[] = []): EksAddon {
     return new EksAddon(this, `addon-${addonName}`, {
       clusterName: this.cluster.name,
       addonName,
-      addonVersion: version.version,
+      addonVersion: this.addonVersions[addonName],
       resolveConflictsOnCreate: 'OVERWRITE',
       resolveConflictsOnUpdate: 'OVERWRITE',
       // The VPC CNI's network policy agent is what enforces Kubernetes NetworkPolicies on EKS.

@@ -21,6 +21,14 @@ import { cloudWatchLogsKeyStatement, EncryptionKey } from './kms-key';
 /** Interface endpoints that keep image pulls, credential exchange and logging off the NAT. */
 export const DEFAULT_INTERFACE_ENDPOINTS: readonly string[] = ['ecr.api', 'ecr.dkr', 'sts', 'logs'];
 
+/** Ports of endpoint services that do not serve HTTPS on 443 (Keyspaces speaks CQL over TLS on 9142). */
+export const INTERFACE_ENDPOINT_PORTS: Readonly<Record<string, readonly number[]>> = { cassandra: [9142], 'cassandra-fips': [9142] };
+
+/** The ports an interface endpoint of `service` listens on. */
+export function interfaceEndpointPorts(service: string): readonly number[] {
+  return INTERFACE_ENDPOINT_PORTS[service] ?? [443];
+}
+
 export interface NetworkProps {
   /** Prefix of every resource name, e.g. `sdp-dev`. */
   readonly name: string;
@@ -41,7 +49,8 @@ export interface NetworkProps {
   readonly natGateways?: 'single' | 'per-az';
   /**
    * Interface endpoint service suffixes (`com.amazonaws.<region>.<suffix>`) reachable with private
-   * DNS from the private subnets. An S3 gateway endpoint is always added.
+   * DNS from the private subnets, each behind its own security group that admits the VPC on the
+   * service's ports only (`interfaceEndpointPorts`). An S3 gateway endpoint is always added.
    * @default ['ecr.api', 'ecr.dkr', 'sts', 'logs']
    */
   readonly interfaceEndpoints?: readonly string[];
@@ -86,7 +95,8 @@ export class Network extends Construct {
   readonly natGateways: readonly NatGateway[];
   readonly privateRouteTables: readonly RouteTable[];
   readonly flowLogGroup: CloudwatchLogGroup;
-  readonly endpointSecurityGroup: SecurityGroup;
+  /** One per interface endpoint, by service suffix. */
+  readonly endpointSecurityGroups: Readonly<Record<string, SecurityGroup>>;
   readonly s3Endpoint: VpcEndpoint;
   readonly interfaceEndpoints: readonly VpcEndpoint[];
 
@@ -238,33 +248,40 @@ export class Network extends Construct {
       routeTableIds: this.privateRouteTableIds,
       tags: tag('s3'),
     });
-    this.endpointSecurityGroup = new SecurityGroup(this, 'endpoint-sg', {
-      name: `${name}-vpc-endpoints`,
-      description: `HTTPS from inside ${name} to the VPC interface endpoints`,
-      vpcId: this.vpc.id,
-      tags: tag('vpc-endpoints'),
-    });
+    // One group per endpoint: Keyspaces needs 9142, the others 443, and neither should get both.
     // No egress rules: endpoints only answer, and security groups are stateful.
-    new VpcSecurityGroupIngressRule(this, 'endpoint-https-from-vpc', {
-      securityGroupId: this.endpointSecurityGroup.id,
-      description: 'HTTPS to AWS APIs from the VPC',
-      ipProtocol: 'tcp',
-      fromPort: 443,
-      toPort: 443,
-      cidrIpv4: props.vpcCidr,
+    const endpointSecurityGroups: Record<string, SecurityGroup> = {};
+    this.interfaceEndpoints = (props.interfaceEndpoints ?? DEFAULT_INTERFACE_ENDPOINTS).map((service) => {
+      const id = service.replace(/\./g, '-');
+      const ports = interfaceEndpointPorts(service);
+      const securityGroup = new SecurityGroup(this, `endpoint-${id}-sg`, {
+        name: `${name}-endpoint-${id}`,
+        description: `TCP ${ports.join(', ')} from inside ${name} to the ${service} interface endpoint`,
+        vpcId: this.vpc.id,
+        tags: tag(`endpoint-${id}`),
+      });
+      for (const port of ports) {
+        new VpcSecurityGroupIngressRule(this, `endpoint-${id}-${port}-from-vpc`, {
+          securityGroupId: securityGroup.id,
+          description: `${service} on ${port} from the VPC`,
+          ipProtocol: 'tcp',
+          fromPort: port,
+          toPort: port,
+          cidrIpv4: props.vpcCidr,
+        });
+      }
+      endpointSecurityGroups[service] = securityGroup;
+      return new VpcEndpoint(this, `endpoint-${id}`, {
+        vpcId: this.vpc.id,
+        serviceName: `com.amazonaws.${ctx.region}.${service}`,
+        vpcEndpointType: 'Interface',
+        privateDnsEnabled: true,
+        subnetIds: this.privateSubnetIds,
+        securityGroupIds: [securityGroup.id],
+        tags: tag(service),
+      });
     });
-    this.interfaceEndpoints = (props.interfaceEndpoints ?? DEFAULT_INTERFACE_ENDPOINTS).map(
-      (service) =>
-        new VpcEndpoint(this, `endpoint-${service.replace(/\./g, '-')}`, {
-          vpcId: this.vpc.id,
-          serviceName: `com.amazonaws.${ctx.region}.${service}`,
-          vpcEndpointType: 'Interface',
-          privateDnsEnabled: true,
-          subnetIds: this.privateSubnetIds,
-          securityGroupIds: [this.endpointSecurityGroup.id],
-          tags: tag(service),
-        }),
-    );
+    this.endpointSecurityGroups = endpointSecurityGroups;
   }
 }
 

@@ -8,7 +8,7 @@ import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { parseCidr } from '../config/schema';
+import { kubernetesQuantity, parseCidr } from '../config/schema';
 import { AwsContext } from './aws-context';
 import { CustomResource, CustomResources, namespace, PlatformAddons, PodIdentityHost, podIdentityDependencies } from './cluster-addons';
 
@@ -31,15 +31,22 @@ export interface EgressRule {
   readonly protocol?: 'TCP' | 'UDP';
 }
 
+/** A topic KEDA scales on: its name, and its partitions, the most consumers a group can use there. */
+export interface ScalingTopic {
+  readonly name: string;
+  readonly partitions: number;
+}
+
 export interface KafkaConnection {
   /** Comma-separated `host:port` list (MSK's SASL/IAM brokers on 9098). */
   readonly bootstrapBrokers: string;
-  /** Topic the app consumes; with `consumerGroup`, KEDA scales on this group's lag there. */
-  readonly topic?: string;
   /** Consumer group; apps without one are producers and get a fixed replica count. */
   readonly consumerGroup?: string;
-  /** Partitions of `topic`: the most consumers a group can use. */
-  readonly partitions?: number;
+  /**
+   * Topics whose lag of `consumerGroup` KEDA scales on, one trigger each (the HPA follows the
+   * largest). Required with `consumerGroup`.
+   */
+  readonly scalesOn?: readonly ScalingTopic[];
 }
 
 export interface ComputeResources {
@@ -92,7 +99,7 @@ export interface StreamAppProps {
   readonly scaling?: {
     /** Consumers: lowest replica count KEDA keeps. @default 2 */
     readonly minReplicas?: number;
-    /** Consumers: at most `kafka.partitions`. @default kafka.partitions */
+    /** Consumers: at most the most partitions among `kafka.scalesOn`. @default that many */
     readonly maxReplicas?: number;
     /** Consumers: lag per replica KEDA aims for. @default 1000 */
     readonly lagThreshold?: number;
@@ -181,8 +188,7 @@ export function defaultDenyPolicy(scope: Construct, namespaceName: string): Netw
 }
 
 const dnsLabel = z.string().regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, 'must be a DNS label of at most 40 lower-case letters, digits and "-"');
-const k8sQuantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/, 'must be a Kubernetes quantity such as 250m or 512Mi');
-const resources = z.object({ cpu: k8sQuantity, memory: k8sQuantity }).strict();
+const resources = z.object({ cpu: kubernetesQuantity, memory: kubernetesQuantity }).strict();
 const count = z.number().int().min(1);
 
 /** Environment variables: names a shell and Node accept. */
@@ -211,13 +217,12 @@ const propsSchema = z
     command: z.array(z.string()).min(1).optional(),
     env: envSchema.optional(),
     resources: z.object({ requests: resources.optional(), limits: resources.optional() }).strict().optional(),
-    tmpSizeLimit: k8sQuantity.optional(),
+    tmpSizeLimit: kubernetesQuantity.optional(),
     kafka: z
       .object({
         bootstrapBrokers: z.string().min(1),
-        topic: z.string().min(1).optional(),
         consumerGroup: z.string().min(1).optional(),
-        partitions: count.optional(),
+        scalesOn: z.array(z.object({ name: z.string().min(1), partitions: count })).optional(),
       })
       .strict(),
     scaling: z
@@ -230,22 +235,28 @@ const propsSchema = z
   .superRefine((p, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: path.split('.'), message });
     const s = p.scaling ?? {};
+    const partitions = mostPartitions(p.kafka.scalesOn);
     if (p.kafka.consumerGroup) {
-      if (!p.kafka.topic) issue('kafka.topic', 'is required with kafka.consumerGroup: KEDA measures the lag of the group on this topic');
-      if (p.kafka.partitions === undefined) issue('kafka.partitions', 'is required with kafka.consumerGroup: it caps scaling.maxReplicas');
+      if (partitions === undefined) issue('kafka.scalesOn', 'needs at least one topic with kafka.consumerGroup: KEDA scales on the group\'s lag there');
       if (s.replicas !== undefined) issue('scaling.replicas', 'is for producers; a consumer takes scaling.minReplicas/maxReplicas');
-      const max = s.maxReplicas ?? p.kafka.partitions;
+      const max = s.maxReplicas ?? partitions;
       const min = s.minReplicas ?? Math.min(2, max ?? 2);
-      if (p.kafka.partitions !== undefined && max !== undefined && max > p.kafka.partitions) {
-        issue('scaling.maxReplicas', `(${max}) must not exceed kafka.partitions (${p.kafka.partitions}): a consumer group cannot use more consumers than the topic has partitions`);
+      if (partitions !== undefined && max !== undefined && max > partitions) {
+        issue('scaling.maxReplicas', `(${max}) must not exceed the ${partitions} partitions of kafka.scalesOn: a consumer group cannot use more consumers than the topic has partitions`);
       }
       if (max !== undefined && min > max) issue('scaling.minReplicas', `(${min}) must not exceed scaling.maxReplicas (${max})`);
     } else {
+      if (p.kafka.scalesOn !== undefined) issue('kafka.scalesOn', 'applies to consumers (kafka.consumerGroup)');
       for (const f of ['minReplicas', 'maxReplicas', 'lagThreshold'] as const) {
         if (s[f] !== undefined) issue(`scaling.${f}`, 'applies to consumers (kafka.consumerGroup); a producer takes scaling.replicas');
       }
     }
   });
+
+/** The most partitions among the scaling topics: beyond it every added consumer sits idle. */
+function mostPartitions(topics: readonly ScalingTopic[] | undefined): number | undefined {
+  return topics && topics.length > 0 ? Math.max(...topics.map((t) => t.partitions)) : undefined;
+}
 
 /**
  * A stream-processing app on the EKS cluster: its own namespace under the restricted Pod
@@ -280,7 +291,7 @@ export class StreamApp extends Construct {
     this.appName = name;
     this.isConsumer = props.kafka.consumerGroup !== undefined;
     const scaling = props.scaling ?? {};
-    const maxReplicas = scaling.maxReplicas ?? props.kafka.partitions ?? 1;
+    const maxReplicas = scaling.maxReplicas ?? mostPartitions(props.kafka.scalesOn) ?? 1;
     const minReplicas = scaling.minReplicas ?? Math.min(2, maxReplicas);
     const replicas = this.isConsumer ? minReplicas : (scaling.replicas ?? 2);
     const labels = {
@@ -440,24 +451,22 @@ export class StreamApp extends Construct {
               behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 120 }] } },
             },
           },
-          triggers: [
-            {
-              type: 'kafka',
-              metadata: {
-                bootstrapServers: props.kafka.bootstrapBrokers,
-                consumerGroup: props.kafka.consumerGroup,
-                topic: props.kafka.topic,
-                lagThreshold: String(scaling.lagThreshold ?? 1000),
-                offsetResetPolicy: 'earliest',
-                allowIdleConsumers: 'false',
-                sasl: 'oauthbearer',
-                saslTokenProvider: 'aws_msk_iam',
-                tls: 'enable',
-                awsRegion: ctx.region,
-              },
-              authenticationRef: { name: auth },
+          triggers: (props.kafka.scalesOn ?? []).map((topic) => ({
+            type: 'kafka',
+            metadata: {
+              bootstrapServers: props.kafka.bootstrapBrokers,
+              consumerGroup: props.kafka.consumerGroup,
+              topic: topic.name,
+              lagThreshold: String(scaling.lagThreshold ?? 1000),
+              offsetResetPolicy: 'earliest',
+              allowIdleConsumers: 'false',
+              sasl: 'oauthbearer',
+              saslTokenProvider: 'aws_msk_iam',
+              tls: 'enable',
+              awsRegion: ctx.region,
             },
-          ],
+            authenticationRef: { name: auth },
+          })),
         },
       });
     }

@@ -46,15 +46,10 @@ export interface TopicAdminJobProps {
   /** @default 4 */
   readonly backoffLimit?: number;
   /**
-   * Seconds a finished job (and its pod logs) is kept. Afterwards Kubernetes deletes it and the
-   * next deploy runs it again, which is harmless: creating declared topics is idempotent.
-   * @default 86400
-   */
-  readonly ttlSecondsAfterFinished?: number;
-  /**
-   * Make `cdktf deploy` wait for the job to succeed (and fail the deploy if it does not).
-   * Off by default: on a first deploy the image is pushed after the ECR repository exists.
-   * @default false
+   * Make `cdktf deploy` wait for the job to succeed, and fail the deploy if it does not: a failed
+   * job is then tainted and the next deploy runs it again. The apps need the topics, so this
+   * is on by default; the image must be in ECR before the deploy (see README, "Deploying").
+   * @default true
    */
   readonly waitForCompletion?: boolean;
 }
@@ -64,7 +59,6 @@ const propsSchema = z.object({
   env: envSchema.optional(),
   topics: z.array(z.object({ name: z.string().min(1) }).passthrough()).min(1, 'must declare at least one topic').optional(),
   backoffLimit: z.number().int().min(0).max(20).optional(),
-  ttlSecondsAfterFinished: z.number().int().min(60, 'must be at least 60 so the logs can be read').optional(),
   egress: z.array(egressRuleSchema).min(1, 'must allow the MSK brokers'),
 });
 
@@ -85,7 +79,9 @@ export function topicsDigest(topics: readonly TopicDeclaration[], env: Readonly<
 /**
  * The admin step that creates the declared Kafka topics, as a one-shot Kubernetes Job with its
  * own Pod Identity role (grant it `kafka.grantTopicAdmin(job.role, ...)`). The job is named after
- * a digest of the topic declarations, so every deploy that changes them runs it again.
+ * a digest of the topic declarations, so every deploy that changes them replaces it: Terraform
+ * deletes the old Job and runs the new one. A finished Job stays (no TTL), so a plan without
+ * changes is empty instead of recreating a Job the TTL controller deleted.
  */
 export class TopicAdminJob extends Construct {
   readonly role: IamRole;
@@ -147,7 +143,6 @@ export class TopicAdminJob extends Construct {
       spec: {
         backoffLimit: props.backoffLimit ?? 4,
         activeDeadlineSeconds: 900,
-        ttlSecondsAfterFinished: String(props.ttlSecondsAfterFinished ?? 86_400),
         template: {
           metadata: { labels },
           spec: {
@@ -172,8 +167,9 @@ export class TopicAdminJob extends Construct {
           },
         },
       },
-      waitForCompletion: props.waitForCompletion ?? false,
-      timeouts: { create: '10m', update: '10m' },
+      waitForCompletion: props.waitForCompletion ?? true,
+      // Longer than activeDeadlineSeconds, so Kubernetes fails the Job before Terraform gives up on it.
+      timeouts: { create: '20m', update: '20m' },
       dependsOn: [...podIdentityDependencies(this.role), deny, allow],
     });
   }

@@ -1,6 +1,9 @@
 import { Construct } from 'constructs';
-import { consumerGroups, topics } from '../apps/contracts/topics';
+import { AppDeclaration, allApps, AppName, consumedTopicNames, consumerApps, keyspaceTableNames, producedTopicNames } from '../apps/contracts/apps';
+import { topics } from '../apps/contracts/topics';
 import { EnvironmentConfig } from '../config';
+import { appRuntimeSettings } from '../config/apps';
+import { AwsContext } from '../constructs/aws-context';
 import { ClusterAddons, ClusterAddonsProps } from '../constructs/cluster-addons';
 import { DataLake } from '../constructs/data-lake';
 import { KafkaCluster, KAFKA_PORTS } from '../constructs/kafka-cluster';
@@ -8,15 +11,14 @@ import { Keyspace } from '../constructs/keyspace';
 import { configureKubernetesProviders } from '../constructs/kubernetes-providers';
 import { KubernetesCluster } from '../constructs/kubernetes-cluster';
 import { Monitoring } from '../constructs/monitoring';
-import { PipelineObservability } from '../constructs/observability';
+import { interfaceEndpointPorts } from '../constructs/network';
+import { KafkaBrokerDashboard, mskScrapeConfigs, PipelineObservability } from '../constructs/observability';
 import { EgressRule, StreamApp } from '../constructs/stream-app';
 import { TopicAdminJob } from '../constructs/topic-job';
-import { lakeLayout } from '../apps/contracts/lake';
 
 export interface PipelineWorkloadsProps {
   readonly config: EnvironmentConfig;
   readonly privateSubnetCidrs: readonly string[];
-  readonly vpcCidr: string;
   readonly kafka: KafkaCluster;
   readonly kubernetes: KubernetesCluster;
   readonly keyspace: Keyspace;
@@ -26,22 +28,60 @@ export interface PipelineWorkloadsProps {
   readonly monitoring: Monitoring;
 }
 
-/** HTTP ports of the apps (/metrics, /healthz, /readyz); the same as when run locally. */
-export const APP_PORTS = { producer: 8080, processor: 8081, 'cassandra-sink': 8082, 'lake-sink': 8083 } as const;
+/** Amazon Keyspaces' CQL port (TLS only), through its interface endpoint. */
+export const KEYSPACES_PORT = interfaceEndpointPorts('cassandra')[0];
 
 /**
- * Everything that runs inside the environment's EKS cluster: the add-ons, the four bundled
- * apps with least-privilege roles, the topic job, and the pipeline's alerts and dashboard.
- * The IAM grants below are the whole of what each app may do.
+ * Something a workload on the cluster connects to. `destinationsOf` says which an app needs;
+ * each becomes one NetworkPolicy egress rule here, and test/invariants/network-paths.test.ts
+ * checks that every hop on the way (NetworkPolicy, node and endpoint security groups, the
+ * brokers' security group) lets it through.
+ */
+export type Destination =
+  /** kube-dns on 53 UDP and TCP; StreamApp and the topic job allow it for every pod. */
+  | { readonly kind: 'cluster-dns'; readonly description: string }
+  /** The MSK brokers, in the private subnets. */
+  | { readonly kind: 'kafka'; readonly port: number; readonly description: string }
+  /** An interface VPC endpoint (`com.amazonaws.<region>.<service>`), in the private subnets. */
+  | { readonly kind: 'interface-endpoint'; readonly service: string; readonly port: number; readonly description: string }
+  /** S3 through the gateway endpoint, whose addresses are S3's public prefixes. */
+  | { readonly kind: 's3-gateway'; readonly port: number; readonly description: string };
+
+/** What a workload reads, writes and touches: a catalog entry, or the topic job. */
+export type WorkloadNeeds = Pick<AppDeclaration, 'consumes' | 'produces' | 'aws'> & { readonly administersTopics?: boolean };
+
+/** Everything a workload connects to, derived from what the catalog says it reads, writes and touches. */
+export function destinationsOf(workload: WorkloadNeeds): Destination[] {
+  const usesKafka = workload.consumes.length > 0 || workload.produces.length > 0 || workload.administersTopics === true;
+  return [
+    { kind: 'cluster-dns', description: 'kube-dns' },
+    ...(usesKafka ? [{ kind: 'kafka' as const, port: KAFKA_PORTS.saslIam, description: 'MSK brokers (SASL/IAM over TLS)' }] : []),
+    // The SDK's credential providers call regional STS when a role is assumed (e.g. from a profile or a web identity).
+    { kind: 'interface-endpoint', service: 'sts', port: 443, description: 'STS interface endpoint' },
+    ...((workload.aws.keyspacesWrite ?? []).length > 0
+      ? [{ kind: 'interface-endpoint' as const, service: 'cassandra', port: KEYSPACES_PORT, description: 'Keyspaces interface endpoint (CQL over TLS)' }]
+      : []),
+    ...(workload.aws.lakeWritePrefix !== undefined ? [{ kind: 's3-gateway' as const, port: 443, description: 'S3 via the gateway endpoint (public prefixes)' }] : []),
+  ];
+}
+
+/** The topic job: DNS, the brokers as topic admin, STS. */
+export const TOPIC_ADMIN_NEEDS: WorkloadNeeds = { consumes: [], produces: [], aws: {}, administersTopics: true };
+
+/**
+ * Everything that runs inside the environment's EKS cluster: the add-ons, one StreamApp per
+ * catalog entry (apps/contracts/apps.ts) with least-privilege grants derived from it, the topic
+ * job, and the pipeline's alerts and dashboard. The grants below are the whole of what each app may do.
  */
 export class PipelineWorkloads extends Construct {
   readonly addons: ClusterAddons;
-  readonly apps: Readonly<Record<keyof typeof APP_PORTS, StreamApp>>;
+  readonly apps: Readonly<Record<AppName, StreamApp>>;
   readonly topicJob: TopicAdminJob;
 
   constructor(scope: Construct, id: string, props: PipelineWorkloadsProps) {
     super(scope, id);
     const { config, kafka, kubernetes, keyspace, lake } = props;
+    const ctx = AwsContext.of(this);
 
     configureKubernetesProviders(this, {
       clusterName: kubernetes.clusterName,
@@ -62,93 +102,90 @@ export class PipelineWorkloads extends Construct {
           sns: { topicArn: props.monitoring.alertTopicArn, kmsKeyArn: props.monitoring.kmsKey.arn },
         },
       },
+      values: {
+        'kube-prometheus-stack': {
+          prometheus: {
+            prometheusSpec: {
+              additionalScrapeConfigs: mskScrapeConfigs(this, {
+                bootstrapBrokers: kafka.bootstrapBrokersSaslIam,
+                brokerCount: config.kafka.brokerCount,
+                clusterName: kafka.clusterName,
+              }),
+            },
+          },
+        },
+      },
     });
-    // KEDA reads consumer-group lag: describe only, never read data or move offsets.
-    const consumed = [topics.raw.name, topics.clean.name];
-    kafka.grantDescribeGroups(this.addons.kedaOperatorRole, consumed, Object.values(consumerGroups));
+    // KEDA reads consumer-group lag on the topics the apps scale on: describe only, never read data or move offsets.
+    const scaledOn = [...new Set(consumerApps.flatMap((a) => a.scalesOn.map((k) => topics[k].name)))];
+    kafka.grantDescribeGroups(this.addons.kedaOperatorRole, scaledOn, consumerApps.map((a) => a.consumerGroup!));
 
-    // Egress: brokers sit in the private subnets; STS and Keyspaces through interface endpoints
-    // in the VPC; S3 through the gateway endpoint, whose addresses are public prefixes.
-    const toKafka: EgressRule = { description: 'MSK brokers (SASL/IAM over TLS)', cidrs: props.privateSubnetCidrs, ports: [KAFKA_PORTS.saslIam] };
-    const toVpcEndpoints: EgressRule = { description: 'STS and Keyspaces interface endpoints', cidrs: [props.vpcCidr], ports: [443, 9142] };
-    const toS3: EgressRule = { description: 'S3 via the gateway endpoint (public prefixes)', cidrs: ['0.0.0.0/0'], ports: [443] };
+    // Prometheus (on the nodes, in the cluster security group) scrapes the brokers' exporters.
+    kafka.allowOpenMonitoringFrom(kubernetes.clusterSecurityGroupId, 'Prometheus on EKS');
+
+    const egressFor = (d: Destination): EgressRule | undefined => {
+      switch (d.kind) {
+        case 'cluster-dns':
+          return undefined; // in every pod's base policy
+        case 'kafka':
+        case 'interface-endpoint':
+          return { description: d.description, cidrs: props.privateSubnetCidrs, ports: [d.port] };
+        case 's3-gateway':
+          return { description: d.description, cidrs: ['0.0.0.0/0'], ports: [d.port] };
+      }
+    };
+    const egressOf = (needs: WorkloadNeeds) => destinationsOf(needs).flatMap((d) => egressFor(d) ?? []);
 
     const image = { repositoryUrl: props.imageRepositoryUrl, tag: config.apps.imageTag };
-    const common = { cluster: kubernetes, addons: this.addons, image };
     const brokers = kafka.bootstrapBrokersSaslIam;
-    const consumer = (topic: { name: string; partitions: number }, group: string) => ({
-      bootstrapBrokers: brokers,
-      topic: topic.name,
-      consumerGroup: group,
-      partitions: topic.partitions,
-    });
-    const scaling = (s: { minReplicas: number; maxReplicas: number }) => ({ ...s, lagThreshold: config.apps.lagThreshold });
+    const keyspacesEnv = {
+      CASSANDRA_CONTACT_POINTS: `cassandra.${config.region}.${ctx.dnsSuffix}`,
+      CASSANDRA_PORT: String(KEYSPACES_PORT),
+      CASSANDRA_LOCAL_DC: config.region,
+      CASSANDRA_KEYSPACE: keyspace.keyspaceName,
+      CASSANDRA_AUTH: 'sigv4',
+      CASSANDRA_TLS: 'true',
+    };
 
-    const producer = new StreamApp(this, 'producer', {
-      ...common,
-      name: 'producer',
-      httpPort: APP_PORTS.producer,
-      kafka: { bootstrapBrokers: brokers },
-      scaling: { replicas: config.apps.producer.replicas },
-      env: {
-        PRODUCER_RATE: String(config.apps.producer.ratePerSecond),
-        PRODUCER_DEVICES: String(config.apps.producer.devices),
-        PRODUCER_EVENTS: '0',
-      },
-      egress: [toKafka, toVpcEndpoints],
-    });
-    kafka.grantProduce(producer.role, [topics.raw.name]);
-
-    const processor = new StreamApp(this, 'processor', {
-      ...common,
-      name: 'processor',
-      httpPort: APP_PORTS.processor,
-      kafka: consumer(topics.raw, consumerGroups.processor),
-      scaling: scaling(config.apps.processor),
-      egress: [toKafka, toVpcEndpoints],
-    });
-    kafka.grantConsume(processor.role, [topics.raw.name], consumerGroups.processor);
-    kafka.grantProduce(processor.role, [topics.clean.name, topics.aggregates.name, topics.deadLetter.name]);
-
-    const cassandraSink = new StreamApp(this, 'cassandra-sink', {
-      ...common,
-      name: 'cassandra-sink',
-      httpPort: APP_PORTS['cassandra-sink'],
-      kafka: consumer(topics.clean, consumerGroups.cassandraSink),
-      scaling: scaling(config.apps.cassandraSink),
-      env: {
-        CASSANDRA_CONTACT_POINTS: `cassandra.${config.region}.amazonaws.com`,
-        CASSANDRA_PORT: '9142',
-        CASSANDRA_LOCAL_DC: config.region,
-        CASSANDRA_KEYSPACE: keyspace.keyspaceName,
-        CASSANDRA_AUTH: 'sigv4',
-        CASSANDRA_TLS: 'true',
-      },
-      egress: [toKafka, toVpcEndpoints],
-    });
-    kafka.grantConsume(cassandraSink.role, [topics.clean.name, topics.aggregates.name], consumerGroups.cassandraSink);
-    kafka.grantProduce(cassandraSink.role, [topics.deadLetter.name]);
-    keyspace.grantWrite(cassandraSink.role);
-
-    const lakeSink = new StreamApp(this, 'lake-sink', {
-      ...common,
-      name: 'lake-sink',
-      httpPort: APP_PORTS['lake-sink'],
-      kafka: consumer(topics.clean, consumerGroups.lakeSink),
-      scaling: scaling(config.apps.lakeSink),
-      env: { S3_BUCKET: lake.bucketName },
-      egress: [toKafka, toVpcEndpoints, toS3],
-    });
-    kafka.grantConsume(lakeSink.role, [topics.clean.name], consumerGroups.lakeSink);
-    lake.grantWrite(lakeSink.role, lakeLayout.prefix);
-
-    this.apps = { producer, processor, 'cassandra-sink': cassandraSink, 'lake-sink': lakeSink };
+    const deployed: Partial<Record<AppName, StreamApp>> = {};
+    for (const app of allApps) {
+      const run = appRuntimeSettings(app, config);
+      const streamApp = new StreamApp(this, app.name, {
+        cluster: kubernetes,
+        addons: this.addons,
+        image,
+        name: app.name,
+        httpPort: app.httpPort,
+        kafka: {
+          bootstrapBrokers: brokers,
+          consumerGroup: app.consumerGroup,
+          scalesOn: app.consumerGroup === undefined ? undefined : app.scalesOn.map((k) => topics[k]),
+        },
+        scaling:
+          app.consumerGroup === undefined
+            ? { replicas: run.replicas }
+            : { minReplicas: run.minReplicas, maxReplicas: run.maxReplicas, lagThreshold: run.lagThreshold },
+        resources: run.resources,
+        env: {
+          ...run.env,
+          ...(app.aws.keyspacesWrite ? keyspacesEnv : {}),
+          ...(app.aws.lakeWritePrefix !== undefined ? { S3_BUCKET: lake.bucketName } : {}),
+        },
+        egress: egressOf(app),
+      });
+      if (app.consumes.length > 0) kafka.grantConsume(streamApp.role, consumedTopicNames(app), app.consumerGroup!);
+      if (app.produces.length > 0) kafka.grantProduce(streamApp.role, producedTopicNames(app));
+      if (app.aws.keyspacesWrite) keyspace.grantWrite(streamApp.role, keyspaceTableNames(app));
+      if (app.aws.lakeWritePrefix !== undefined) lake.grantWrite(streamApp.role, app.aws.lakeWritePrefix);
+      deployed[app.name as AppName] = streamApp;
+    }
+    this.apps = deployed as Record<AppName, StreamApp>;
 
     this.topicJob = new TopicAdminJob(this, 'topics', {
       cluster: kubernetes,
       image,
       kafka: { bootstrapBrokers: brokers },
-      egress: [toKafka, toVpcEndpoints],
+      egress: egressOf(TOPIC_ADMIN_NEEDS),
       env: {
         KAFKA_REPLICATION_FACTOR: String(config.kafka.replicationFactor),
         KAFKA_MIN_INSYNC_REPLICAS: String(config.kafka.minInsyncReplicas),
@@ -156,10 +193,13 @@ export class PipelineWorkloads extends Construct {
     });
     kafka.grantTopicAdmin(this.topicJob.role, Object.values(topics).map((t) => t.name));
 
+    new KafkaBrokerDashboard(this, 'kafka-dashboard', { addons: this.addons });
     new PipelineObservability(this, 'observability', {
       addons: this.addons,
       // Plain names (each app's namespace is its name): the rules are rendered at synth time.
-      namespaces: Object.keys(APP_PORTS),
+      namespaces: allApps.map((a) => a.name),
+      consumerApps: consumerApps.map((a) => a.name),
+      sinkApps: allApps.filter((a) => a.aws.keyspacesWrite || a.aws.lakeWritePrefix !== undefined).map((a) => a.name),
     });
   }
 }

@@ -129,6 +129,7 @@ export class PlatformStack extends TerraformStack {
         viewerRoleArns: [...(delivery.planRoleArn ? [delivery.planRoleArn] : []), ...config.kubernetes.viewerRoleArns],
       },
       nodeGroups: config.kubernetes.nodeGroups,
+      addonVersions: config.kubernetes.addonVersions,
       preventDestroy: protect,
     });
     // Every in-cluster resource waits for cluster access, and pods for nodes and add-ons.
@@ -191,7 +192,6 @@ export class PlatformStack extends TerraformStack {
     this.workloads = new PipelineWorkloads(this, 'workloads', {
       config,
       privateSubnetCidrs: config.network.privateSubnetCidrs,
-      vpcCidr: config.network.vpcCidr,
       kafka: this.kafka,
       kubernetes: this.kubernetes,
       keyspace: this.keyspace,

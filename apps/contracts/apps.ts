@@ -7,12 +7,18 @@
  *
  * A new app is its own folder under apps/, one entry here and its tests.
  */
+import { lakeLayout } from './lake';
+import { aggregatesTable, readingsTable, TableDeclaration } from './tables';
 import { TopicKey, topics } from './topics';
+
+/** The tables an app may name in `aws.keyspacesWrite`, by short key. */
+export const keyspaceTables = { readings: readingsTable, aggregates: aggregatesTable } as const satisfies Record<string, TableDeclaration>;
+export type KeyspaceTableKey = keyof typeof keyspaceTables;
 
 /** What an app may touch on AWS besides Kafka; the stacks turn each into a least-privilege grant. */
 export interface AppAwsAccess {
-  /** Write rows into these Keyspaces/Cassandra tables (keys of `tables` in ./tables). */
-  readonly keyspacesWrite?: readonly string[];
+  /** Write rows into these Keyspaces/Cassandra tables (keys of `keyspaceTables`). */
+  readonly keyspacesWrite?: readonly KeyspaceTableKey[];
   /** Write objects into the lake under this prefix. */
   readonly lakeWritePrefix?: string;
 }
@@ -32,6 +38,47 @@ export interface AppDeclaration {
   /** Topics whose consumer-group lag KEDA scales the app on (a subset of `consumes`). */
   readonly scalesOn: readonly TopicKey[];
   readonly aws: AppAwsAccess;
+  /** How the app runs on the cluster unless the environment config says otherwise. */
+  readonly deployment: AppDeploymentDefaults;
+  /**
+   * Numeric knobs of this app that an environment may set as `apps.<configKey>.<key>`; each
+   * reaches the app as an environment variable.
+   * @default {}
+   */
+  readonly settings?: Readonly<Record<string, AppSetting>>;
+}
+
+/** Kubernetes CPU and memory quantities, e.g. `{ cpu: '250m', memory: '256Mi' }`. */
+export interface ComputeQuantities {
+  readonly cpu: string;
+  readonly memory: string;
+}
+
+/**
+ * Cluster defaults of an app, sized from what it does (the benchmarks in docs/benchmarks.md).
+ * An environment overrides any of them under `apps.<configKey>` (config/schema.ts).
+ */
+export interface AppDeploymentDefaults {
+  /** Apps without a consumer group: the fixed replica count; 0 keeps the Deployment but runs nothing. */
+  readonly replicas?: number;
+  /**
+   * Consumers: the fewest replicas KEDA keeps. Production environments keep at least 2
+   * whatever this says (a node loss must not stop the pipeline).
+   */
+  readonly minReplicas?: number;
+  /** Consumers: the most replicas KEDA adds. @default maxUsefulReplicas(app) */
+  readonly maxReplicas?: number;
+  readonly resources: { readonly requests: ComputeQuantities; readonly limits: ComputeQuantities };
+}
+
+/** A whole-number setting of one app, passed as an environment variable. */
+export interface AppSetting {
+  /** The variable the app reads (its config module validates it again). */
+  readonly env: string;
+  readonly description: string;
+  readonly default: number;
+  /** @default 0 */
+  readonly min?: number;
 }
 
 export const apps = {
@@ -44,6 +91,16 @@ export const apps = {
     produces: ['raw'],
     scalesOn: [],
     aws: {},
+    deployment: {
+      replicas: 1,
+      resources: { requests: { cpu: '250m', memory: '192Mi' }, limits: { cpu: '1', memory: '384Mi' } },
+    },
+    settings: {
+      ratePerSecond: { env: 'PRODUCER_RATE', description: 'Readings per second per replica', default: 200, min: 1 },
+      devices: { env: 'PRODUCER_DEVICES', description: 'Simulated devices per replica', default: 100, min: 1 },
+      // On the cluster the load generator runs until it is scaled to 0.
+      events: { env: 'PRODUCER_EVENTS', description: 'Readings to send before exiting; 0 runs until stopped', default: 0 },
+    },
   },
   processor: {
     name: 'processor',
@@ -55,6 +112,11 @@ export const apps = {
     produces: ['clean', 'aggregates', 'deadLetter'],
     scalesOn: ['raw'],
     aws: {},
+    // Validation, routing and windowing: the most CPU per record of the pipeline.
+    deployment: {
+      minReplicas: 1,
+      resources: { requests: { cpu: '500m', memory: '384Mi' }, limits: { cpu: '2', memory: '768Mi' } },
+    },
   },
   cassandraSink: {
     name: 'cassandra-sink',
@@ -67,6 +129,11 @@ export const apps = {
     // Both inputs: a backlog of aggregates alone must scale the sink too.
     scalesOn: ['clean', 'aggregates'],
     aws: { keyspacesWrite: ['readings', 'aggregates'] },
+    // Mostly waiting on Keyspaces round trips: little CPU, memory for in-flight batches.
+    deployment: {
+      minReplicas: 1,
+      resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+    },
   },
   lakeSink: {
     name: 'lake-sink',
@@ -77,7 +144,12 @@ export const apps = {
     consumes: ['clean'],
     produces: [],
     scalesOn: ['clean'],
-    aws: { lakeWritePrefix: 'readings/' },
+    aws: { lakeWritePrefix: lakeLayout.prefix },
+    // Holds up to LAKE_SINK_MAX_RECORDS rows per file being built, on several partitions: memory first.
+    deployment: {
+      minReplicas: 1,
+      resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+    },
   },
 } as const satisfies Record<string, AppDeclaration>;
 
@@ -103,6 +175,11 @@ export function consumedTopicNames(app: AppDeclaration): string[] {
 /** Topic names an app produces to. */
 export function producedTopicNames(app: AppDeclaration): string[] {
   return app.produces.map((k) => topics[k].name);
+}
+
+/** Keyspaces table names an app writes, in catalog order. */
+export function keyspaceTableNames(app: AppDeclaration): string[] {
+  return (app.aws.keyspacesWrite ?? []).map((k) => keyspaceTables[k].name);
 }
 
 /** The most partitions among the topics an app consumes: replicas beyond that sit idle on every one. */

@@ -26,16 +26,19 @@ export interface PipelineDashboardConfig {
   readonly title?: string;
 }
 
-const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
+/** The dashboard's `datasource` variable, so it works with whichever Prometheus Grafana has. */
+export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 const APP = 'app=~"$app"';
 const WIDTH = 12;
 const HEIGHT = 8;
 
-function query(expr: string, legend: string): DataqueryBuilder {
+/** A Prometheus range query with a legend. */
+export function query(expr: string, legend: string): DataqueryBuilder {
   return new DataqueryBuilder().datasource(DATASOURCE).expr(expr).legendFormat(legend).range();
 }
 
-function panel(title: string, description: string, unit: string, queries: DataqueryBuilder[], index: number): PanelBuilder {
+/** A time-series panel in a two-column grid, position `index`, with a table legend. */
+export function panel(title: string, description: string, unit: string, queries: DataqueryBuilder[], index: number): PanelBuilder {
   const p = new PanelBuilder()
     .title(title)
     .description(description)

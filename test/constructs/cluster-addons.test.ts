@@ -52,7 +52,7 @@ function synthAddons(props: Partial<ClusterAddonsProps> = {}, withApp = false): 
       addons,
       image: { repositoryUrl: 'repo', tag: '1' },
       httpPort: 8081,
-      kafka: { bootstrapBrokers: 'b-1:9098', topic: 'telemetry.raw.v1', consumerGroup: 'telemetry-processor', partitions: 12 },
+      kafka: { bootstrapBrokers: 'b-1:9098', consumerGroup: 'telemetry-processor', scalesOn: [{ name: 'telemetry.raw.v1', partitions: 12 }] },
       egress: [{ description: 'MSK', cidrs: ['10.0.0.0/16'], ports: [9098] }],
     });
   }

@@ -112,10 +112,14 @@ describe('Keyspace', () => {
     expect(kms.Resource).toMatch(/^\$\{aws_kms_key\..+\.arn\}$/);
     expect(kms.Action).toEqual(expect.arrayContaining(['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey*']));
     expect(kms.Condition.StringEquals['kms:ViaService']).toMatch(/^cassandra\./);
-    for (const s of statements) {
+    // The only unscoped statement: EC2 describe calls support no resource-level permissions.
+    const peers = statements.find((s) => s.Sid === 'ListPeersThroughVpcEndpoint');
+    expect(peers.Action).toEqual(['ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcEndpoints']);
+    expect(peers.Condition.StringEquals['aws:RequestedRegion']).toMatch(/^\$\{data\.aws_region\./);
+    for (const s of statements.filter((x) => x !== peers)) {
       expect([s.Resource].flat()).not.toContain('*');
-      expect([s.Action].flat().some((a: string) => a.endsWith(':*'))).toBe(false);
     }
+    for (const s of statements) expect([s.Action].flat().some((a: string) => a.endsWith(':*'))).toBe(false);
   });
 
   test('grantRead defaults to every table, Select only', () => {
@@ -125,6 +129,7 @@ describe('Keyspace', () => {
     expect(select.Resource.map((r: string) => r.split('/table/')[1]).sort()).toEqual(tables.map((t) => t.name).sort());
     const kms = policies[0].doc.Statement.find((s: any) => s.Sid === 'UseTableKeyThroughKeyspaces');
     expect(kms.Action).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
+    expect(policies[0].doc.Statement.map((s: any) => s.Sid)).toContain('ListPeersThroughVpcEndpoint');
   });
 
   test('grants reject unknown tables', () => {

@@ -3,6 +3,7 @@ import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { TerraformStack, Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest'; // types for the cdktf matchers (as in the cdktf project template)
+import { EKS_ADDON_NAMES, EKS_ADDON_VERSIONS, EksAddonName } from '../../constructs/eks-addon-versions';
 import { KafkaCluster } from '../../constructs/kafka-cluster';
 import { KubernetesCluster, KubernetesClusterProps, NodeGroupProps } from '../../constructs/kubernetes-cluster';
 import { Network } from '../../constructs/network';
@@ -170,17 +171,19 @@ describe('KubernetesCluster', () => {
   });
 
   describe('add-ons', () => {
-    it('installs the core add-ons at the EKS default version for the cluster version, overwriting conflicts', () => {
+    it('installs the core add-ons at the versions pinned for the cluster version, overwriting conflicts', () => {
       const { all, data } = synth();
-      const versions = data('aws_eks_addon_version');
-      expect(versions.map((v) => v.addon_name).sort()).toEqual(['aws-ebs-csi-driver', 'coredns', 'eks-pod-identity-agent', 'kube-proxy', 'vpc-cni']);
-      expect(versions.every((v) => v.most_recent === false && /aws_eks_cluster\..+\.version/.test(v.kubernetes_version))).toBe(true);
+      // No data source: a version chosen at plan time would change with every AWS release.
+      expect(data('aws_eks_addon_version')).toEqual([]);
       const addons = all('aws_eks_addon');
-      expect(addons).toHaveLength(5);
+      expect(addons.map((a) => a.addon_name).sort()).toEqual([...EKS_ADDON_NAMES].sort());
       for (const addon of addons) {
         expect(addon).toMatchObject({ resolve_conflicts_on_create: 'OVERWRITE', resolve_conflicts_on_update: 'OVERWRITE' });
-        expect(addon.addon_version).toMatch(new RegExp(`data\\.aws_eks_addon_version\\..*${addon.addon_name}.*\\.version`));
+        expect(addon.addon_version).toBe(EKS_ADDON_VERSIONS[base.version as keyof typeof EKS_ADDON_VERSIONS][addon.addon_name as EksAddonName]);
       }
+      const overridden = synth({ addonVersions: { coredns: 'v1.12.9-eksbuild.1' } }).all('aws_eks_addon').find((a) => a.addon_name === 'coredns');
+      expect(overridden?.addon_version).toBe('v1.12.9-eksbuild.1');
+      expect(() => synth({ version: '1.20' })).toThrow(/no pinned EKS add-on versions for Kubernetes 1\.20/);
     });
 
     it('installs networking add-ons before the nodes and pod-hosted add-ons after them', () => {

@@ -114,11 +114,11 @@ describe('Network', () => {
     expect(all('aws_cloudwatch_log_group')[0].kms_key_id).toBe(kmsKey);
   });
 
-  it('adds private-DNS interface endpoints guarded by a 443-from-VPC-only security group, and an S3 gateway endpoint', () => {
-    const { all, ref } = synth();
+  it('adds private-DNS interface endpoints, each behind its own group admitting the VPC on its ports only, and an S3 gateway endpoint', () => {
+    const { all, ref } = synth({ interfaceEndpoints: ['sts', 'cassandra'] });
     const endpoints = all('aws_vpc_endpoint');
     const iface = endpoints.filter((e) => e.vpc_endpoint_type === 'Interface');
-    expect(iface.map((e) => e.service_name.replace(/^com\.amazonaws\.\$\{[^}]+\}\./, '')).sort()).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'sts']);
+    expect(iface.map((e) => e.service_name.replace(/^com\.amazonaws\.\$\{[^}]+\}\./, '')).sort()).toEqual(['cassandra', 'sts']);
     expect(iface.every((e) => e.private_dns_enabled === true && e.subnet_ids.length === 3)).toBe(true);
 
     const [s3] = endpoints.filter((e) => e.vpc_endpoint_type === 'Gateway');
@@ -126,13 +126,23 @@ describe('Network', () => {
     const privateRouteTables = all('aws_route_table').filter((rt) => rt.tags.Name.includes('private'));
     expect(s3.route_table_ids).toHaveLength(privateRouteTables.length);
 
-    const sgRef = ref('aws_security_group', (sg) => sg.name === 'sdp-test-vpc-endpoints');
     const ingress = all('aws_vpc_security_group_ingress_rule');
-    expect(ingress).toEqual([
-      expect.objectContaining({ security_group_id: `\${${sgRef}.id}`, from_port: 443, to_port: 443, ip_protocol: 'tcp', cidr_ipv4: '10.10.0.0/16' }),
-    ]);
+    for (const [service, port] of [['sts', 443], ['cassandra', 9142]] as const) {
+      const sgRef = `\${${ref('aws_security_group', (sg) => sg.name === `sdp-test-endpoint-${service}`)}.id}`;
+      expect(iface.find((e) => e.service_name.endsWith(`.${service}`))!.security_group_ids).toEqual([sgRef]);
+      expect(ingress.filter((r) => r.security_group_id === sgRef)).toEqual([
+        expect.objectContaining({ from_port: port, to_port: port, ip_protocol: 'tcp', cidr_ipv4: '10.10.0.0/16' }),
+      ]);
+    }
     expect(all('aws_vpc_security_group_egress_rule')).toHaveLength(0);
     expect([...ingress, ...all('aws_security_group')].every((r) => typeof r.description === 'string' && r.description.length > 0)).toBe(true);
+  });
+
+  it('defaults to the ECR, STS and CloudWatch Logs endpoints on 443', () => {
+    const { all } = synth();
+    const iface = all('aws_vpc_endpoint').filter((e) => e.vpc_endpoint_type === 'Interface');
+    expect(iface.map((e) => e.service_name.replace(/^com\.amazonaws\.\$\{[^}]+\}\./, '')).sort()).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'sts']);
+    expect(all('aws_vpc_security_group_ingress_rule').every((r) => r.from_port === 443 && r.to_port === 443)).toBe(true);
   });
 
   it('can opt out of interface endpoints but keeps the S3 gateway', () => {

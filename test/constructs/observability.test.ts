@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { TerraformStack, Testing } from 'cdktf';
 import { parse } from 'yaml';
 import { PlatformAddons } from '../../constructs/cluster-addons';
+import { stringify } from 'yaml';
+import { MSK_OPEN_MONITORING_PORTS } from '../../constructs/kafka-cluster';
 import {
+  kafkaBrokerDashboard,
+  KafkaBrokerDashboard,
+  MSK_SCRAPE_JOBS,
+  mskScrapeConfigs,
   pipelineAlertRules,
   PipelineAlertsConfig,
   pipelineDashboard,
@@ -116,5 +122,59 @@ describe('PipelineObservability', () => {
     expect(text).not.toMatch(/(^|[^$])\$\{/);
     const json = JSON.parse(text.replace(/\$\$\{/g, '${'));
     expect(json).toEqual(JSON.parse(JSON.stringify(pipelineDashboard({ namespaces: NAMESPACES }))));
+  });
+});
+
+describe('MSK broker scraping', () => {
+  const stack = new TerraformStack(Testing.app(), 'test');
+  const bootstrap = 'b-2.sdp-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,b-1.sdp-test.abc123.c2.kafka.eu-west-1.amazonaws.com:9098';
+  const configs = mskScrapeConfigs(stack, { bootstrapBrokers: bootstrap, brokerCount: 3, clusterName: 'sdp-test' }) as any[];
+  const synth = JSON.parse(Testing.synth(stack));
+
+  it('scrapes every broker on both exporter ports, labelled with the cluster and the broker id', () => {
+    expect(configs.map((c) => c.job_name)).toEqual([MSK_SCRAPE_JOBS.jmxExporter, MSK_SCRAPE_JOBS.nodeExporter]);
+    const [localName] = Object.keys(synth.locals);
+    for (const [i, port] of [MSK_OPEN_MONITORING_PORTS.jmxExporter, MSK_OPEN_MONITORING_PORTS.nodeExporter].entries()) {
+      const targets: string[] = configs[i].static_configs[0].targets.map((t: string) => t.replace(/\$\{TfToken\[[^\]]+\]\}/, 'DOMAIN'));
+      expect(configs[i].static_configs[0].labels).toEqual({ cluster: 'sdp-test' });
+      expect(targets).toHaveLength(3);
+      expect(targets.every((t, b) => t.startsWith(`b-${b + 1}.`) && t.endsWith(`:${port}`))).toBe(true);
+    }
+    // The brokers' domain comes from the bootstrap string at apply time (checked with `terraform console`).
+    expect(synth.locals[localName]).toMatch(/^\$\{element\(regex\("\^b-\[0-9\]\+\[\.\]\(\[\^:,\]\+\)", .+\), 0\)\}$/);
+    expect(configs[0].relabel_configs[0]).toMatchObject({ source_labels: ['__address__'], target_label: 'broker' });
+    expect(new RegExp(`^${configs[0].relabel_configs[0].regex}$`).exec('b-12.sdp-test.abc.c2.kafka.eu-west-1.amazonaws.com:11001')?.[1]).toBe('12');
+  });
+
+  it('refuses a broker count that is not a positive integer', () => {
+    expect(() => mskScrapeConfigs(new TerraformStack(Testing.app(), 'x'), { bootstrapBrokers: bootstrap, brokerCount: 0, clusterName: 'c' })).toThrow(/brokerCount \(0\)/);
+  });
+});
+
+describe('Kafka broker dashboard', () => {
+  const dashboard = kafkaBrokerDashboard() as any;
+  const exprs: string[] = dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
+
+  it('shows under-replicated partitions, ISR shrinks, request latency and bytes per topic from the JMX exporter', () => {
+    expect(dashboard.uid).toBe('sdp-kafka-brokers');
+    expect(exprs.join('\n')).toMatch(/name="UnderReplicatedPartitions"[\s\S]*name="IsrShrinksPerSec"[\s\S]*RequestMetrics_99thPercentile[\s\S]*name="BytesInPerSec"[\s\S]*name="BytesOutPerSec"/);
+    for (const e of exprs) expect(e).toContain(`job="${MSK_SCRAPE_JOBS.jmxExporter}"`);
+  });
+
+  it('has queries Prometheus parses (promtool check rules over them as recording rules)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promtool-'));
+    const rules = exprs.map((e, i) => ({ record: `sdp:dashboard_query_${i}`, expr: e.replace(/\$__rate_interval/g, '5m') }));
+    writeFileSync(join(dir, 'queries.yml'), stringify({ groups: [{ name: 'dashboard', rules }] }));
+    const res = spawnSync('promtool', ['check', 'rules', 'queries.yml'], { cwd: dir, encoding: 'utf8' });
+    if (res.error) throw new Error(`promtool is not installed: ${res.error.message}`);
+    expect(`${res.stdout}${res.stderr}`).toContain(`SUCCESS: ${exprs.length} rules found`);
+  });
+
+  it('is provisioned through the Grafana sidecar, escaped for Terraform', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    new KafkaBrokerDashboard(stack, 'brokers', { addons: { monitoringNamespace: 'monitoring', customResourceDependencies: [] } });
+    const cm = Object.values(JSON.parse(Testing.synth(stack)).resource.kubernetes_config_map_v1)[0] as any;
+    expect(cm.metadata).toMatchObject({ namespace: 'monitoring', labels: { grafana_dashboard: '1' } });
+    expect(JSON.parse(cm.data['sdp-kafka-brokers.json'].replace(/\$\$\{/g, '${'))).toEqual(JSON.parse(JSON.stringify(dashboard)));
   });
 });

@@ -51,7 +51,7 @@ function pipeline(): Synth {
       ...common,
       name: 'processor',
       httpPort: 8081,
-      kafka: { bootstrapBrokers: brokers, topic: topics.raw.name, consumerGroup: consumerGroups.processor, partitions: topics.raw.partitions },
+      kafka: { bootstrapBrokers: brokers, consumerGroup: consumerGroups.processor, scalesOn: [topics.raw] },
       scaling: { minReplicas: 2, maxReplicas: 12 },
       egress: [msk],
     });
@@ -59,14 +59,14 @@ function pipeline(): Synth {
       ...common,
       name: 'cassandra-sink',
       httpPort: 8082,
-      kafka: { bootstrapBrokers: brokers, topic: topics.clean.name, consumerGroup: consumerGroups.cassandraSink, partitions: topics.clean.partitions },
+      kafka: { bootstrapBrokers: brokers, consumerGroup: consumerGroups.cassandraSink, scalesOn: [topics.clean, topics.aggregates] },
       egress: [msk, keyspaces, https],
     });
     new StreamApp(scope, 'lake-sink', {
       ...common,
       name: 'lake-sink',
       httpPort: 8083,
-      kafka: { bootstrapBrokers: brokers, topic: topics.clean.name, consumerGroup: consumerGroups.lakeSink, partitions: topics.clean.partitions },
+      kafka: { bootstrapBrokers: brokers, consumerGroup: consumerGroups.lakeSink, scalesOn: [topics.clean] },
       egress: [msk, https],
     });
     new TopicAdminJob(scope, 'topics', { cluster: common.cluster, image, kafka: { bootstrapBrokers: brokers }, egress: [msk], env: { KAFKA_REPLICATION_FACTOR: '3' } });
@@ -211,6 +211,13 @@ describe('StreamApp', () => {
     expect(chartValues(synth, 'lake-sink-resources').scaledObjects[0].spec.maxReplicaCount).toBe(topics.clean.partitions);
   });
 
+  it('adds one lag trigger per scaling topic, capped by the largest of them', () => {
+    const so = chartValues(synth, 'cassandra-sink-resources').scaledObjects[0].spec;
+    expect(so.triggers.map((t: any) => t.metadata.topic)).toEqual([topics.clean.name, topics.aggregates.name]);
+    expect(so.triggers.every((t: any) => t.metadata.consumerGroup === consumerGroups.cassandraSink && t.authenticationRef.name === 'cassandra-sink-msk-iam')).toBe(true);
+    expect(so.maxReplicaCount).toBe(Math.max(topics.clean.partitions, topics.aggregates.partitions));
+  });
+
   it('runs the producer at a fixed replica count without a ScaledObject', () => {
     const values = chartValues(synth, 'producer-resources');
     expect(values.scaledObjects).toEqual([]);
@@ -249,7 +256,7 @@ describe('StreamApp', () => {
           ...common,
           name: 'processor',
           httpPort: 8081,
-          kafka: { bootstrapBrokers: brokers, topic: topics.raw.name, consumerGroup: consumerGroups.processor, partitions: 12 },
+          kafka: { bootstrapBrokers: brokers, consumerGroup: consumerGroups.processor, scalesOn: [{ name: topics.raw.name, partitions: 12 }] },
           egress: [msk],
           ...overrides,
         });
@@ -257,7 +264,7 @@ describe('StreamApp', () => {
 
     it('rejects more replicas than partitions, naming the app and the field', () => {
       expect(consumer({ scaling: { maxReplicas: 24 } })).toThrow(
-        'StreamApp "processor": scaling.maxReplicas: (24) must not exceed kafka.partitions (12)',
+        'StreamApp "processor": scaling.maxReplicas: (24) must not exceed the 12 partitions of kafka.scalesOn',
       );
     });
 
@@ -265,8 +272,9 @@ describe('StreamApp', () => {
       expect(consumer({ scaling: { minReplicas: 6, maxReplicas: 4 } })).toThrow(/scaling\.minReplicas: \(6\) must not exceed scaling\.maxReplicas \(4\)/);
     });
 
-    it('requires the topic and partition count of a consumer group', () => {
-      expect(consumer({ kafka: { bootstrapBrokers: brokers, consumerGroup: 'g' } })).toThrow(/kafka\.topic: is required.*kafka\.partitions: is required/);
+    it('requires the topics a consumer group scales on', () => {
+      expect(consumer({ kafka: { bootstrapBrokers: brokers, consumerGroup: 'g' } })).toThrow(/kafka\.scalesOn: needs at least one topic/);
+      expect(consumer({ kafka: { bootstrapBrokers: brokers, consumerGroup: 'g', scalesOn: [] } })).toThrow(/kafka\.scalesOn: needs at least one topic/);
     });
 
     it('rejects consumer scaling settings on a producer', () => {
@@ -294,8 +302,11 @@ describe('TopicAdminJob', () => {
     expect(pod.restart_policy).toBe('Never');
     expect(pod.service_account_name).toMatch(/^\$\{kubernetes_service_account_v1\.topics_service-account_/);
     expect(job.spec.backoff_limit).toBe(4);
-    expect(job.spec.ttl_seconds_after_finished).toBe('86400');
-    expect(job.wait_for_completion).toBe(false);
+    // Kept after it finishes: a TTL would make every plan recreate it.
+    expect(job.spec.ttl_seconds_after_finished).toBeUndefined();
+    expect(job.wait_for_completion).toBe(true);
+    expect(job.spec.active_deadline_seconds).toBe(900);
+    expect(job.timeouts.create).toBe('20m');
   });
 
   it('is named after a digest of the topic declarations, so a change runs it again', () => {

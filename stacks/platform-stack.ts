@@ -3,6 +3,7 @@ import { S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { aggregatesTable, readingsTable, tables } from '../apps/contracts';
 import { EnvironmentConfig } from '../config';
+import { lakeLayout } from '../apps/contracts/lake';
 import { DataLake } from '../constructs/data-lake';
 import { KafkaCluster } from '../constructs/kafka-cluster';
 import { Keyspace } from '../constructs/keyspace';
@@ -147,6 +148,7 @@ export class PlatformStack extends TerraformStack {
         expireAfterDays: config.lake.expireAfterDays,
       },
       accessLogs: { expireAfterDays: config.lake.accessLogsExpireAfterDays },
+      tables: [lakeLayout],
       catalog: { databaseName: `sdp_${config.name.replace(/-/g, '_')}_lake` },
       athena: { resultsExpireAfterDays: config.lake.athenaResultsExpireAfterDays },
       forceDestroy: !protect && config.tier !== 'production',

@@ -38,7 +38,7 @@ describe('constructs/index.ts public API', () => {
       storage: { volumeSizeGiB: 100, maxVolumeSizeGiB: 200 },
       logging: { retentionInDays: 30 },
     });
-    const lake = new platform.DataLake(stack, 'lake', { name: 'team-a', catalog: { databaseName: 'team_a_lake' } });
+    const lake = new platform.DataLake(stack, 'lake', { name: 'team-a', tables: [], catalog: { databaseName: 'team_a_lake' } });
     const role = new IamRole(stack, 'consumer', {
       name: 'team-a-consumer',
       assumeRolePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),

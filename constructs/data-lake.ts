@@ -303,7 +303,10 @@ export class DataLake extends Construct {
         ],
       },
       // The tables' objects; the key statement below also lets Glue decrypt an encrypted catalog.
-      ...lake.readStatements(this.layouts.map((t) => t.prefix), { withKey: false }),
+      ...lake.readStatements(
+        this.layouts.map((t) => t.prefix),
+        { withKey: false },
+      ),
       {
         Sid: 'LocateBuckets',
         Effect: 'Allow',
@@ -441,7 +444,8 @@ function resolveProps(props: DataLakeProps): ResolvedConfig {
     if (!/^[a-z0-9_]{1,255}$/.test(t.glueTableName)) issues.push(`${at}.glueTableName: '${t.glueTableName}' must be lower-case letters, digits or "_"`);
     if (seen.has(t.glueTableName)) issues.push(`${at}.glueTableName: '${t.glueTableName}' is declared twice`);
     seen.add(t.glueTableName);
-    if (!/^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*\/$/.test(t.prefix)) issues.push(`${at}.prefix: '${t.prefix}' must be a non-empty key prefix ending in "/"`);
+    if (!/^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*\/$/.test(t.prefix))
+      issues.push(`${at}.prefix: '${t.prefix}' must be a non-empty key prefix ending in "/"`);
     if (t.columns.length === 0) issues.push(`${at}.columns: a table needs at least one column`);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(t.projectionStartDate)) issues.push(`${at}.projectionStartDate: '${t.projectionStartDate}' must be yyyy-MM-dd`);
   });

@@ -133,80 +133,115 @@ export class SecureBucket extends Construct {
       return resource;
     };
 
-    this.bucket = named('bucket', new S3Bucket(this, 'bucket', {
-      bucket: props.bucketName,
-      forceDestroy: props.forceDestroy ?? false,
-      lifecycle: protect ? { preventDestroy: true } : undefined,
-    }));
+    this.bucket = named(
+      'bucket',
+      new S3Bucket(this, 'bucket', {
+        bucket: props.bucketName,
+        forceDestroy: props.forceDestroy ?? false,
+        lifecycle: protect ? { preventDestroy: true } : undefined,
+      }),
+    );
     this.bucketName = this.bucket.bucket;
     // Built from the name, not read from the resource: where the stack knows its account as plain
     // values (AwsContext.provide), policies elsewhere can name the bucket as a literal.
     this.bucketArn = `arn:${ctx.partition}:s3:::${props.bucketName}`;
     const bucket = this.bucket.id;
 
-    const publicAccessBlock = named('publicAccessBlock', new S3BucketPublicAccessBlock(this, 'public-access', {
-      bucket,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    }));
-    const ownershipControls = named('ownershipControls', new S3BucketOwnershipControls(this, 'ownership', { bucket, rule: { objectOwnership: 'BucketOwnerEnforced' } }));
+    const publicAccessBlock = named(
+      'publicAccessBlock',
+      new S3BucketPublicAccessBlock(this, 'public-access', {
+        bucket,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      }),
+    );
+    const ownershipControls = named(
+      'ownershipControls',
+      new S3BucketOwnershipControls(this, 'ownership', { bucket, rule: { objectOwnership: 'BucketOwnerEnforced' } }),
+    );
     const versioning = named('versioning', new S3BucketVersioningA(this, 'versioning', { bucket, versioningConfiguration: { status: 'Enabled' } }));
     const kms = props.encryption;
-    const encryption = named('encryption', new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
-      bucket,
-      rule: [
-        kms
-          ? {
-              applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: kms.kmsKeyArn },
-              bucketKeyEnabled: kms.bucketKeyEnabled ?? true,
-            }
-          : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
-      ],
-    }));
-    const lifecycle = named('lifecycle', new S3BucketLifecycleConfiguration(this, 'lifecycle', {
-      bucket,
-      rule: [...(props.lifecycleRules ?? [ABORT_INCOMPLETE_UPLOADS])],
-    }));
+    const encryption = named(
+      'encryption',
+      new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
+        bucket,
+        rule: [
+          kms
+            ? {
+                applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: kms.kmsKeyArn },
+                bucketKeyEnabled: kms.bucketKeyEnabled ?? true,
+              }
+            : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
+        ],
+      }),
+    );
+    const lifecycle = named(
+      'lifecycle',
+      new S3BucketLifecycleConfiguration(this, 'lifecycle', {
+        bucket,
+        rule: [...(props.lifecycleRules ?? [ABORT_INCOMPLETE_UPLOADS])],
+      }),
+    );
 
     let logging: S3BucketLoggingA | undefined;
     if (props.accessLogs) {
       const { bucket: target, prefix } = props.accessLogs;
-      logging = named('logging', new S3BucketLoggingA(this, 'logging', {
-        bucket,
-        targetBucket: target.bucket.id,
-        targetPrefix: prefix,
-        // Date-partitioned keys so the logs can be queried with Athena partition projection too.
-        targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: 'EventTime' } },
-      }));
+      logging = named(
+        'logging',
+        new S3BucketLoggingA(this, 'logging', {
+          bucket,
+          targetBucket: target.bucket.id,
+          targetPrefix: prefix,
+          // Date-partitioned keys so the logs can be queried with Athena partition projection too.
+          targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: 'EventTime' } },
+        }),
+      );
       target.allowLogDeliveryFrom(this, prefix);
     }
 
     const arn = this.bucketArn;
     const all = [arn, `${arn}/*`];
-    const policy = named('policy', new S3BucketPolicy(this, 'policy', {
-      bucket,
-      // Lazy: log delivery for source buckets declared after this one still lands in this policy.
-      policy: Lazy.stringValue({
-        produce: () =>
-          policyDocument([
-            { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:*', Resource: all, Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
-            { Sid: 'DenyTlsBelow12', Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:*', Resource: all, Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } } },
-            ...(kms?.requireKeyOnWrite ? requireKeyStatements(`${arn}/*`, kms.requireKeyOnWrite) : []),
-            ...this.logSources.map((source, i, sources) => ({
-              Sid: sources.length === 1 ? 'S3ServerAccessLogDelivery' : `S3ServerAccessLogDelivery${i + 1}`,
-              Effect: 'Allow' as const,
-              Principal: { Service: 'logging.s3.amazonaws.com' },
-              Action: 's3:PutObject',
-              Resource: `${arn}/${source.prefix}*`,
-              Condition: { ArnLike: { 'aws:SourceArn': source.bucketArn }, StringEquals: { 'aws:SourceAccount': ctx.accountId } },
-            })),
-          ]),
+    const policy = named(
+      'policy',
+      new S3BucketPolicy(this, 'policy', {
+        bucket,
+        // Lazy: log delivery for source buckets declared after this one still lands in this policy.
+        policy: Lazy.stringValue({
+          produce: () =>
+            policyDocument([
+              {
+                Sid: 'DenyInsecureTransport',
+                Effect: 'Deny',
+                Principal: { AWS: '*' },
+                Action: 's3:*',
+                Resource: all,
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              },
+              {
+                Sid: 'DenyTlsBelow12',
+                Effect: 'Deny',
+                Principal: { AWS: '*' },
+                Action: 's3:*',
+                Resource: all,
+                Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } },
+              },
+              ...(kms?.requireKeyOnWrite ? requireKeyStatements(`${arn}/*`, kms.requireKeyOnWrite) : []),
+              ...this.logSources.map((source, i, sources) => ({
+                Sid: sources.length === 1 ? 'S3ServerAccessLogDelivery' : `S3ServerAccessLogDelivery${i + 1}`,
+                Effect: 'Allow' as const,
+                Principal: { Service: 'logging.s3.amazonaws.com' },
+                Action: 's3:PutObject',
+                Resource: `${arn}/${source.prefix}*`,
+                Condition: { ArnLike: { 'aws:SourceArn': source.bucketArn }, StringEquals: { 'aws:SourceAccount': ctx.accountId } },
+              })),
+            ]),
+        }),
+        // S3 rejects concurrent configuration changes on one bucket; the public access block goes first.
+        dependsOn: [publicAccessBlock],
       }),
-      // S3 rejects concurrent configuration changes on one bucket; the public access block goes first.
-      dependsOn: [publicAccessBlock],
-    }));
+    );
     this.resources = { bucket: this.bucket, publicAccessBlock, ownershipControls, versioning, encryption, lifecycle, logging, policy };
   }
 
@@ -216,7 +251,9 @@ export class SecureBucket extends Construct {
    */
   allowLogDeliveryFrom(source: SecureBucket, prefix: string): void {
     if (!this.receivesAccessLogs) {
-      throw new Error(`${source.node.path}: accessLogs.bucket ${this.node.path} must be created with receivesAccessLogs: true (S3 delivers logs only to SSE-S3 buckets)`);
+      throw new Error(
+        `${source.node.path}: accessLogs.bucket ${this.node.path} must be created with receivesAccessLogs: true (S3 delivers logs only to SSE-S3 buckets)`,
+      );
     }
     assertPrefix(prefix, `${source.node.path}: accessLogs.prefix`);
     this.logSources.push({ bucketArn: source.bucketArn, prefix });

@@ -38,7 +38,10 @@ describe('SecureBucket', () => {
     const bucket = Object.values(r.aws_s3_bucket).find((b: Json) => b.bucket === 'team-a-data')!;
     expect(bucket).toMatchObject({ force_destroy: false, lifecycle: { prevent_destroy: true } });
     expect(of('aws_s3_bucket_server_side_encryption_configuration', data)[0].rule).toEqual([
-      { apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: 'arn:aws:kms:eu-west-1:111111111111:key/abc' }, bucket_key_enabled: true },
+      {
+        apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: 'arn:aws:kms:eu-west-1:111111111111:key/abc' },
+        bucket_key_enabled: true,
+      },
     ]);
     expect(of('aws_s3_bucket_versioning', data)[0].versioning_configuration).toEqual({ status: 'Enabled' });
     expect(of('aws_s3_bucket_public_access_block', data)[0]).toMatchObject({
@@ -61,7 +64,7 @@ describe('SecureBucket', () => {
     const { data, policyOf } = build({ encryption: { kmsKeyArn: keys[0], requireKeyOnWrite: keys, bucketKeyEnabled: false } });
     const statements = policyOf(data);
     expect(statements.find((s) => s.Sid === 'DenyWritesWithoutSseKms')).toMatchObject({ Effect: 'Deny', Action: 's3:PutObject' });
-    expect(statements.find((s) => s.Sid === 'DenyWritesEncryptedWithAnotherKey').Condition.StringNotEquals).toEqual({
+    expect(statements.find((s) => s.Sid === 'DenyWritesEncryptedWithAnotherKey')!.Condition.StringNotEquals).toEqual({
       's3:x-amz-server-side-encryption-aws-kms-key-id': keys,
     });
   });
@@ -70,7 +73,9 @@ describe('SecureBucket', () => {
     const { logs, data, of, policyOf } = build({}, (stack, _data, logBucket) => {
       new SecureBucket(stack, 'other', { bucketName: 'team-a-other', encryption: { kmsKeyArn: 'k' }, accessLogs: { bucket: logBucket, prefix: 'other/' } });
     });
-    expect(of('aws_s3_bucket_server_side_encryption_configuration', logs)[0].rule[0].apply_server_side_encryption_by_default).toEqual({ sse_algorithm: 'AES256' });
+    expect(of('aws_s3_bucket_server_side_encryption_configuration', logs)[0].rule[0].apply_server_side_encryption_by_default).toEqual({
+      sse_algorithm: 'AES256',
+    });
     expect(of('aws_s3_bucket_logging', logs)).toEqual([]);
     expect(of('aws_s3_bucket_logging', data)[0]).toMatchObject({ target_bucket: expect.stringMatching(/access-logs/), target_prefix: 'data/' });
     const delivery = policyOf(logs).filter((s) => s.Principal?.Service === 'logging.s3.amazonaws.com');
@@ -89,8 +94,8 @@ describe('SecureBucket', () => {
     });
     const write = grants.find((g) => g.some((s) => s.Sid === 'PutUnderPrefix'))!;
     const read = grants.find((g) => g !== write)!;
-    expect(write.find((s) => s.Sid === 'PutUnderPrefix').Resource).toMatch(/:s3:::team-a-data\/in\/\*$/);
-    expect(write.find((s) => s.Sid === 'ListUnderPrefix').Condition).toEqual({ StringLike: { 's3:prefix': ['in/*'] } });
+    expect(write.find((s) => s.Sid === 'PutUnderPrefix')!.Resource).toMatch(/:s3:::team-a-data\/in\/\*$/);
+    expect(write.find((s) => s.Sid === 'ListUnderPrefix')!.Condition).toEqual({ StringLike: { 's3:prefix': ['in/*'] } });
     expect(write.find((s) => s.Sid === 'UseBucketKeyThroughS3')).toMatchObject({
       Resource: 'arn:aws:kms:eu-west-1:111111111111:key/abc',
       Condition: { StringEquals: { 'kms:ViaService': expect.stringMatching(/^s3\./) } },
@@ -112,9 +117,12 @@ describe('SecureBucket', () => {
     expect(() => build({ forceDestroy: true })).toThrow(/forceDestroy cannot be true on a protected bucket/);
     expect(() => build({ bucketName: 'Team_A' })).toThrow(/bucketName 'Team_A'/);
     expect(() => build({ receivesAccessLogs: true, accessLogs: undefined })).toThrow(/encryption must be unset on a bucket that receivesAccessLogs/);
-    expect(() => build({}, (stack, data) => new SecureBucket(stack, 'x', { bucketName: 'team-a-x', encryption: { kmsKeyArn: 'k' }, accessLogs: { bucket: data, prefix: 'x/' } }))).toThrow(
-      /accessLogs\.bucket test\/data must be created with receivesAccessLogs: true/,
-    );
+    expect(() =>
+      build(
+        {},
+        (stack, data) => new SecureBucket(stack, 'x', { bucketName: 'team-a-x', encryption: { kmsKeyArn: 'k' }, accessLogs: { bucket: data, prefix: 'x/' } }),
+      ),
+    ).toThrow(/accessLogs\.bucket test\/data must be created with receivesAccessLogs: true/);
     expect(() => build({}, (stack, data) => data.grantWrite(role(stack), 'no-slash'))).toThrow(/grantWrite prefix 'no-slash' must be/);
     expect(() => build({ protect: false, forceDestroy: true })).not.toThrow();
   });

@@ -211,22 +211,8 @@ export class SecureBucket extends Construct {
         policy: Lazy.stringValue({
           produce: () =>
             policyDocument([
-              {
-                Sid: 'DenyInsecureTransport',
-                Effect: 'Deny',
-                Principal: { AWS: '*' },
-                Action: 's3:*',
-                Resource: all,
-                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-              },
-              {
-                Sid: 'DenyTlsBelow12',
-                Effect: 'Deny',
-                Principal: { AWS: '*' },
-                Action: 's3:*',
-                Resource: all,
-                Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } },
-              },
+              denyToAll('DenyInsecureTransport', 's3:*', all, { Bool: { 'aws:SecureTransport': 'false' } }),
+              denyToAll('DenyTlsBelow12', 's3:*', all, { NumericLessThan: { 's3:TlsVersion': '1.2' } }),
               ...(kms?.requireKeyOnWrite ? requireKeyStatements(`${arn}/*`, kms.requireKeyOnWrite) : []),
               ...this.logSources.map((source, i, sources) => ({
                 Sid: sources.length === 1 ? 'S3ServerAccessLogDelivery' : `S3ServerAccessLogDelivery${i + 1}`,
@@ -341,26 +327,16 @@ const ABORT_INCOMPLETE_UPLOADS: S3BucketLifecycleConfigurationRule = {
  */
 function requireKeyStatements(objects: string, keyIds: readonly string[]): PolicyStatement[] {
   return [
-    {
-      Sid: 'DenyWritesWithoutSseKms',
-      Effect: 'Deny',
-      Principal: { AWS: '*' },
-      Action: 's3:PutObject',
-      Resource: objects,
-      Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
-    },
-    {
-      Sid: 'DenyWritesEncryptedWithAnotherKey',
-      Effect: 'Deny',
-      Principal: { AWS: '*' },
-      Action: 's3:PutObject',
-      Resource: objects,
-      Condition: {
-        Null: { 's3:x-amz-server-side-encryption': 'false' },
-        StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': [...keyIds] },
-      },
-    },
+    denyToAll('DenyWritesWithoutSseKms', 's3:PutObject', objects, { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } }),
+    denyToAll('DenyWritesEncryptedWithAnotherKey', 's3:PutObject', objects, {
+      Null: { 's3:x-amz-server-side-encryption': 'false' },
+      StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': [...keyIds] },
+    }),
   ];
+}
+
+function denyToAll(sid: string, action: string, resource: string | string[], condition: PolicyStatement['Condition']): PolicyStatement {
+  return { Sid: sid, Effect: 'Deny', Principal: { AWS: '*' }, Action: action, Resource: resource, Condition: condition };
 }
 
 function validate(path: string, props: SecureBucketProps): void {

@@ -23,7 +23,12 @@ function build(props: Partial<DataLakeProps> = {}, wire?: (lake: DataLake, role:
   const r: Resources = synth.resource;
   const partition = `\${data.aws_partition.${Object.keys(synth.data.aws_partition)[0]}.partition}`;
   // Policies name a bucket by its ARN, built from partition and name.
-  const buckets = Object.entries(r.aws_s3_bucket).map(([key, b]) => ({ key, ref: `\${aws_s3_bucket.${key}.id}`, arn: `arn:${partition}:s3:::${b.bucket}`, ...b }));
+  const buckets = Object.entries(r.aws_s3_bucket).map(([key, b]) => ({
+    key,
+    ref: `\${aws_s3_bucket.${key}.id}`,
+    arn: `arn:${partition}:s3:::${b.bucket}`,
+    ...b,
+  }));
   // Names are `<name>-<purpose>-<account>-<region>`; the account is a token.
   const find = (purpose: string) => buckets.find((b) => b.bucket.startsWith(`sdp-test-${purpose}-\${`))!;
   const forBucket = (type: string, bucket: { ref: string }) => Object.values(r[type] ?? {}).filter((x: any) => x.bucket === bucket.ref);
@@ -78,7 +83,10 @@ describe('DataLake', () => {
       (s: any) => s.Principal?.Service === 'logging.s3.amazonaws.com',
     );
     expect(delivery).toHaveLength(2);
-    for (const [purpose, prefix] of [['lake', 'lake/'], ['athena-results', 'athena-results/']]) {
+    for (const [purpose, prefix] of [
+      ['lake', 'lake/'],
+      ['athena-results', 'athena-results/'],
+    ]) {
       const [logging] = forBucket('aws_s3_bucket_logging', find(purpose)) as any[];
       expect(logging).toMatchObject({ target_bucket: logs.ref, target_prefix: prefix });
       const sourceArn = find(purpose).arn;
@@ -155,7 +163,11 @@ describe('DataLake', () => {
     expect(build({ tables: [] }).r.aws_glue_catalog_table).toBeUndefined();
     const orders = { ...lakeLayout, glueTableName: 'orders', prefix: 'orders/' };
     const { r, lake } = build({ tables: [lakeLayout, orders] });
-    expect(Object.values(r.aws_glue_catalog_table).map((t: any) => [t.name, t.storage_descriptor.location.replace(/^s3:\/\/[^/]+\//, '')]).sort()).toEqual([
+    expect(
+      Object.values(r.aws_glue_catalog_table)
+        .map((t: any) => [t.name, t.storage_descriptor.location.replace(/^s3:\/\/[^/]+\//, '')])
+        .sort(),
+    ).toEqual([
       ['orders', 'orders/'],
       [lakeLayout.glueTableName, lakeLayout.prefix],
     ]);

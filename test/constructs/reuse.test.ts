@@ -22,7 +22,17 @@ function readmeSnippet(heading: string): string {
 
 describe('constructs/index.ts public API', () => {
   it('exports every construct, the add-ons and the Kubernetes helpers', () => {
-    const constructs = ['Network', 'KafkaCluster', 'KubernetesCluster', 'Keyspace', 'DataLake', 'SecureBucket', 'Monitoring', 'ContainerRegistry', 'EncryptionKey'];
+    const constructs = [
+      'Network',
+      'KafkaCluster',
+      'KubernetesCluster',
+      'Keyspace',
+      'DataLake',
+      'SecureBucket',
+      'Monitoring',
+      'ContainerRegistry',
+      'EncryptionKey',
+    ];
     const onTheCluster = ['ClusterAddons', 'StreamApp', 'TopicAdminJob', 'CustomResources', 'PipelineObservability', 'configureKubernetesProviders'];
     const addons = ['installAddon', 'kubePrometheusStack', 'keda', 'metricsServer', 'clusterAutoscaler', 'awsForFluentBit', 'namespace'];
     for (const name of [...constructs, ...onTheCluster, ...addons]) {

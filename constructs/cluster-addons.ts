@@ -145,6 +145,7 @@ export class ClusterAddons extends Construct implements PlatformAddons {
   }
 }
 
+/** The typed settings, checked before any resource exists; every message names the field. */
 function validate(path: string, props: ClusterAddonsProps): void {
   const fail = (field: string, message: string) => {
     throw new Error(`${path}: ${field} ${message}`);

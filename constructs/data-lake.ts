@@ -5,19 +5,12 @@ import { GlueDataCatalogEncryptionSettings } from '@cdktf/provider-aws/lib/glue-
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
-import { S3BucketLifecycleConfiguration, S3BucketLifecycleConfigurationRule } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
-import { S3BucketLoggingA } from '@cdktf/provider-aws/lib/s3-bucket-logging';
-import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
-import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
-import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
-import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
-import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
-import { Lazy } from 'cdktf';
+import { S3BucketLifecycleConfigurationRule } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
 import { Construct } from 'constructs';
-import { lakeLayout } from '../apps/contracts/lake';
 import { AwsContext } from './aws-context';
-import { grant, policyDocument, PolicyStatement } from './iam';
+import { grant, PolicyStatement } from './iam';
 import { EncryptionKey } from './kms-key';
+import { SecureBucket, slug } from './secure-bucket';
 
 const GiB = 1024 ** 3;
 /** Athena's smallest per-query scan cutoff (10 MB). */
@@ -56,6 +49,29 @@ export interface DataLakeLifecycle {
   readonly abortIncompleteMultipartUploadAfterDays?: number;
 }
 
+export interface LakeColumn {
+  readonly name: string;
+  /** Glue (Hive) type, e.g. `string`, `double`, `timestamp`. */
+  readonly type: string;
+  readonly comment?: string;
+}
+
+/**
+ * One Parquet table in the lake, laid out as the writer writes it: objects under
+ * `<prefix><date key>=yyyy-MM-dd/<hour key>=HH/`. `apps/contracts/lake.ts` declares the telemetry one.
+ */
+export interface LakeTableLayout {
+  /** Glue table name: lower-case letters, digits and `_`. */
+  readonly glueTableName: string;
+  /** Key prefix in the lake bucket, ending in "/": the table's location. */
+  readonly prefix: string;
+  readonly columns: readonly LakeColumn[];
+  /** The UTC date key, then the hour key; Athena projects both (no crawler, no partition DDL). */
+  readonly partitionKeys: readonly [LakeColumn, LakeColumn];
+  /** First date partition projection considers, `yyyy-MM-dd`. */
+  readonly projectionStartDate: string;
+}
+
 export interface DataLakeProps {
   /** Name prefix of every resource, e.g. `sdp-dev`. */
   readonly name: string;
@@ -80,6 +96,11 @@ export interface DataLakeProps {
   };
 
   // Catalog
+  /**
+   * The tables of the lake, each a Glue table with partition projection. A lake with no tables
+   * is only buckets, a database and a workgroup.
+   */
+  readonly tables: readonly LakeTableLayout[];
   readonly catalog: {
     /** Glue database name: lower-case letters, digits and `_`, e.g. `sdp_dev_lake`. */
     readonly databaseName: string;
@@ -120,9 +141,10 @@ export interface DataLakeProps {
 }
 
 /**
- * The raw telemetry lake: an SSE-KMS bucket laid out by `apps/contracts/lake.ts`, a Glue table
- * with partition projection (Athena sees new `dt`/`hour` partitions with no crawler), an Athena
- * workgroup that enforces encrypted results and a scan cutoff, and access logs for both buckets.
+ * A Parquet lake: an SSE-KMS bucket, one Glue table per `tables` entry with partition projection
+ * (Athena sees new date/hour partitions with no crawler), an Athena workgroup that enforces
+ * encrypted results and a scan cutoff, and access logs for both buckets. Every bucket is a
+ * `SecureBucket`.
  */
 export class DataLake extends Construct {
   readonly kmsKey: EncryptionKey;
@@ -135,18 +157,22 @@ export class DataLake extends Construct {
   readonly resultsBucketName: string;
   readonly database: GlueCatalogDatabase;
   readonly databaseName: string;
-  readonly table: GlueCatalogTable;
-  readonly tableName: string;
+  /** Glue tables by name. */
+  readonly tables: Readonly<Record<string, GlueCatalogTable>>;
+  /** The buckets, for grants and policies beyond the lake's own methods. */
+  readonly buckets: { readonly lake: SecureBucket; readonly results: SecureBucket; readonly accessLogs: SecureBucket };
   readonly workgroup: AthenaWorkgroup;
   readonly workgroupName: string;
 
   private readonly ctx: AwsContext;
+  private readonly layouts: readonly LakeTableLayout[];
 
   constructor(scope: Construct, id: string, props: DataLakeProps) {
     super(scope, id);
     const cfg = resolveProps(props);
     const ctx = (this.ctx = AwsContext.of(this));
-    const protection = { forceDestroy: props.forceDestroy ?? false, preventDestroy: props.preventDestroy ?? false };
+    this.layouts = props.tables;
+    const protection = { protect: props.preventDestroy ?? false, forceDestroy: props.forceDestroy ?? false };
 
     this.kmsKey =
       props.encryption?.kmsKey ??
@@ -159,37 +185,36 @@ export class DataLake extends Construct {
     // Bucket names are global: account and region make them unique without a random suffix.
     const bucketName = (purpose: string) => `${props.name}-${purpose}-${ctx.accountId}-${ctx.region}`;
 
-    // S3 server access logging can only deliver to SSE-S3 buckets, so this one bucket is not KMS-encrypted.
-    const logs = new HardenedBucket(this, 'access-logs', {
+    const logs = new SecureBucket(this, 'access-logs', {
       bucketName: bucketName('lake-logs'),
-      encryption: { sseAlgorithm: 'AES256' },
-      rules: [expiryRule('expire-logs', cfg.accessLogsExpireAfterDays), ...cleanupRules(cfg.lifecycle)],
+      receivesAccessLogs: true,
+      lifecycleRules: [expiryRule('expire-logs', cfg.accessLogsExpireAfterDays), ...cleanupRules(cfg.lifecycle)],
       ...protection,
     });
-    const lake = new HardenedBucket(this, 'lake', {
+    const lake = new SecureBucket(this, 'lake', {
       bucketName: bucketName('lake'),
-      encryption: { sseAlgorithm: 'aws:kms', kmsKeyArn: this.kmsKey.arn },
-      rules: [tieringRule(cfg.lifecycle), ...cleanupRules(cfg.lifecycle)],
-      accessLogs: { bucket: logs.bucket, prefix: 'lake/' },
+      encryption: { kmsKeyArn: this.kmsKey.arn },
+      lifecycleRules: [tieringRule(cfg.lifecycle), ...cleanupRules(cfg.lifecycle)],
+      accessLogs: { bucket: logs, prefix: 'lake/' },
       ...protection,
     });
     // A separate results bucket: results expire fast, and query users may write there but never into the lake.
-    const results = new HardenedBucket(this, 'athena-results', {
+    const results = new SecureBucket(this, 'athena-results', {
       bucketName: bucketName('athena-results'),
-      encryption: { sseAlgorithm: 'aws:kms', kmsKeyArn: this.kmsKey.arn },
-      rules: [expiryRule('expire-results', cfg.resultsExpireAfterDays), ...cleanupRules(cfg.lifecycle)],
-      accessLogs: { bucket: logs.bucket, prefix: 'athena-results/' },
+      encryption: { kmsKeyArn: this.kmsKey.arn },
+      lifecycleRules: [expiryRule('expire-results', cfg.resultsExpireAfterDays), ...cleanupRules(cfg.lifecycle)],
+      accessLogs: { bucket: logs, prefix: 'athena-results/' },
       ...protection,
     });
-    logs.allowAccessLogDeliveryFrom([lake.bucket, results.bucket]);
 
+    this.buckets = { lake, results, accessLogs: logs };
     this.bucket = lake.bucket;
-    this.bucketName = lake.bucket.bucket;
-    this.bucketArn = lake.bucket.arn;
+    this.bucketName = lake.bucketName;
+    this.bucketArn = lake.bucketArn;
     this.logBucket = logs.bucket;
-    this.logBucketName = logs.bucket.bucket;
+    this.logBucketName = logs.bucketName;
     this.resultsBucket = results.bucket;
-    this.resultsBucketName = results.bucket.bucket;
+    this.resultsBucketName = results.bucketName;
 
     const lifecycle = props.preventDestroy ? { preventDestroy: true } : undefined;
 
@@ -202,44 +227,7 @@ export class DataLake extends Construct {
     });
     this.databaseName = this.database.name;
 
-    const location = `s3://${this.bucketName}/${lakeLayout.prefix}`;
-    const [dt, hour] = lakeLayout.partitionKeys;
-    this.table = new GlueCatalogTable(this, 'raw-telemetry', {
-      databaseName: this.database.name,
-      name: lakeLayout.glueTableName,
-      description: 'Raw telemetry readings written by the lake sink (Parquet, partitioned by UTC date and hour)',
-      tableType: 'EXTERNAL_TABLE',
-      parameters: {
-        EXTERNAL: 'TRUE',
-        classification: 'parquet',
-        // Partition projection: Athena computes partitions from these rules instead of the catalog.
-        'projection.enabled': 'true',
-        [`projection.${dt.name}.type`]: 'date',
-        [`projection.${dt.name}.format`]: 'yyyy-MM-dd',
-        [`projection.${dt.name}.range`]: `${lakeLayout.projectionStartDate},NOW`,
-        [`projection.${dt.name}.interval`]: '1',
-        [`projection.${dt.name}.interval.unit`]: 'DAYS',
-        [`projection.${hour.name}.type`]: 'integer',
-        [`projection.${hour.name}.range`]: '0,23',
-        [`projection.${hour.name}.digits`]: '2',
-        // `$${...}` renders as a literal `${...}` for Athena instead of a Terraform interpolation.
-        'storage.location.template': `${location}${dt.name}=$\${${dt.name}}/${hour.name}=$\${${hour.name}}/`,
-      },
-      partitionKeys: lakeLayout.partitionKeys.map((k) => ({ name: k.name, type: k.type, comment: k.comment })),
-      storageDescriptor: {
-        location,
-        inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
-        outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
-        serDeInfo: {
-          name: 'parquet',
-          serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
-          parameters: { 'serialization.format': '1' },
-        },
-        columns: lakeLayout.columns.map((c) => ({ name: c.name, type: c.type, comment: c.comment })),
-      },
-      lifecycle,
-    });
-    this.tableName = this.table.name;
+    this.tables = Object.fromEntries(props.tables.map((layout) => [layout.glueTableName, this.createTable(layout, lifecycle)]));
 
     if (props.catalog.manageCatalogEncryption) {
       new GlueDataCatalogEncryptionSettings(this, 'catalog-encryption', {
@@ -271,35 +259,22 @@ export class DataLake extends Construct {
     this.workgroupName = this.workgroup.name;
   }
 
-  /** Upload objects under `prefix` (e.g. `raw/telemetry/`) and nothing else. */
+  /** Upload objects under `prefix` (e.g. `raw/telemetry/`) of the lake bucket and nothing else. */
   grantWrite(role: IamRole, prefix: string): IamRolePolicy {
-    assertPrefix(prefix, 'grantWrite');
-    return grant(this, role, `${this.node.id}-write-${slug(prefix)}`, [
-      {
-        Sid: 'PutUnderPrefix',
-        Effect: 'Allow',
-        Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-        Resource: `${this.bucketArn}/${prefix}*`,
-      },
-      this.listUnderPrefix(prefix),
-      this.kmsThroughS3(['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt']),
-    ]);
+    return grant(this, role, `${this.node.id}-write-${slug(prefix)}`, this.buckets.lake.writeStatements(prefix));
   }
 
-  /** Read objects under `prefix`. */
+  /** Read objects under `prefix` of the lake bucket. */
   grantRead(role: IamRole, prefix: string): IamRolePolicy {
-    assertPrefix(prefix, 'grantRead');
-    return grant(this, role, `${this.node.id}-read-${slug(prefix)}`, [
-      { Sid: 'GetUnderPrefix', Effect: 'Allow', Action: 's3:GetObject', Resource: `${this.bucketArn}/${prefix}*` },
-      this.listUnderPrefix(prefix),
-      this.kmsThroughS3(['kms:Decrypt']),
-    ]);
+    return grant(this, role, `${this.node.id}-read-${slug(prefix)}`, this.buckets.lake.readStatements(prefix));
   }
 
-  /** Run Athena queries over the raw telemetry table in this lake's workgroup. */
+  /** Run Athena queries over this lake's tables in its workgroup. */
   grantQuery(role: IamRole): IamRolePolicy {
+    if (this.layouts.length === 0) throw new Error(`DataLake ${this.node.path}: grantQuery: the lake has no tables to query (props.tables is empty)`);
     const ctx = this.ctx;
-    const resultsArn = this.resultsBucket.arn;
+    const lake = this.buckets.lake;
+    const resultsArn = this.buckets.results.bucketArn;
     const statements: PolicyStatement[] = [
       {
         Sid: 'QueryInWorkgroup',
@@ -324,11 +299,14 @@ export class DataLake extends Construct {
         Resource: [
           ctx.arn('glue', 'catalog'),
           ctx.arn('glue', `database/${this.databaseName}`),
-          ctx.arn('glue', `table/${this.databaseName}/${this.tableName}`),
+          ...Object.values(this.tables).map((t) => ctx.arn('glue', `table/${this.databaseName}/${t.name}`)),
         ],
       },
-      { Sid: 'ReadTableData', Effect: 'Allow', Action: 's3:GetObject', Resource: `${this.bucketArn}/${lakeLayout.prefix}*` },
-      this.listUnderPrefix(lakeLayout.prefix),
+      // The tables' objects; the key statement below also lets Glue decrypt an encrypted catalog.
+      ...lake.readStatements(
+        this.layouts.map((t) => t.prefix),
+        { withKey: false },
+      ),
       {
         Sid: 'LocateBuckets',
         Effect: 'Allow',
@@ -348,143 +326,53 @@ export class DataLake extends Construct {
         Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt'],
         Resource: this.kmsKey.arn,
         // Athena reads and writes S3 as the caller; Glue decrypts the catalog when it is encrypted.
-        Condition: { StringEquals: { 'kms:ViaService': [this.viaService('s3'), this.viaService('glue')] } },
+        Condition: { StringEquals: { 'kms:ViaService': [lake.viaService('s3'), lake.viaService('glue')] } },
       },
     ];
     return grant(this, role, `${this.node.id}-query`, statements);
   }
 
-  private listUnderPrefix(prefix: string): PolicyStatement {
-    return {
-      Sid: 'ListUnderPrefix',
-      Effect: 'Allow',
-      Action: 's3:ListBucket',
-      Resource: this.bucketArn,
-      Condition: { StringLike: { 's3:prefix': [`${prefix}*`] } },
-    };
-  }
-
-  private kmsThroughS3(actions: string[]): PolicyStatement {
-    return {
-      Sid: 'UseLakeKeyThroughS3',
-      Effect: 'Allow',
-      Action: actions,
-      Resource: this.kmsKey.arn,
-      Condition: { StringEquals: { 'kms:ViaService': this.viaService('s3') } },
-    };
-  }
-
-  private viaService(service: string): string {
-    return `${service}.${this.ctx.region}.${this.ctx.dnsSuffix}`;
-  }
-}
-
-interface HardenedBucketProps {
-  readonly bucketName: string;
-  readonly encryption: { readonly sseAlgorithm: 'AES256' } | { readonly sseAlgorithm: 'aws:kms'; readonly kmsKeyArn: string };
-  readonly rules: S3BucketLifecycleConfigurationRule[];
-  readonly accessLogs?: { readonly bucket: S3Bucket; readonly prefix: string };
-  readonly forceDestroy: boolean;
-  readonly preventDestroy: boolean;
-}
-
-/**
- * A private bucket with the baseline every bucket here gets: default encryption (with bucket keys
- * for KMS), versioning, all four public access blocks, ACLs disabled, a TLS 1.2+ only policy,
- * lifecycle rules and optional access logging.
- */
-class HardenedBucket extends Construct {
-  readonly bucket: S3Bucket;
-  private readonly extraStatements: PolicyStatement[] = [];
-
-  constructor(scope: Construct, id: string, props: HardenedBucketProps) {
-    super(scope, id);
-    this.bucket = new S3Bucket(this, 'bucket', {
-      bucket: props.bucketName,
-      forceDestroy: props.forceDestroy,
-      lifecycle: props.preventDestroy ? { preventDestroy: true } : undefined,
-    });
-    const bucket = this.bucket.id;
-
-    const publicAccess = new S3BucketPublicAccessBlock(this, 'public-access', {
-      bucket,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, 'ownership', { bucket, rule: { objectOwnership: 'BucketOwnerEnforced' } });
-    new S3BucketVersioningA(this, 'versioning', { bucket, versioningConfiguration: { status: 'Enabled' } });
-    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
-      bucket,
-      rule: [
-        props.encryption.sseAlgorithm === 'aws:kms'
-          ? {
-              applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: props.encryption.kmsKeyArn },
-              // Bucket keys cut KMS requests (and cost) by orders of magnitude for many small objects.
-              bucketKeyEnabled: true,
-            }
-          : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
-      ],
-    });
-    new S3BucketLifecycleConfiguration(this, 'lifecycle', { bucket, rule: props.rules });
-    if (props.accessLogs) {
-      new S3BucketLoggingA(this, 'logging', {
-        bucket,
-        targetBucket: props.accessLogs.bucket.id,
-        targetPrefix: props.accessLogs.prefix,
-        // Date-partitioned keys so the logs can be queried with Athena partition projection too.
-        targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: 'EventTime' } },
-      });
-    }
-
-    const arn = this.bucket.arn;
-    new S3BucketPolicy(this, 'policy', {
-      bucket,
-      // Lazy: statements added after construction (log delivery) still land in this one policy.
-      policy: policyDocumentLazy(() => [
-        {
-          Sid: 'DenyInsecureTransport',
-          Effect: 'Deny',
-          Principal: { AWS: '*' },
-          Action: 's3:*',
-          Resource: [arn, `${arn}/*`],
-          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-        },
-        {
-          Sid: 'DenyTlsBelow12',
-          Effect: 'Deny',
-          Principal: { AWS: '*' },
-          Action: 's3:*',
-          Resource: [arn, `${arn}/*`],
-          Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } },
-        },
-        ...this.extraStatements,
-      ]),
-      // S3 rejects concurrent configuration changes on one bucket; the public access block goes first.
-      dependsOn: [publicAccess],
-    });
-  }
-
-  /** With ACLs disabled, S3 log delivery writes through the bucket policy, only for these source buckets. */
-  allowAccessLogDeliveryFrom(sources: S3Bucket[]): void {
-    const ctx = AwsContext.of(this);
-    this.extraStatements.push({
-      Sid: 'AllowS3AccessLogDelivery',
-      Effect: 'Allow',
-      Principal: { Service: 'logging.s3.amazonaws.com' },
-      Action: 's3:PutObject',
-      Resource: `${this.bucket.arn}/*`,
-      Condition: {
-        ArnLike: { 'aws:SourceArn': sources.map((s) => s.arn) },
-        StringEquals: { 'aws:SourceAccount': ctx.accountId },
+  private createTable(layout: LakeTableLayout, lifecycle: { preventDestroy: boolean } | undefined): GlueCatalogTable {
+    const location = `s3://${this.bucketName}/${layout.prefix}`;
+    const [dt, hour] = layout.partitionKeys;
+    const glueColumn = (c: LakeColumn) => ({ name: c.name, type: c.type, comment: c.comment });
+    // `raw_telemetry` is `raw-telemetry` in the address, as before tables became a prop.
+    return new GlueCatalogTable(this, layout.glueTableName.replace(/_/g, '-'), {
+      databaseName: this.database.name,
+      name: layout.glueTableName,
+      description: `Parquet under ${layout.prefix}, partitioned by UTC date (${dt.name}) and hour (${hour.name})`,
+      tableType: 'EXTERNAL_TABLE',
+      parameters: {
+        EXTERNAL: 'TRUE',
+        classification: 'parquet',
+        // Partition projection: Athena computes partitions from these rules instead of the catalog.
+        'projection.enabled': 'true',
+        [`projection.${dt.name}.type`]: 'date',
+        [`projection.${dt.name}.format`]: 'yyyy-MM-dd',
+        [`projection.${dt.name}.range`]: `${layout.projectionStartDate},NOW`,
+        [`projection.${dt.name}.interval`]: '1',
+        [`projection.${dt.name}.interval.unit`]: 'DAYS',
+        [`projection.${hour.name}.type`]: 'integer',
+        [`projection.${hour.name}.range`]: '0,23',
+        [`projection.${hour.name}.digits`]: '2',
+        // `$${...}` renders as a literal `${...}` for Athena instead of a Terraform interpolation.
+        'storage.location.template': `${location}${dt.name}=$\${${dt.name}}/${hour.name}=$\${${hour.name}}/`,
       },
+      partitionKeys: layout.partitionKeys.map(glueColumn),
+      storageDescriptor: {
+        location,
+        inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+        outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+        serDeInfo: {
+          name: 'parquet',
+          serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+          parameters: { 'serialization.format': '1' },
+        },
+        columns: layout.columns.map(glueColumn),
+      },
+      lifecycle,
     });
   }
-}
-
-function policyDocumentLazy(statements: () => PolicyStatement[]): string {
-  return Lazy.stringValue({ produce: () => policyDocument(statements()) });
 }
 
 interface ResolvedConfig {
@@ -547,6 +435,20 @@ function resolveProps(props: DataLakeProps): ResolvedConfig {
   if (!/^[a-z0-9][a-z0-9-]{0,19}$/.test(props.name)) {
     issues.push(`name: '${props.name}' must be 1-20 lower-case letters, digits or "-" (it prefixes global S3 bucket names)`);
   }
+  if (props.forceDestroy && props.preventDestroy) {
+    issues.push('forceDestroy: cannot be combined with preventDestroy; a protected lake is never emptied by a destroy');
+  }
+  const seen = new Set<string>();
+  props.tables.forEach((t, i) => {
+    const at = `tables[${i}]`;
+    if (!/^[a-z0-9_]{1,255}$/.test(t.glueTableName)) issues.push(`${at}.glueTableName: '${t.glueTableName}' must be lower-case letters, digits or "_"`);
+    if (seen.has(t.glueTableName)) issues.push(`${at}.glueTableName: '${t.glueTableName}' is declared twice`);
+    seen.add(t.glueTableName);
+    if (!/^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*\/$/.test(t.prefix))
+      issues.push(`${at}.prefix: '${t.prefix}' must be a non-empty key prefix ending in "/"`);
+    if (t.columns.length === 0) issues.push(`${at}.columns: a table needs at least one column`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(t.projectionStartDate)) issues.push(`${at}.projectionStartDate: '${t.projectionStartDate}' must be yyyy-MM-dd`);
+  });
   if (issues.length > 0) throw new Error(`Invalid DataLake props for '${props.name}':\n${issues.map((i) => `  - ${i}`).join('\n')}`);
   return cfg;
 }
@@ -588,12 +490,3 @@ function cleanupRules(l: ResolvedConfig['lifecycle']): S3BucketLifecycleConfigur
     },
   ];
 }
-
-function assertPrefix(prefix: string, method: string): void {
-  if (!/^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*\/$/.test(prefix)) {
-    throw new Error(`DataLake ${method}: prefix '${prefix}' must be a non-empty key prefix ending in "/" (e.g. '${lakeLayout.prefix}')`);
-  }
-}
-
-/** IAM policy names allow `[\w+=,.@-]`; `raw/telemetry/` becomes `raw-telemetry`. */
-const slug = (prefix: string) => prefix.replace(/\/+$/, '').replace(/[^\w+=,.@-]/g, '-');

@@ -426,7 +426,6 @@ function serverProperties(p: { rf: number; minIsr: number; retentionHours: numbe
     .join('\n');
 }
 
-/** Lets CloudWatch Logs use a key for exactly one log group (the encryption context pins it). */
 function validate(path: string, props: KafkaClusterProps, rf: number, minIsr: number, anyAuth: boolean): void {
   const fail = (field: string, message: string) => {
     throw new Error(`${path}: ${field} ${message}`);

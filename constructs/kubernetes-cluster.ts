@@ -475,7 +475,6 @@ function ebsThroughEc2KeyStatements(ctx: AwsContext): PolicyStatement[] {
   ];
 }
 
-/** Lets CloudWatch Logs use a key for exactly one log group (the encryption context pins it). */
 function validate(path: string, props: KubernetesClusterProps): void {
   const fail = (field: string, message: string) => {
     throw new Error(`${path}: ${field} ${message}`);

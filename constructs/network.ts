@@ -285,7 +285,6 @@ export class Network extends Construct {
   }
 }
 
-/** Lets CloudWatch Logs use a key for exactly one log group (the encryption context pins it). */
 function validate(path: string, props: NetworkProps): void {
   const azCount = props.availabilityZones.length;
   const fail = (field: string, message: string) => {

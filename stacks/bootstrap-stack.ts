@@ -18,18 +18,13 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
-import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
-import { S3BucketLoggingA } from '@cdktf/provider-aws/lib/s3-bucket-logging';
-import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
-import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
-import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
-import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
-import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { App, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { BootstrapAccount, BootstrapConfig, BootstrapEnvironment, ciNames, imagePublishRoleName, reviewedPlanEnvironment } from '../config/bootstrap';
 import { grant, PolicyStatement, trustPolicy } from '../constructs/iam';
 import { EncryptionKey } from '../constructs/kms-key';
+import { SecureBucket, SecureBucketProps } from '../constructs/secure-bucket';
+import { AwsContext } from '../constructs/aws-context';
 
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
 export const GITHUB_OIDC_AUDIENCE = 'sts.amazonaws.com';
@@ -146,6 +141,8 @@ export class BootstrapStack extends TerraformStack {
       allowedAccountIds: [accountId],
       defaultTags: [{ tags: { Project: 'streaming-data-platform', Component: 'ci-bootstrap', ManagedBy: 'cdktf' } }],
     });
+    // The account is known from the config: bucket and key policies name it as plain values.
+    AwsContext.provide(this, { accountId, partition, region });
 
     // Encryption ---------------------------------------------------------------------------------
     this.stateKey = new EncryptionKey(this, 'state-key', {
@@ -157,8 +154,10 @@ export class BootstrapStack extends TerraformStack {
     this.stateKeyAliasArn = this.stateKey.alias.arn;
 
     // Buckets ------------------------------------------------------------------------------------
-    this.accessLogBucket = this.createAccessLogBucket();
-    this.stateBucket = this.createStateBucket();
+    const accessLogs = this.createAccessLogBucket();
+    const state = this.createStateBucket(accessLogs);
+    this.accessLogBucket = accessLogs.bucket;
+    this.stateBucket = state.bucket;
 
     // GitHub OIDC --------------------------------------------------------------------------------
     this.githubOidcProviderArn = this.account.createOidcProvider
@@ -187,19 +186,12 @@ export class BootstrapStack extends TerraformStack {
     this.createOutputs();
   }
 
-  private createAccessLogBucket(): S3Bucket {
-    const name = this.account.accessLogBucket;
-    const bucket = new S3Bucket(this, 'access-logs', { bucket: name, forceDestroy: false, lifecycle: { preventDestroy: true } });
-    this.blockPublicAccess('access-logs', bucket);
-    // S3 delivers server access logs only to buckets encrypted with SSE-S3, never SSE-KMS.
-    new S3BucketServerSideEncryptionConfigurationA(this, 'access-logs-encryption', {
-      bucket: bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
-    });
-    new S3BucketVersioningA(this, 'access-logs-versioning', { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } });
-    new S3BucketLifecycleConfiguration(this, 'access-logs-lifecycle', {
-      bucket: bucket.id,
-      rule: [
+  private createAccessLogBucket(): SecureBucket {
+    return new SecureBucket(this, 'access-logs', {
+      bucketName: this.account.accessLogBucket,
+      logicalIds: existingAddresses('access-logs'),
+      receivesAccessLogs: true,
+      lifecycleRules: [
         {
           id: 'expire-access-logs',
           status: 'Enabled',
@@ -210,48 +202,22 @@ export class BootstrapStack extends TerraformStack {
         },
       ],
     });
-    new S3BucketPolicy(this, 'access-logs-policy', {
-      bucket: bucket.id,
-      policy: document([
-        ...this.tlsOnly(this.arn.logBucket),
-        {
-          Sid: 'S3ServerAccessLogDelivery',
-          Effect: 'Allow',
-          Principal: { Service: 'logging.s3.amazonaws.com' },
-          Action: 's3:PutObject',
-          Resource: `${this.arn.logBucket}/${this.account.stateBucket}/*`,
-          Condition: {
-            ArnLike: { 'aws:SourceArn': this.arn.bucket },
-            StringEquals: { 'aws:SourceAccount': this.account.accountId },
-          },
-        },
-      ]),
-    });
-    return bucket;
   }
 
-  private createStateBucket(): S3Bucket {
-    const bucket = new S3Bucket(this, 'state', {
-      bucket: this.account.stateBucket,
-      forceDestroy: false,
-      lifecycle: { preventDestroy: true },
-    });
-    this.blockPublicAccess('state', bucket);
-    // Bucket Keys stay off: the bucket sees a few requests per deploy, and per-object encryption
-    // context is what lets each role decrypt only its own environment's state.
-    new S3BucketServerSideEncryptionConfigurationA(this, 'state-encryption', {
-      bucket: bucket.id,
-      rule: [
-        {
-          applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: this.stateKey.arn },
-          bucketKeyEnabled: false,
-        },
-      ],
-    });
-    new S3BucketVersioningA(this, 'state-versioning', { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } });
-    new S3BucketLifecycleConfiguration(this, 'state-lifecycle', {
-      bucket: bucket.id,
-      rule: [
+  private createStateBucket(accessLogs: SecureBucket): SecureBucket {
+    return new SecureBucket(this, 'state', {
+      bucketName: this.account.stateBucket,
+      logicalIds: existingAddresses('state'),
+      encryption: {
+        kmsKeyArn: this.stateKey.arn,
+        // Bucket Keys stay off: the bucket sees a few requests per deploy, and per-object encryption
+        // context is what lets each role decrypt only its own environment's state.
+        bucketKeyEnabled: false,
+        // Environment stacks name the key by its alias ARN (deterministic before bootstrap exists).
+        requireKeyOnWrite: [this.stateKey.arn, this.stateKey.keyId, this.stateKeyAliasArn],
+      },
+      accessLogs: { bucket: accessLogs, prefix: `${this.account.stateBucket}/` },
+      lifecycleRules: [
         {
           id: 'expire-old-state-versions',
           status: 'Enabled',
@@ -263,60 +229,6 @@ export class BootstrapStack extends TerraformStack {
         },
       ],
     });
-    new S3BucketLoggingA(this, 'state-logging', {
-      bucket: bucket.id,
-      targetBucket: this.accessLogBucket.id,
-      targetPrefix: `${this.account.stateBucket}/`,
-    });
-    const objects = `${this.arn.bucket}/*`;
-    new S3BucketPolicy(this, 'state-policy', {
-      bucket: bucket.id,
-      policy: document([
-        ...this.tlsOnly(this.arn.bucket),
-        // The S3 backend sends `encrypt = true` as SSE-S3 unless kms_key_id is set: refuse it, so
-        // state is never stored outside the CMK by a misconfigured backend.
-        {
-          Sid: 'DenyWritesWithoutSseKms',
-          Effect: 'Deny',
-          Principal: { AWS: '*' },
-          Action: 's3:PutObject',
-          Resource: objects,
-          Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
-        },
-        {
-          Sid: 'DenyWritesEncryptedWithAnotherKey',
-          Effect: 'Deny',
-          Principal: { AWS: '*' },
-          Action: 's3:PutObject',
-          Resource: objects,
-          Condition: {
-            Null: { 's3:x-amz-server-side-encryption': 'false' },
-            // Environment stacks name the key by its alias ARN (deterministic before bootstrap exists).
-            StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': [this.stateKey.arn, this.stateKey.keyId, this.stateKeyAliasArn] },
-          },
-        },
-      ]),
-    });
-    return bucket;
-  }
-
-  private blockPublicAccess(id: string, bucket: S3Bucket): void {
-    new S3BucketPublicAccessBlock(this, `${id}-public-access-block`, {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, `${id}-ownership`, { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
-  }
-
-  private tlsOnly(bucketArn: string): PolicyStatement[] {
-    const resources = [bucketArn, `${bucketArn}/*`];
-    return [
-      { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:*', Resource: resources, Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
-      { Sid: 'DenyTlsBelow12', Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:*', Resource: resources, Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } } },
-    ];
   }
 
   /** Web-identity trust for exactly this repository and the given OIDC subjects. */
@@ -597,6 +509,24 @@ export class BootstrapStack extends TerraformStack {
       value: this.stateKey.arn,
     });
   }
+}
+
+/**
+ * The bootstrap's buckets predate SecureBucket and live in a state only an administrator applies:
+ * their resources keep the addresses they had (`state`, `state-versioning`, ...), so adopting the
+ * construct moves nothing.
+ */
+function existingAddresses(id: string): SecureBucketProps['logicalIds'] {
+  return {
+    bucket: id,
+    publicAccessBlock: `${id}-public-access-block`,
+    ownershipControls: `${id}-ownership`,
+    versioning: `${id}-versioning`,
+    encryption: `${id}-encryption`,
+    lifecycle: `${id}-lifecycle`,
+    logging: `${id}-logging`,
+    policy: `${id}-policy`,
+  };
 }
 
 function pickAccount(config: BootstrapConfig, accountId?: string): BootstrapAccount {

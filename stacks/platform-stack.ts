@@ -5,6 +5,7 @@ import { aggregatesTable, readingsTable, tables } from '../apps/contracts';
 import { EnvironmentConfig, PLACEHOLDER_IMAGE_TAG } from '../config';
 import { DataProtection } from '../constructs/data-protection';
 import { DeployOrdering } from '../constructs/deploy-ordering';
+import { lakeLayout } from '../apps/contracts/lake';
 import { DataLake } from '../constructs/data-lake';
 import { KafkaCluster } from '../constructs/kafka-cluster';
 import { Keyspace } from '../constructs/keyspace';
@@ -163,6 +164,7 @@ export class PlatformStack extends TerraformStack {
         expireAfterDays: config.lake.expireAfterDays,
       },
       accessLogs: { expireAfterDays: config.lake.accessLogsExpireAfterDays },
+      tables: [lakeLayout],
       catalog: { databaseName: `${name.replace(/-/g, '_')}_lake` },
       athena: { resultsExpireAfterDays: config.lake.athenaResultsExpireAfterDays },
       forceDestroy: !protect && config.tier !== 'production',

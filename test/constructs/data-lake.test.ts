@@ -11,7 +11,7 @@ function build(props: Partial<DataLakeProps> = {}, wire?: (lake: DataLake, role:
   const app = Testing.app();
   const stack = new TerraformStack(app, 'test');
   new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
-  const lake = new DataLake(stack, 'lake', { name: 'sdp-test', catalog: { databaseName: 'sdp_test_lake' }, ...props });
+  const lake = new DataLake(stack, 'lake', { name: 'sdp-test', tables: [lakeLayout], catalog: { databaseName: 'sdp_test_lake' }, ...props });
   if (wire) {
     const role = new IamRole(stack, 'app', {
       name: 'app',
@@ -19,8 +19,16 @@ function build(props: Partial<DataLakeProps> = {}, wire?: (lake: DataLake, role:
     });
     wire(lake, role);
   }
-  const r: Resources = JSON.parse(Testing.synth(stack)).resource;
-  const buckets = Object.entries(r.aws_s3_bucket).map(([key, b]) => ({ key, ref: `\${aws_s3_bucket.${key}.id}`, ...b }));
+  const synth = JSON.parse(Testing.synth(stack));
+  const r: Resources = synth.resource;
+  const partition = `\${data.aws_partition.${Object.keys(synth.data.aws_partition)[0]}.partition}`;
+  // Policies name a bucket by its ARN, built from partition and name.
+  const buckets = Object.entries(r.aws_s3_bucket).map(([key, b]) => ({
+    key,
+    ref: `\${aws_s3_bucket.${key}.id}`,
+    arn: `arn:${partition}:s3:::${b.bucket}`,
+    ...b,
+  }));
   // Names are `<name>-<purpose>-<account>-<region>`; the account is a token.
   const find = (purpose: string) => buckets.find((b) => b.bucket.startsWith(`sdp-test-${purpose}-\${`))!;
   const forBucket = (type: string, bucket: { ref: string }) => Object.values(r[type] ?? {}).filter((x: any) => x.bucket === bucket.ref);
@@ -67,22 +75,29 @@ describe('DataLake', () => {
     expect(logSse.rule[0].apply_server_side_encryption_by_default.sse_algorithm).toBe('AES256');
   });
 
-  test('lake and results buckets log into the log bucket, which only accepts delivery from them', () => {
+  test('lake and results buckets log into the log bucket, which only accepts delivery from each under its own prefix', () => {
     const { find, forBucket } = build();
     const logs = find('lake-logs');
-    for (const purpose of ['lake', 'athena-results']) {
+    const logsArn = logs.arn;
+    const delivery = JSON.parse((forBucket('aws_s3_bucket_policy', logs)[0] as any).policy).Statement.filter(
+      (s: any) => s.Principal?.Service === 'logging.s3.amazonaws.com',
+    );
+    expect(delivery).toHaveLength(2);
+    for (const [purpose, prefix] of [
+      ['lake', 'lake/'],
+      ['athena-results', 'athena-results/'],
+    ]) {
       const [logging] = forBucket('aws_s3_bucket_logging', find(purpose)) as any[];
-      expect(logging.target_bucket).toBe(logs.ref);
+      expect(logging).toMatchObject({ target_bucket: logs.ref, target_prefix: prefix });
+      const sourceArn = find(purpose).arn;
+      expect(delivery.find((s: any) => s.Condition.ArnLike['aws:SourceArn'] === sourceArn)).toMatchObject({
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: `${logsArn}/${prefix}*`,
+        Condition: { StringEquals: { 'aws:SourceAccount': expect.stringMatching(/account_id/) } },
+      });
     }
     expect(forBucket('aws_s3_bucket_logging', logs)).toEqual([]);
-    const [policy] = forBucket('aws_s3_bucket_policy', logs) as any[];
-    const delivery = JSON.parse(policy.policy).Statement.find((s: any) => s.Sid === 'AllowS3AccessLogDelivery');
-    expect(delivery.Principal).toEqual({ Service: 'logging.s3.amazonaws.com' });
-    expect(delivery.Condition.ArnLike['aws:SourceArn']).toEqual([
-      `\${aws_s3_bucket.${find('lake').key}.arn}`,
-      `\${aws_s3_bucket.${find('athena-results').key}.arn}`,
-    ]);
-    expect(delivery.Condition.StringEquals['aws:SourceAccount']).toMatch(/account_id/);
   });
 
   test('lifecycle defaults: IA at 30, Glacier IR at 90, no expiry; versions and uploads cleaned up', () => {
@@ -127,15 +142,39 @@ describe('DataLake', () => {
     expect(() => build({ catalog: { databaseName: 'Bad-Name' } })).toThrow(/catalog\.databaseName/);
   });
 
-  test('protection: forceDestroy and preventDestroy', () => {
-    const { buckets, r } = build({ forceDestroy: true, preventDestroy: true });
+  test('protection: preventDestroy on buckets, key, database and table; forceDestroy only on an unprotected lake', () => {
+    const { buckets, r } = build({ preventDestroy: true });
     for (const b of buckets) {
-      expect(b.force_destroy).toBe(true);
+      expect(b.force_destroy).toBe(false);
       expect(b.lifecycle).toEqual({ prevent_destroy: true });
     }
     expect(Object.values(r.aws_kms_key)[0].lifecycle).toEqual({ prevent_destroy: true });
     expect(Object.values(r.aws_glue_catalog_table)[0].lifecycle).toEqual({ prevent_destroy: true });
     expect(Object.values(r.aws_glue_catalog_database)[0].lifecycle).toEqual({ prevent_destroy: true });
+    const disposable = build({ forceDestroy: true });
+    for (const b of disposable.buckets) {
+      expect(b.force_destroy).toBe(true);
+      expect(b.lifecycle).toBeUndefined();
+    }
+    expect(() => build({ forceDestroy: true, preventDestroy: true })).toThrow(/forceDestroy: cannot be combined with preventDestroy/);
+  });
+
+  test('tables are a prop: no tables means no Glue table, and a second layout is a second table', () => {
+    expect(build({ tables: [] }).r.aws_glue_catalog_table).toBeUndefined();
+    const orders = { ...lakeLayout, glueTableName: 'orders', prefix: 'orders/' };
+    const { r, lake } = build({ tables: [lakeLayout, orders] });
+    expect(
+      Object.values(r.aws_glue_catalog_table)
+        .map((t: any) => [t.name, t.storage_descriptor.location.replace(/^s3:\/\/[^/]+\//, '')])
+        .sort(),
+    ).toEqual([
+      ['orders', 'orders/'],
+      [lakeLayout.glueTableName, lakeLayout.prefix],
+    ]);
+    expect(Object.keys(lake.tables)).toEqual([lakeLayout.glueTableName, 'orders']);
+    expect(() => build({ tables: [lakeLayout, lakeLayout] })).toThrow(/tables\[1\]\.glueTableName: 'raw_telemetry' is declared twice/);
+    expect(() => build({ tables: [{ ...lakeLayout, prefix: 'orders' }] })).toThrow(/tables\[0\]\.prefix/);
+    expect(() => build({ tables: [] }, (l, role) => l.grantQuery(role))).toThrow(/no tables to query/);
   });
 
   test('Glue table follows the lake layout with partition projection and no crawler', () => {
@@ -189,7 +228,7 @@ describe('DataLake', () => {
 
   test('grantWrite: put only under the prefix, list only the prefix, KMS only through S3', () => {
     const { policies, find } = build({}, (lake, role) => lake.grantWrite(role, lakeLayout.prefix));
-    const lakeArn = `\${aws_s3_bucket.${find('lake').key}.arn}`;
+    const lakeArn = find('lake').arn;
     const [statements] = policies;
     expect(statements.find((s) => s.Sid === 'PutUnderPrefix')).toMatchObject({
       Action: expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload']),
@@ -198,7 +237,7 @@ describe('DataLake', () => {
     expect(statements.find((s) => s.Sid === 'ListUnderPrefix')).toEqual(
       expect.objectContaining({ Action: 's3:ListBucket', Resource: lakeArn, Condition: { StringLike: { 's3:prefix': [`${lakeLayout.prefix}*`] } } }),
     );
-    const kms = statements.find((s) => s.Sid === 'UseLakeKeyThroughS3');
+    const kms = statements.find((s) => s.Sid === 'UseBucketKeyThroughS3');
     expect(kms.Action).toEqual(expect.arrayContaining(['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt']));
     expect(kms.Resource).toMatch(/^\$\{aws_kms_key\..+\.arn\}$/);
     expect(kms.Condition.StringEquals['kms:ViaService']).toMatch(/^s3\./);
@@ -211,17 +250,18 @@ describe('DataLake', () => {
       lake.grantQuery(role);
     });
     expect(policies).toHaveLength(2);
-    const read = policies.find((p) => p.some((s) => s.Sid === 'GetUnderPrefix'))!;
+    const read = policies.find((p) => !p.some((s) => s.Sid === 'QueryInWorkgroup'))!;
     const query = policies.find((p) => p.some((s) => s.Sid === 'QueryInWorkgroup'))!;
     expect(read.find((s) => s.Sid === 'GetUnderPrefix').Resource).toMatch(/\/raw\/\*$/);
     expect(read.flatMap((s) => [s.Action].flat())).not.toContain('s3:PutObject');
+    expect(query.find((s) => s.Sid === 'GetUnderPrefix').Resource).toBe(`${query.find((s) => s.Sid === 'ListUnderPrefix').Resource}/${lakeLayout.prefix}*`);
     expect(query.find((s) => s.Sid === 'QueryInWorkgroup').Resource).toMatch(/:workgroup\/\$\{aws_athena_workgroup\..+\.name\}$/);
     expect(query.find((s) => s.Sid === 'ReadCatalog').Resource).toEqual([
       expect.stringMatching(/:catalog$/),
       expect.stringMatching(/:database\/\$\{aws_glue_catalog_database\..+\.name\}$/),
       expect.stringMatching(/:table\/\$\{aws_glue_catalog_database\..+\.name\}\/\$\{aws_glue_catalog_table\..+\.name\}$/),
     ]);
-    expect(query.find((s) => s.Sid === 'WriteAndReadResults').Resource).toMatch(/athena-results_bucket_.+\.arn\}\/\*$/);
+    expect(query.find((s) => s.Sid === 'WriteAndReadResults').Resource).toMatch(/:s3:::sdp-test-athena-results-.+\/\*$/);
     for (const s of [...read, ...query]) {
       expect([s.Resource].flat()).not.toContain('*');
       expect([s.Action].flat().some((a: string) => a.endsWith(':*'))).toBe(false);

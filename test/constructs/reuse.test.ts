@@ -1,54 +1,62 @@
 /**
- * Reuse from another cdktf app: a custom stack built from `constructs/index.ts` alone
- * (the package's public API), with grants wired between constructs.
+ * Reuse from another cdktf app: the README's "Reusing a construct" example is
+ * `reuse-example.ts`, run here as it is (a custom stack built from `constructs/index.ts` alone,
+ * with grants wired between constructs), and `npm run typecheck` compiles it.
  */
-import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { Testing, TerraformStack } from 'cdktf';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as platform from '../../constructs';
 
+const README = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+const EXAMPLE = readFileSync(join(__dirname, 'reuse-example.ts'), 'utf8');
+const PUBLIC_IMPORT = "'streaming-data-platform/constructs'";
+
+/** The first ```ts block after the section heading. */
+function readmeSnippet(heading: string): string {
+  const section = README.slice(README.indexOf(heading));
+  const match = /```ts\n([\s\S]*?)```/.exec(section);
+  if (README.indexOf(heading) < 0 || !match) throw new Error(`README.md: no \`\`\`ts block under '${heading}'`);
+  return match[1];
+}
+
 describe('constructs/index.ts public API', () => {
-  it('exports every construct', () => {
-    for (const name of ['Network', 'KafkaCluster', 'KubernetesCluster', 'Keyspace', 'DataLake', 'Monitoring', 'ContainerRegistry', 'EncryptionKey']) {
+  it('exports every construct, the add-ons and the Kubernetes helpers', () => {
+    const constructs = [
+      'Network',
+      'KafkaCluster',
+      'KubernetesCluster',
+      'Keyspace',
+      'DataLake',
+      'SecureBucket',
+      'Monitoring',
+      'ContainerRegistry',
+      'EncryptionKey',
+    ];
+    const onTheCluster = ['ClusterAddons', 'StreamApp', 'TopicAdminJob', 'CustomResources', 'PipelineObservability', 'configureKubernetesProviders'];
+    const addons = ['installAddon', 'kubePrometheusStack', 'keda', 'metricsServer', 'clusterAutoscaler', 'awsForFluentBit', 'namespace'];
+    for (const name of [...constructs, ...onTheCluster, ...addons]) {
       expect([name, typeof (platform as Record<string, unknown>)[name]]).toEqual([name, 'function']);
     }
   });
 
-  it('builds a small custom stack: a VPC, a Kafka cluster and a lake, with a consumer role granted on both', () => {
-    const app = Testing.app();
-    const stack = new TerraformStack(app, 'team-analytics');
-    new AwsProvider(stack, 'aws', { region: 'eu-central-1' });
-    const network = new platform.Network(stack, 'net', {
-      name: 'team-a',
-      vpcCidr: '10.50.0.0/16',
-      availabilityZones: ['eu-central-1a', 'eu-central-1b'],
-      publicSubnetCidrs: ['10.50.0.0/24', '10.50.1.0/24'],
-      privateSubnetCidrs: ['10.50.16.0/20', '10.50.32.0/20'],
-      natGateways: 'single',
-      flowLogs: { retentionInDays: 30 },
-    });
-    const kafka = new platform.KafkaCluster(stack, 'kafka', {
-      name: 'team-a',
-      vpcId: network.vpcId,
-      subnetIds: network.privateSubnetIds,
-      kafkaVersion: '3.8.x',
-      brokerCount: 2,
-      instanceType: 'kafka.m7g.large',
-      logRetentionHours: 48,
-      storage: { volumeSizeGiB: 100, maxVolumeSizeGiB: 200 },
-      logging: { retentionInDays: 30 },
-    });
-    const lake = new platform.DataLake(stack, 'lake', { name: 'team-a', catalog: { databaseName: 'team_a_lake' } });
-    const role = new IamRole(stack, 'consumer', {
-      name: 'team-a-consumer',
-      assumeRolePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
-    });
-    kafka.grantConsume(role, ['orders.v1'], 'team-a-loader');
-    lake.grantWrite(role, 'orders/');
+  it("is what the README's reuse example shows, with the package's import path", () => {
+    expect(readmeSnippet('## Reusing a construct')).toBe(EXAMPLE.replace("'../../constructs'", PUBLIC_IMPORT));
+  });
 
-    const synth = JSON.parse(Testing.synth(stack));
+  it('runs the example: a VPC, a Kafka cluster and a lake with its own table, with a consumer role granted on both', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'reuse-example-'));
+    const previous = process.env.CDKTF_OUTDIR;
+    process.env.CDKTF_OUTDIR = outdir;
+    try {
+      jest.isolateModules(() => require('./reuse-example'));
+    } finally {
+      if (previous === undefined) delete process.env.CDKTF_OUTDIR;
+      else process.env.CDKTF_OUTDIR = previous;
+    }
+    const synth = JSON.parse(readFileSync(join(outdir, 'stacks/team-analytics/cdk.tf.json'), 'utf8'));
     expect(Object.keys(synth.resource.aws_msk_cluster)).toHaveLength(1);
-    expect(Object.keys(synth.resource.aws_s3_bucket).length).toBeGreaterThanOrEqual(2);
+    expect(Object.values<any>(synth.resource.aws_glue_catalog_table).map((t) => t.name)).toEqual(['orders']);
     const policies = Object.values<any>(synth.resource.aws_iam_role_policy).map((p) => JSON.parse(p.policy));
     const resources = policies.flatMap((p) => p.Statement.flatMap((s: any) => [].concat(s.Resource)));
     expect(resources.some((r: string) => r.includes('/orders.v1'))).toBe(true);

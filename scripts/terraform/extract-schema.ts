@@ -101,7 +101,7 @@ class BindingFile {
 
 const HCL_ENTRY =
   /\n {8,}(\w+): \{\n\s+value: (.*),\n\s+isBlock: (true|false),\n\s+type: "(\w+)",\n\s+storageClassType: "(\w+)",\n\s+\}/g;
-const FLAGS = /\/\/ (\w+) - computed: (true|false), optional: (true|false), required: (true|false)\n\s*(.*)\n\s*(.*)/g;
+const FLAGS = /\/\/ (\w+) - computed: (true|false), optional: (true|false), required: (true|false)(?=\n\s*(.*)\n\s*(.*))/g;
 
 function flagsOf(classBody: string | undefined): Map<string, Flags & { code: string }> {
   const out = new Map<string, Flags & { code: string }>();
@@ -153,7 +153,7 @@ function getterType(file: BindingFile, classBody: string, name: string, code: st
     [/new cdktf\.BooleanMap\(/, ['map', 'bool']],
   ];
   for (const [pattern, type] of accessors) if (pattern.test(code)) return type;
-  const field = new RegExp(`this\\._${fieldName(name)} = new (\\w+)\\(this, "${name}"(?:, (true|false))?\\)`).exec(classBody);
+  const field = new RegExp(`this\\._${fieldName(name)} = new (?:\\w+\\.)?(\\w+)\\(this, "${name}"(?:, (true|false))?\\)`).exec(classBody);
   if (field) {
     const [, cls, wrapsSet] = field;
     if (cls.endsWith('List')) {
@@ -189,7 +189,7 @@ function describeBlock(file: BindingFile, hclBody: string, classBody: string | u
       if (!nestedFn) throw new Error(`${where}.${name}: a block without a *ToHclTerraform function`);
       const cls = `${nestedFn[0].toUpperCase()}${nestedFn.slice(1)}OutputReference`;
       const nested = describeBlock(file, file.functionBody(`${nestedFn}ToHclTerraform`), file.classBody(cls), `${where}.${name}`);
-      const field = classBody ? new RegExp(`this\\._${fieldName(name)} = new (\\w+)\\(`).exec(classBody)?.[1] : undefined;
+      const field = classBody ? new RegExp(`this\\._${fieldName(name)} = new (?:\\w+\\.)?(\\w+)\\(`).exec(classBody)?.[1] : undefined;
       const blockType: SchemaBlockType = {
         nesting_mode: kind === 'set' ? 'set' : kind === 'struct' ? 'single' : 'list',
         block: nested,

@@ -228,6 +228,9 @@ func (f *faker) arn() string {
 		resource = "key/" + f.uuid("key")
 	case "cassandra":
 		resource = "/keyspace/" + f.name + "/"
+		if keyspace, ok := knownString(f.attrs["keyspace_name"]); ok && f.typeName == "aws_keyspaces_table" {
+			resource = "/keyspace/" + keyspace + "/table/" + f.name
+		}
 	case "sns":
 		resource = f.name
 	case "logs":

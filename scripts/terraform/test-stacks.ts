@@ -10,16 +10,16 @@
  * TF_CLI_CONFIG_FILE whose only provider source is a filesystem mirror: no network, no registry.
  * Prints one line per check and "N passed, M failed"; exits non-zero on any failure.
  *
- * Usage: tsx scripts/terraform/test-stacks.ts [--stacks dev,staging] [--out <dir for the comments>]
+ * Usage: tsx scripts/terraform/test-stacks.ts [--stacks dev,staging] [--stacks-dir cdktf.out/stacks]
+ *        [--out <dir for the comments>]
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bindingVersion, extractSchema } from './extract-schema';
 
 const ROOT = resolve(__dirname, '..', '..');
-const STACKS_DIR = join(ROOT, 'cdktf.out', 'stacks');
 
 interface Check {
   name: string;
@@ -30,15 +30,17 @@ interface Check {
 
 interface Options {
   stacks?: string[];
+  stacksDir: string;
   out: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { out: join(ROOT, '.test-results', 'terraform') };
+  const options: Options = { stacksDir: join(ROOT, 'cdktf.out', 'stacks'), out: join(ROOT, '.test-results', 'terraform') };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--stacks') options.stacks = argv[++i].split(',');
     else if (argv[i] === '--out') options.out = resolve(argv[++i]);
-    else throw new Error(`test-stacks: unknown argument ${argv[i]}; usage: test-stacks.ts [--stacks a,b] [--out dir]`);
+    else if (argv[i] === '--stacks-dir') options.stacksDir = resolve(argv[++i]);
+    else throw new Error(`test-stacks: unknown argument ${argv[i]}; usage: test-stacks.ts [--stacks a,b] [--stacks-dir dir] [--out dir]`);
   }
   return options;
 }
@@ -55,9 +57,10 @@ class Workspace {
     readonly root: string,
     readonly terraform: string,
     mockProvider: string,
+    private readonly stacksDir: string,
   ) {
     const schemaPath = join(root, 'providers-schema.json');
-    const schema = extractSchema(STACKS_DIR);
+    const schema = extractSchema(stacksDir);
     writeFileSync(schemaPath, JSON.stringify(schema));
     const mirror = join(root, 'mirror');
     for (const address of Object.keys(schema.provider_schemas)) {
@@ -86,7 +89,7 @@ class Workspace {
   /** A copy of a stack whose backend is a local state in the copy. */
   stack(name: string, copyName = name): string {
     const dir = join(this.root, copyName);
-    cpSync(join(STACKS_DIR, name), dir, { recursive: true });
+    cpSync(join(this.stacksDir, name), dir, { recursive: true });
     writeFileSync(join(dir, 'backend_override.tf.json'), JSON.stringify({ terraform: { backend: { local: { path: 'terraform.tfstate' } } } }));
     return dir;
   }
@@ -185,7 +188,8 @@ async function pool<T, R>(items: T[], width: number, work: (item: T) => Promise<
 
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
-  const stacks = options.stacks ?? readdirSync(STACKS_DIR).sort();
+  if (!existsSync(options.stacksDir)) throw new Error(`${options.stacksDir} does not exist: run \`npm run synth\` first`);
+  const stacks = options.stacks ?? readdirSync(options.stacksDir).sort();
   const terraform = toolPath('ensure_terraform');
   const mockProvider = toolPath('ensure_mock_provider');
   const root = mkdtempSync(join(tmpdir(), 'sdp-terraform-'));
@@ -193,7 +197,7 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   const checks: Check[] = [];
   try {
-    const ws = new Workspace(root, terraform, mockProvider);
+    const ws = new Workspace(root, terraform, mockProvider, options.stacksDir);
     const report = (c: Check) => {
       console.log(`${c.ok ? 'PASS' : 'FAIL'} ${c.name} (${c.seconds.toFixed(0)}s)`);
       if (!c.ok && c.detail) console.log(c.detail.replace(/^/gm, '    '));

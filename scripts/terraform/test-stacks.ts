@@ -172,6 +172,23 @@ async function checkComments(ws: Workspace, out: string): Promise<Check[]> {
   return checks;
 }
 
+/** Every stack pins each provider to one exact version (issue 9: no lock file, so no ranges). */
+function checkPinnedProviders(stacksDir: string, stacks: string[]): Check {
+  const loose: string[] = [];
+  for (const stack of stacks) {
+    const tf = JSON.parse(readFileSync(join(stacksDir, stack, 'cdk.tf.json'), 'utf8'));
+    for (const [name, req] of Object.entries<{ version?: string }>(tf.terraform?.required_providers ?? {})) {
+      if (!/^\d+\.\d+\.\d+$/.test(req.version ?? '')) loose.push(`${stack}: ${name} = ${JSON.stringify(req.version ?? null)}`);
+    }
+  }
+  return {
+    name: 'provider versions pinned exactly',
+    ok: loose.length === 0,
+    seconds: 0,
+    detail: `required_providers must name one exact version (e.g. "6.25.0"); found:\n${loose.join('\n')}`,
+  };
+}
+
 async function pool<T, R>(items: T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
@@ -203,6 +220,7 @@ async function main(): Promise<number> {
       if (!c.ok && c.detail) console.log(c.detail.replace(/^/gm, '    '));
       checks.push(c);
     };
+    report(checkPinnedProviders(options.stacksDir, stacks));
     await pool(stacks, 2, async (s) => report(await checkStack(ws, s)));
     if (stacks.includes('staging') && checks.find((c) => c.name === 'terraform staging')?.ok) {
       for (const c of await checkComments(ws, options.out)) report(c);

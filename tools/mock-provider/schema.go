@@ -61,18 +61,15 @@ func loadProviderSchema(path, address string) (*providerSchema, error) {
 	if !ok {
 		return nil, fmt.Errorf("mock provider: %s has no schema for %s; re-run scripts/terraform/extract-schema.ts", path, address)
 	}
-	entries := []*schemaEntry{&schema.Provider}
-	for _, m := range []map[string]schemaEntry{schema.ResourceSchemas, schema.DataSourceSchemas} {
-		for name, entry := range m {
-			entry := entry
+	if err := schema.Provider.Block.parseTypes(); err != nil {
+		return nil, fmt.Errorf("mock provider: provider block of %s: %w", address, err)
+	}
+	for _, entries := range []map[string]schemaEntry{schema.ResourceSchemas, schema.DataSourceSchemas} {
+		for name, entry := range entries {
 			if err := entry.Block.parseTypes(); err != nil {
 				return nil, fmt.Errorf("mock provider: %s in %s: %w", name, path, err)
 			}
-			m[name] = entry
 		}
-	}
-	if err := entries[0].Block.parseTypes(); err != nil {
-		return nil, fmt.Errorf("mock provider: provider block of %s: %w", address, err)
 	}
 	return &schema, nil
 }

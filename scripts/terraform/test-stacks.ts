@@ -172,6 +172,18 @@ async function checkComments(ws: Workspace, out: string): Promise<Check[]> {
   return checks;
 }
 
+/** The mock provider's own tests (tools/mock-provider/*_test.go). */
+function checkMockProvider(): Check {
+  const t0 = Date.now();
+  try {
+    execFileSync('go', ['test', './...'], { cwd: join(ROOT, 'tools', 'mock-provider'), encoding: 'utf8', stdio: 'pipe', env: { ...process.env, GOFLAGS: '-buildvcs=false' } });
+    return { name: 'mock provider go test', ok: true, seconds: (Date.now() - t0) / 1000 };
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    return { name: 'mock provider go test', ok: false, seconds: (Date.now() - t0) / 1000, detail: `${stdout ?? ''}${stderr ?? ''}` };
+  }
+}
+
 /** Every stack pins each provider to one exact version (issue 9: no lock file, so no ranges). */
 function checkPinnedProviders(stacksDir: string, stacks: string[]): Check {
   const loose: string[] = [];
@@ -220,6 +232,7 @@ async function main(): Promise<number> {
       if (!c.ok && c.detail) console.log(c.detail.replace(/^/gm, '    '));
       checks.push(c);
     };
+    report(checkMockProvider());
     report(checkPinnedProviders(options.stacksDir, stacks));
     await pool(stacks, 2, async (s) => report(await checkStack(ws, s)));
     if (stacks.includes('staging') && checks.find((c) => c.name === 'terraform staging')?.ok) {

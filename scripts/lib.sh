@@ -58,3 +58,36 @@ ensure_helm() {
   fi
   ln -sf "$bin" "$SDP_CACHE_DIR/bin/helm"
 }
+
+# terraform from PATH; where missing, OpenTofu built through the Go module proxy. Prints its path.
+OPENTOFU_VERSION=1.10.7
+ensure_terraform() {
+  if command -v terraform >/dev/null 2>&1; then command -v terraform; return; fi
+  local bin="$SDP_CACHE_DIR/bin/tofu-$OPENTOFU_VERSION"
+  if [ ! -x "$bin" ]; then
+    command -v go >/dev/null 2>&1 || { echo "no terraform on PATH: install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install), or the Go toolchain to build OpenTofu" >&2; return 2; }
+    log "no terraform on PATH: building OpenTofu $OPENTOFU_VERSION into $SDP_CACHE_DIR/bin (first run only)"
+    local tmp; tmp="$(mktemp -d)"
+    if ! GOBIN="$tmp" GOFLAGS=-buildvcs=false go install "github.com/opentofu/opentofu/cmd/tofu@v$OPENTOFU_VERSION" >&2; then
+      rm -rf "$tmp"
+      echo "no terraform on PATH and OpenTofu $OPENTOFU_VERSION did not build: install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install)" >&2
+      return 2
+    fi
+    mv "$tmp/tofu" "$bin"; rm -rf "$tmp"
+  fi
+  echo "$bin"
+}
+
+# The schema-driven mock of the aws, kubernetes and helm providers (tools/mock-provider), built
+# once per source change through the Go module proxy. Prints its path.
+ensure_mock_provider() {
+  command -v go >/dev/null 2>&1 || { echo "the mock provider needs the Go toolchain (https://go.dev/dl/) on PATH" >&2; return 2; }
+  local src="tools/mock-provider" hash
+  hash=$(cat "$src"/go.mod "$src"/go.sum "$src"/*.go | sha256sum | cut -c1-16)
+  local bin="$SDP_CACHE_DIR/bin/mock-provider-$hash"
+  if [ ! -x "$bin" ]; then
+    log "building the mock Terraform provider into $SDP_CACHE_DIR/bin"
+    (cd "$src" && GOFLAGS=-buildvcs=false go build -o "$bin.tmp" .) >&2 && mv "$bin.tmp" "$bin" || return 2
+  fi
+  echo "$bin"
+}

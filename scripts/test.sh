@@ -51,7 +51,19 @@ checkov_stage() {
   record "checkov" "$p" "$f" $(( $(date +%s) - t0 ))
 }
 
-step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_parliament && ensure_promtool && ensure_helm && bash scripts/install-actionlint.sh >/dev/null'
+# Terraform itself on every stack, against the mock providers: one pass/fail per stack and comment check.
+terraform_stage() {
+  local t0=$(date +%s) out rc
+  log "terraform on every stack"
+  out=$(npx tsx scripts/terraform/test-stacks.ts 2>&1); rc=$?
+  echo "$out"
+  local p f
+  p=$(echo "$out" | grep -c '^PASS '); f=$(echo "$out" | grep -c '^FAIL ')
+  [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  record "terraform" "$p" "$f" $(( $(date +%s) - t0 ))
+}
+
+step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_parliament && ensure_promtool && ensure_helm && ensure_terraform >/dev/null && ensure_mock_provider >/dev/null && bash scripts/install-actionlint.sh >/dev/null'
 if [ -f scripts/local-services.ts ]; then
   step "install services" npx tsx scripts/local-services.ts install
 fi
@@ -62,6 +74,7 @@ step "synth" npm run --silent synth
 jest_stage "unit" --selectProjects unit
 checkov_stage
 step "iam lint (parliament)" bash scripts/ci/lint-iam.sh
+terraform_stage
 jest_stage "integration" --selectProjects integration --runInBand
 
 echo

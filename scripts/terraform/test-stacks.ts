@@ -6,8 +6,10 @@
  * table is renamed, which must carry the data-loss warning. What this proves and what it cannot:
  * docs/terraform-tests.md.
  *
- * Works in a temp copy of cdktf.out, with the backend overridden to a local state and a private
- * TF_CLI_CONFIG_FILE whose only provider source is a filesystem mirror: no network, no registry.
+ * Synthesizes its own copy of the stacks as a deploy does, with APP_IMAGE_TAG set (`npm run synth`
+ * writes a placeholder tag that the stacks' own precondition refuses at plan), unless given
+ * --stacks-dir. The backend is overridden to a local state and a private TF_CLI_CONFIG_FILE
+ * whose only provider source is a filesystem mirror: no network, no registry.
  * Prints one line per check and "N passed, M failed"; exits non-zero on any failure.
  *
  * Usage: tsx scripts/terraform/test-stacks.ts [--stacks dev,staging] [--stacks-dir cdktf.out/stacks]
@@ -30,12 +32,13 @@ interface Check {
 
 interface Options {
   stacks?: string[];
-  stacksDir: string;
+  /** Synthesized stacks to test; by default a fresh synth with a test image tag. */
+  stacksDir?: string;
   out: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { stacksDir: join(ROOT, 'cdktf.out', 'stacks'), out: join(ROOT, '.test-results', 'terraform') };
+  const options: Options = { out: join(ROOT, '.test-results', 'terraform') };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--stacks') options.stacks = argv[++i].split(',');
     else if (argv[i] === '--out') options.out = resolve(argv[++i]);
@@ -215,10 +218,25 @@ async function pool<T, R>(items: T[], width: number, work: (item: T) => Promise<
   return results;
 }
 
+/** The image tag the synthesized stacks deploy; any published-looking tag, as CI passes one. */
+const TEST_IMAGE_TAG = 'sha-0000000000000000000000000000000000000000';
+
+/** Synthesizes every stack as `cdktf deploy` would, into `outdir`; returns its stacks folder. */
+function synthesize(outdir: string): string {
+  execFileSync(process.execPath, ['--import', 'tsx', 'main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, APP_IMAGE_TAG: TEST_IMAGE_TAG, CDKTF_OUTDIR: outdir },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return join(outdir, 'stacks');
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
-  if (!existsSync(options.stacksDir)) throw new Error(`${options.stacksDir} does not exist: run \`npm run synth\` first`);
-  const stacks = options.stacks ?? readdirSync(options.stacksDir).sort();
+  const synthDir = options.stacksDir ? undefined : mkdtempSync(join(tmpdir(), 'sdp-synth-'));
+  const stacksDir = options.stacksDir ?? synthesize(synthDir!);
+  if (!existsSync(stacksDir)) throw new Error(`${stacksDir} does not exist: synthesize first (\`npm run synth\`)`);
+  const stacks = options.stacks ?? readdirSync(stacksDir).sort();
   const terraform = toolPath('ensure_terraform');
   const mockProvider = toolPath('ensure_mock_provider');
   const root = mkdtempSync(join(tmpdir(), 'sdp-terraform-'));
@@ -226,20 +244,21 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   const checks: Check[] = [];
   try {
-    const ws = new Workspace(root, terraform, mockProvider, options.stacksDir);
+    const ws = new Workspace(root, terraform, mockProvider, stacksDir);
     const report = (c: Check) => {
       console.log(`${c.ok ? 'PASS' : 'FAIL'} ${c.name} (${c.seconds.toFixed(0)}s)`);
       if (!c.ok && c.detail) console.log(c.detail.replace(/^/gm, '    '));
       checks.push(c);
     };
     report(checkMockProvider());
-    report(checkPinnedProviders(options.stacksDir, stacks));
+    report(checkPinnedProviders(stacksDir, stacks));
     await pool(stacks, 2, async (s) => report(await checkStack(ws, s)));
     if (stacks.includes('staging') && checks.find((c) => c.name === 'terraform staging')?.ok) {
       for (const c of await checkComments(ws, options.out)) report(c);
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
+    if (synthDir) rmSync(synthDir, { recursive: true, force: true });
   }
   const failed = checks.filter((c) => !c.ok).length;
   console.log(`terraform stage took ${((Date.now() - t0) / 1000).toFixed(0)}s`);

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { consumerGroups, topics } from '../apps/contracts/topics';
+import { apps, consumerApps } from '../apps/contracts/apps';
+import { topics } from '../apps/contracts/topics';
 import { EnvironmentConfig } from '../config';
 import { ClusterAddons, ClusterAddonsProps } from '../constructs/cluster-addons';
 import { DataLake } from '../constructs/data-lake';
@@ -65,7 +66,7 @@ export class PipelineWorkloads extends Construct {
     });
     // KEDA reads consumer-group lag: describe only, never read data or move offsets.
     const consumed = [topics.raw.name, topics.clean.name];
-    kafka.grantDescribeGroups(this.addons.kedaOperatorRole, consumed, Object.values(consumerGroups));
+    kafka.grantDescribeGroups(this.addons.kedaOperatorRole, consumed, consumerApps.map((a) => a.consumerGroup as string));
 
     // Egress: brokers sit in the private subnets; STS and Keyspaces through interface endpoints
     // in the VPC; S3 through the gateway endpoint, whose addresses are public prefixes.
@@ -103,18 +104,18 @@ export class PipelineWorkloads extends Construct {
       ...common,
       name: 'processor',
       httpPort: APP_PORTS.processor,
-      kafka: consumer(topics.raw, consumerGroups.processor),
+      kafka: consumer(topics.raw, apps.processor.consumerGroup),
       scaling: scaling(config.apps.processor),
       egress: [toKafka, toVpcEndpoints],
     });
-    kafka.grantConsume(processor.role, [topics.raw.name], consumerGroups.processor);
+    kafka.grantConsume(processor.role, [topics.raw.name], apps.processor.consumerGroup);
     kafka.grantProduce(processor.role, [topics.clean.name, topics.aggregates.name, topics.deadLetter.name]);
 
     const cassandraSink = new StreamApp(this, 'cassandra-sink', {
       ...common,
       name: 'cassandra-sink',
       httpPort: APP_PORTS['cassandra-sink'],
-      kafka: consumer(topics.clean, consumerGroups.cassandraSink),
+      kafka: consumer(topics.clean, apps.cassandraSink.consumerGroup),
       scaling: scaling(config.apps.cassandraSink),
       env: {
         CASSANDRA_CONTACT_POINTS: `cassandra.${config.region}.amazonaws.com`,
@@ -126,7 +127,7 @@ export class PipelineWorkloads extends Construct {
       },
       egress: [toKafka, toVpcEndpoints],
     });
-    kafka.grantConsume(cassandraSink.role, [topics.clean.name, topics.aggregates.name], consumerGroups.cassandraSink);
+    kafka.grantConsume(cassandraSink.role, [topics.clean.name, topics.aggregates.name], apps.cassandraSink.consumerGroup);
     kafka.grantProduce(cassandraSink.role, [topics.deadLetter.name]);
     keyspace.grantWrite(cassandraSink.role);
 
@@ -134,12 +135,12 @@ export class PipelineWorkloads extends Construct {
       ...common,
       name: 'lake-sink',
       httpPort: APP_PORTS['lake-sink'],
-      kafka: consumer(topics.clean, consumerGroups.lakeSink),
+      kafka: consumer(topics.clean, apps.lakeSink.consumerGroup),
       scaling: scaling(config.apps.lakeSink),
       env: { S3_BUCKET: lake.bucketName },
       egress: [toKafka, toVpcEndpoints, toS3],
     });
-    kafka.grantConsume(lakeSink.role, [topics.clean.name], consumerGroups.lakeSink);
+    kafka.grantConsume(lakeSink.role, [topics.clean.name], apps.lakeSink.consumerGroup);
     lake.grantWrite(lakeSink.role, lakeLayout.prefix);
 
     this.apps = { producer, processor, 'cassandra-sink': cassandraSink, 'lake-sink': lakeSink };

@@ -7,6 +7,7 @@
  *
  * A new app is its own folder under apps/, one entry here and its tests.
  */
+import { lakeLayout } from './lake';
 import { TopicKey, topics } from './topics';
 
 /** What an app may touch on AWS besides Kafka; the stacks turn each into a least-privilege grant. */
@@ -75,9 +76,10 @@ export const apps = {
     configKey: 'lakeSink',
     consumerGroup: 'telemetry-lake-sink',
     consumes: ['clean'],
-    produces: [],
+    // Records of the clean topic that fail the contract are dead-lettered, as in the other consumers.
+    produces: ['deadLetter'],
     scalesOn: ['clean'],
-    aws: { lakeWritePrefix: 'readings/' },
+    aws: { lakeWritePrefix: lakeLayout.prefix },
   },
 } as const satisfies Record<string, AppDeclaration>;
 

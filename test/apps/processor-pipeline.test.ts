@@ -52,6 +52,7 @@ function harness(opts: { maxInFlightMessages?: number; failSend?: boolean } = {}
       if (opts.failSend) throw new Error('broker down');
       sent.push(...tm);
     },
+    topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
     logger,
     metrics,
     allowedLatenessMs: 10_000,
@@ -100,7 +101,7 @@ describe('Processor', () => {
       [dlqHeaders.partition]: '0',
       [dlqHeaders.offset]: '101',
       [dlqHeaders.exceptionClass]: 'SyntaxError',
-      [dlqHeaders.reason]: expect.stringMatching(/^invalid JSON/),
+      [dlqHeaders.reason]: expect.stringMatching(/^invalid_json: invalid JSON/),
       [dlqHeaders.failedAt]: expect.stringMatching(/^\d+$/),
     });
 
@@ -160,7 +161,13 @@ describe('Processor', () => {
     h.processor.assign(new Map([[0, undefined]]), 0);
     await h.processor.handleBatch(batchOf([reading(7, T0 + 1_000), reading(8, T0 + 2_000)]), h.ctx);
     const commits: OffsetCommit[] = [];
-    const idle: IdleContext = { logger, metrics: h.metrics, generation: 1, isRunning: () => true, commit: async (c) => void commits.push(...c) };
+    const idle: IdleContext = {
+      logger,
+      metrics: h.metrics,
+      generation: 1,
+      isRunning: () => true,
+      markSafe: (topic, partition, safe) => void commits.push({ topic, partition, ...(typeof safe === 'string' ? { offset: safe } : safe!) }),
+    };
 
     await h.processor.flushIdle(Date.now() + 1_000, idle); // not idle long enough yet
     expect(h.aggregates()).toEqual([]);

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { consumerGroups, topics } from '../../../apps/contracts';
+import { apps, topics } from '../../../apps/contracts';
 import { ManifestEntry, parseManifest } from '../../../apps/producer/run';
 import { countReadings, readAggregates, readReadings, truncateTables } from './cassandra';
 import { groupBacklog, readTopic, resetKafka, topicOffsets, topicSize, TopicRecord, withAdmin } from './kafka';
@@ -223,7 +223,7 @@ export class Scenario {
         'the processor to close every window and commit the whole raw topic',
         () =>
           withAdmin(async (admin) => {
-            const backlog = await groupBacklog(admin, consumerGroups.processor, topics.raw.name, await topicOffsets(admin, topics.raw.name));
+            const backlog = await groupBacklog(admin, apps.processor.consumerGroup, topics.raw.name, await topicOffsets(admin, topics.raw.name));
             return backlog === 0 ? done(undefined) : pending(`${backlog} raw records behind its commit`);
           }),
         wait,
@@ -243,7 +243,7 @@ export class Scenario {
       () =>
         withAdmin(async (admin) => {
           let backlog = 0;
-          for (const t of sinkTopics) backlog += await groupBacklog(admin, consumerGroups.cassandraSink, t, await topicOffsets(admin, t));
+          for (const t of sinkTopics) backlog += await groupBacklog(admin, apps.cassandraSink.consumerGroup, t, await topicOffsets(admin, t));
           return backlog === 0 ? done(undefined) : pending(`${backlog} records behind its commit`);
         }),
       wait,

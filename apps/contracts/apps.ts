@@ -81,6 +81,17 @@ export const apps = {
     scalesOn: ['clean'],
     aws: { lakeWritePrefix: lakeLayout.prefix },
   },
+  alerts: {
+    name: 'alerts',
+    description: 'Writes 1-minute aggregates that cross a configured threshold to the alerts topic',
+    httpPort: 8084,
+    configKey: 'alerts',
+    consumerGroup: 'telemetry-alerts',
+    consumes: ['aggregates'],
+    produces: ['alerts', 'deadLetter'],
+    scalesOn: ['aggregates'],
+    aws: {},
+  },
 } as const satisfies Record<string, AppDeclaration>;
 
 export type AppKey = keyof typeof apps;

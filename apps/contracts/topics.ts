@@ -43,6 +43,13 @@ export const topics = {
     cleanupPolicy: 'delete',
     description: 'Records that failed validation, with the reason and source coordinates in headers',
   },
+  alerts: {
+    name: 'telemetry.alerts.v1',
+    partitions: 3,
+    retentionHours: 168,
+    cleanupPolicy: 'delete',
+    description: 'Threshold breaches found in the 1-minute aggregates, keyed by device, metric, window and rule',
+  },
 } as const satisfies Record<string, TopicDeclaration>;
 
 export type TopicKey = keyof typeof topics;

@@ -48,6 +48,7 @@ export const appSettings: Readonly<Record<AppName, Readonly<Record<string, strin
   processor: { PROCESSOR_WINDOW_IDLE_FLUSH_MS: '1000' },
   'cassandra-sink': {},
   'lake-sink': { LAKE_SINK_MAX_RECORDS: '2000', LAKE_SINK_IDLE_FLUSH_MS: '1000' },
+  alerts: {},
 };
 
 export const consumerApps: readonly AppName[] = ['processor', 'cassandra-sink', 'lake-sink'];

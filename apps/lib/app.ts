@@ -9,7 +9,7 @@ import type { Kafka, Producer, ProducerConfig } from 'kafkajs';
 import type { z } from 'zod';
 import type { AppDeclaration } from '../contracts/apps';
 import { TopicKey, topics } from '../contracts/topics';
-import { AppConfigError, CommonEnv, KafkaEnv, loadConfig } from './config';
+import { AppConfigError, CommonEnv, KafkaEnv, loadConfig, reportConfigError } from './config';
 import { runConsumer, RunConsumerOptions, RunningConsumer } from './consumer';
 import { startHttpServer } from './http';
 import { createKafka, createProducer } from './kafka';
@@ -50,11 +50,6 @@ export interface AppSpec<S extends z.ZodType<KafkaEnv & CommonEnv>> {
   readonly env: S;
   /** Starts the app's work; may resolve at once (consumers) or when the work is done (the producer). */
   start(runtime: AppRuntime<z.output<S>>): Promise<void>;
-}
-
-/** The one format of a configuration error, for every process of the repository. */
-export function reportConfigError(process_: string, err: AppConfigError): string {
-  return `${process_}: ${err.message}\n`;
 }
 
 export function runApp<S extends z.ZodType<KafkaEnv & CommonEnv>>(spec: AppSpec<S>): void {

@@ -23,6 +23,11 @@ export class AppConfigError extends Error {
   }
 }
 
+/** The one format of a configuration error on stderr, for every process of the repository. */
+export function reportConfigError(processName: string, err: AppConfigError): string {
+  return `${processName}: ${err.message}\n`;
+}
+
 /**
  * Parses `env` with `schema`. Empty strings count as unset, so a blank value in a manifest
  * falls back to the documented default instead of failing a number/boolean parse.

@@ -97,14 +97,16 @@ export class Processor {
     return this.serialize(st, () => this.processBatch(st, batch, ctx));
   }
 
-  /** Timer tick: partitions idle for `idleFlushMs` advance their watermark to `now` and report their new commit. */
+  /** Timer tick: partitions idle for `idleFlushMs` advance their watermark to `now` minus the allowed lateness and report their new commit. */
   async flushIdle(now: number, ctx: IdleContext): Promise<void> {
     const idle = [...this.states].filter(([, st]) => st.windows.openCount > 0 && now - st.lastActivity >= this.idleFlushMs);
     await Promise.all(
       idle.map(([partition, st]) =>
         this.serialize(st, async () => {
           if (this.states.get(partition) !== st) return; // reassigned meanwhile
-          st.windows.advanceWatermarkTo(now);
+          // The wall clock stands for the newest possible event time, so lateness still applies:
+          // a record stamped just before a window's end may still be on its way.
+          st.windows.advanceWatermarkTo(now - this.allowedLatenessMs);
           const closed = st.windows.closeReady();
           if (closed.length === 0 || st.nextOffset === undefined) return;
           const rejections: Rejection[] = [];

@@ -176,6 +176,19 @@ describe('Processor', () => {
     expect(commits).toEqual([{ topic: topics.raw.name, partition: 0, offset: '9', metadata: expect.any(String) }]);
   });
 
+  test('an idle flush keeps the allowed lateness: a record stamped just before the window end still counts', async () => {
+    const h = harness();
+    h.processor.assign(new Map([[0, undefined]]));
+    const W = Math.floor((Date.now() + 120_000) / 60_000) * 60_000;
+    const idle: IdleContext = { logger, metrics: h.metrics, generation: 1, isRunning: () => true, markSafe: () => undefined };
+    await h.processor.handleBatch(batchOf([reading(0, W + 59_000)]), h.ctx);
+    await h.processor.flushIdle(W + 65_000, idle); // 5 s past the window end, inside the 10 s lateness
+    expect(h.aggregates()).toEqual([]);
+    await h.processor.handleBatch(batchOf([reading(1, W + 59_500)]), h.ctx); // in flight during the flush
+    await h.processor.flushIdle(W + 90_000, idle);
+    expect(h.aggregates().map((a) => [a.windowStart, a.count])).toEqual([[W, 2]]);
+  });
+
   test('late events are counted and not aggregated', async () => {
     const h = harness();
     h.processor.assign(new Map([[0, undefined]]));

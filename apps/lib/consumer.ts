@@ -140,7 +140,9 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
   const commitOffsets = (commits: readonly OffsetCommit[], send: (byTopic: { topic: string; partitions: ReturnType<typeof withMetadata>[] }[]) => Promise<unknown>) => {
     const inGeneration = generation;
     const run = commitChain.then(async () => {
-      if (commits.length === 0) return;
+      // After a rejoin the group's commit call carries the new generation: marks of the old one
+      // could overwrite what the partition's new owner committed.
+      if (commits.length === 0 || generation !== inGeneration) return;
       const byTopic = new Map<string, ReturnType<typeof withMetadata>[]>();
       for (const c of commits) byTopic.set(c.topic, [...(byTopic.get(c.topic) ?? []), withMetadata(c)]);
       try {

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { allTopics } from '../contracts/topics';
-import { cassandraEnv, commonEnv, envInt, kafkaEnv, loadConfig, s3Env } from '../lib/config';
+import { AppConfigError, cassandraEnv, commonEnv, envInt, kafkaEnv, loadConfig, reportConfigError, s3Env } from '../lib/config';
 import { createLogger } from '../lib/logger';
 
 const topicsEnv = commonEnv.extend(kafkaEnv.shape).extend({
@@ -78,6 +78,6 @@ if (!run) {
   process.exit(2);
 }
 run().catch((err: Error) => {
-  process.stderr.write(`${err.name === 'AppConfigError' ? '' : 'admin failed: '}${err.message}\n`);
+  process.stderr.write(err instanceof AppConfigError ? reportConfigError('admin', err) : `admin failed: ${err.message}\n`);
   process.exit(1);
 });

@@ -1,10 +1,13 @@
 /**
  * The Cassandra sink's environment: Kafka, Cassandra/Keyspaces and common variables from
- * apps/lib, plus the sink's own knobs (named after Kafka Connect's `errors.retry.*`).
+ * apps/lib, plus the sink's own knobs; the retry variables are Kafka Connect's `errors.retry.*`
+ * (apps/lib/retry).
  */
 import { z } from 'zod';
 import { cassandraEnv, commonEnv, envInt, kafkaEnv } from '../lib/config';
-import type { RetryPolicy } from './retry';
+import { checkRetryPolicy, retryEnv, RetryPolicy, retryPolicyFrom } from '../lib/retry';
+
+const RETRY = 'CASSANDRA_SINK';
 
 export const cassandraSinkEnv = kafkaEnv
   .extend(cassandraEnv.shape)
@@ -23,36 +26,13 @@ export const cassandraSinkEnv = kafkaEnv
     CASSANDRA_SINK_CONNECTIONS_PER_HOST: envInt(1, 64).default(2),
     /** Kafka partitions processed at once. @default 6 */
     CASSANDRA_SINK_PARTITIONS_CONCURRENTLY: envInt(1, 64).default(6),
-    /** Quick attempts per write before the consumer pauses and keeps retrying. @default 5 */
-    CASSANDRA_SINK_MAX_ATTEMPTS: envInt(1, 100).default(5),
-    /** First backoff ceiling, doubled per attempt (full jitter). @default 100 */
-    CASSANDRA_SINK_RETRY_BASE_MS: envInt(1, 60_000).default(100),
-    /** Largest backoff between two attempts. @default 5000 */
-    CASSANDRA_SINK_RETRY_MAX_DELAY_MS: envInt(10, 60_000).default(5_000),
-    /**
-     * How long a write may keep failing before the process exits for a restart (nothing is
-     * skipped: the batch stays uncommitted).
-     * @default 300000 (5 minutes)
-     */
-    CASSANDRA_SINK_MAX_RETRY_MS: envInt(1_000, 86_400_000).default(300_000),
+    /** @default 5 attempts, 100 ms base, 5000 ms max delay, 300000 ms (5 minutes) before a restart */
+    ...retryEnv(RETRY, { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 5_000, maxRetryMs: 300_000 }),
   })
-  .superRefine((v, ctx) => {
-    if (v.CASSANDRA_SINK_RETRY_MAX_DELAY_MS < v.CASSANDRA_SINK_RETRY_BASE_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['CASSANDRA_SINK_RETRY_MAX_DELAY_MS'],
-        message: `must be >= CASSANDRA_SINK_RETRY_BASE_MS (${v.CASSANDRA_SINK_RETRY_BASE_MS})`,
-      });
-    }
-  });
+  .superRefine(checkRetryPolicy(RETRY));
 
 export type CassandraSinkConfig = z.output<typeof cassandraSinkEnv>;
 
 export function retryPolicyOf(cfg: CassandraSinkConfig): RetryPolicy {
-  return {
-    maxAttempts: cfg.CASSANDRA_SINK_MAX_ATTEMPTS,
-    baseDelayMs: cfg.CASSANDRA_SINK_RETRY_BASE_MS,
-    maxDelayMs: cfg.CASSANDRA_SINK_RETRY_MAX_DELAY_MS,
-    maxRetryMs: cfg.CASSANDRA_SINK_MAX_RETRY_MS,
-  };
+  return retryPolicyFrom(RETRY, cfg);
 }

@@ -2,7 +2,7 @@
  * Startup check that the live tables match the contract's declarations, so a missing table or
  * column stops the sink with one clear message instead of a crash loop of failing INSERTs.
  */
-import type { TableDeclaration } from '../contracts';
+import type { TableDeclaration } from '../contracts/tables';
 
 export interface LiveTable {
   readonly columns: readonly { readonly name: string }[];

@@ -5,41 +5,46 @@
  */
 import type { Counter } from 'prom-client';
 import type { z } from 'zod';
-import { TelemetryAggregate, telemetryAggregateSchema, TelemetryReading, telemetryReadingSchema, topics } from '../contracts';
-import type { AppMetrics, Batch, BatchContext, BatchResult, Logger } from '../lib';
+import type { TelemetryAggregate, TelemetryReading } from '../contracts/telemetry';
+import { telemetryAggregateSchema, telemetryReadingSchema } from '../contracts/telemetry';
+import type { Batch, BatchContext, BatchResult } from '../lib/consumer';
+import type { DeadLetterSink } from '../lib/dead-letter';
+import type { PauseGate } from '../lib/flow-control';
+import type { Logger } from '../lib/logger';
+import type { AppMetrics } from '../lib/metrics';
+import { decodeAll, Decoder, jsonDecoder } from '../lib/records';
+import { settleSinkFailure } from '../lib/retry';
 import { PendingRow, planWrites } from './batching';
-import type { DeadLetterSink, Rejection } from './dead-letter';
-import type { PauseGate } from './flow-control';
-import { Decoded, decodeJson } from './records';
-import { AbandonedError, errorKind, HeartbeatFailedError } from './retry';
 import type { RowWriter } from './statements';
+import { errorKind } from './write-errors';
 import type { CassandraWriter } from './writer';
 
 /** How one source topic's records are validated and written. */
 export interface SinkRoute {
   readonly table: string;
   /** Bound values for the route's INSERT, or why the record was rejected. */
-  decode(value: Buffer | null): Decoded<PendingRow>;
+  readonly decode: Decoder<PendingRow>;
 }
 
-export function route<T>(schema: z.ZodType<T>, writer: RowWriter<T>): SinkRoute {
+export function route<S extends z.ZodType>(schema: S, writer: RowWriter<z.output<S>>): SinkRoute {
+  const decode = jsonDecoder(schema);
   return {
     table: writer.table.name,
     decode: (value) => {
-      const decoded = decodeJson(schema, value);
+      const decoded = decode(value);
       return decoded.ok ? { ok: true, value: { writer, params: writer.params(decoded.value) } } : decoded;
     },
   };
 }
 
-/** The two topics this sink consumes, each to its table, all from the contracts. */
-export function contractRoutes(writers: {
+/** The topics this sink consumes, each to its table, all from the contracts (names from the catalog). */
+export function contractRoutes(topics: { readonly clean: string; readonly aggregates: string }, writers: {
   readonly readings: RowWriter<TelemetryReading>;
   readonly aggregates: RowWriter<TelemetryAggregate>;
 }): ReadonlyMap<string, SinkRoute> {
   return new Map([
-    [topics.clean.name, route(telemetryReadingSchema, writers.readings)],
-    [topics.aggregates.name, route(telemetryAggregateSchema, writers.aggregates)],
+    [topics.clean, route(telemetryReadingSchema, writers.readings)],
+    [topics.aggregates, route(telemetryAggregateSchema, writers.aggregates)],
   ]);
 }
 
@@ -61,18 +66,8 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
     if (!target) throw new Error(`No table is mapped for topic ${batch.topic}`);
     deps.gate.attach(ctx);
 
-    const rows: PendingRow[] = [];
-    const timestamps: number[] = [];
-    const rejections: Rejection[] = [];
-    for (const message of batch.messages) {
-      const decoded = target.decode(message.value);
-      if (decoded.ok) {
-        rows.push(decoded.value);
-        timestamps.push(Number(message.timestamp));
-      } else {
-        rejections.push({ message, reason: decoded.reason, detail: decoded.detail, errorClass: decoded.errorClass });
-      }
-    }
+    const { accepted, rejections } = decodeAll(batch.messages, target.decode);
+    const rows = accepted.map((a) => a.value);
 
     const endWrite = metrics.batchDuration.startTimer({ stage: 'write' });
     try {
@@ -94,21 +89,14 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
         deps.deadLetters.send({ topic: batch.topic, partition: batch.partition }, rejections),
       ]);
     } catch (err) {
-      if (err instanceof AbandonedError) {
-        logger.info({ topic: batch.topic, partition: batch.partition }, 'batch abandoned without commit');
-        return undefined;
-      }
-      if (err instanceof HeartbeatFailedError) throw err;
-      metrics.errors.inc({ kind: 'write' });
-      deps.onFatal(err);
-      throw err;
+      return settleSinkFailure(err, { logger, errors: metrics.errors, kind: 'write', onFatal: deps.onFatal, context: { topic: batch.topic, partition: batch.partition } });
     } finally {
       endWrite();
     }
 
     metrics.recordsOut.inc({ topic: target.table }, rows.length);
     const now = Date.now();
-    for (const ts of timestamps) metrics.endToEndLatency.observe((now - ts) / 1000);
+    for (const { message } of accepted) metrics.endToEndLatency.observe((now - Number(message.timestamp)) / 1000);
     return (BigInt(batch.lastOffset()) + 1n).toString();
   };
 }

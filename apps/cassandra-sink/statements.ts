@@ -4,17 +4,8 @@
  * that leaves a column without a source (or a field without a column) fails at startup instead
  * of silently writing nulls or dropping a field.
  */
-import {
-  aggregateColumns,
-  aggregatesTable,
-  ColumnSpec,
-  cqlName,
-  readingColumns,
-  readingsTable,
-  TableDeclaration,
-  TelemetryAggregate,
-  TelemetryReading,
-} from '../contracts';
+import { aggregatesTable, cqlName, readingsTable, TableDeclaration } from '../contracts/tables';
+import { aggregateColumns, ColumnSpec, readingColumns, TelemetryAggregate, TelemetryReading } from '../contracts/telemetry';
 
 /** A contract column map: every field of `T` (optional ones included) has a storage column. */
 export type ColumnMapOf<T> = { readonly [K in keyof T]-?: ColumnSpec };

@@ -1,12 +1,13 @@
 /**
  * Executes write units against Cassandra/Keyspaces: bounded concurrency shared by every
  * partition, LOCAL_QUORUM, prepared and idempotent (so the driver may also retry on another
- * host), with the app-level retry policy of ./retry around each unit.
+ * host), with the shared retry (apps/lib/retry) around each unit.
  */
 import { types } from 'cassandra-driver';
 import type { WriteStatement, WriteUnit } from './batching';
-import { ConcurrencyLimiter } from './flow-control';
-import { RetryHooks, RetryPolicy, withRetries } from './retry';
+import { ConcurrencyLimiter } from '../lib/flow-control';
+import { RetryHooks, RetryPolicy, withRetries } from '../lib/retry';
+import { classifyWriteError } from './write-errors';
 
 /** The slice of cassandra-driver's `Client` the writer uses (a fake in unit tests). */
 export interface CqlSession {
@@ -61,7 +62,7 @@ export class CassandraWriter {
         this.limiter.run(async () => {
           if (failure) return;
           try {
-            await withRetries(() => this.send(unit.statements), this.opts.retry, { ...this.opts.retryOverrides, ...hooks });
+            await withRetries(() => this.send(unit.statements), this.opts.retry, { classify: classifyWriteError, ...this.opts.retryOverrides, ...hooks });
           } catch (error) {
             // Recorded before the slot is released, so the next queued unit sees it.
             failure ??= { error };

@@ -142,13 +142,30 @@ export const apps = {
     configKey: 'lakeSink',
     consumerGroup: 'telemetry-lake-sink',
     consumes: ['clean'],
-    produces: [],
+    // Records of the clean topic that fail the contract are dead-lettered, as in the other consumers.
+    produces: ['deadLetter'],
     scalesOn: ['clean'],
     aws: { lakeWritePrefix: lakeLayout.prefix },
     // Holds up to LAKE_SINK_MAX_RECORDS rows per file being built, on several partitions: memory first.
     deployment: {
       minReplicas: 1,
       resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+    },
+  },
+  alerts: {
+    name: 'alerts',
+    description: 'Writes 1-minute aggregates that cross a configured threshold to the alerts topic',
+    httpPort: 8084,
+    configKey: 'alerts',
+    consumerGroup: 'telemetry-alerts',
+    consumes: ['aggregates'],
+    produces: ['alerts', 'deadLetter'],
+    scalesOn: ['aggregates'],
+    aws: {},
+    // One comparison per aggregate: a small footprint.
+    deployment: {
+      minReplicas: 1,
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
     },
   },
 } as const satisfies Record<string, AppDeclaration>;

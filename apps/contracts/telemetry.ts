@@ -54,6 +54,28 @@ export const telemetryAggregateSchema = z
 
 export type TelemetryAggregate = z.infer<typeof telemetryAggregateSchema>;
 
+/** The aggregate statistics a threshold rule can test. */
+export const ALERT_STATISTICS = ['min', 'max', 'avg', 'last'] as const;
+
+/** A 1-minute aggregate that crossed a threshold: which rule, and the value that crossed it. */
+export const telemetryAlertSchema = z
+  .object({
+    schemaVersion: z.literal(TELEMETRY_SCHEMA_VERSION),
+    deviceId: telemetryReadingSchema.shape.deviceId,
+    metric: telemetryReadingSchema.shape.metric,
+    windowStart: telemetryAggregateSchema.shape.windowStart,
+    windowEnd: telemetryAggregateSchema.shape.windowEnd,
+    /** The rule as configured, e.g. `humidity.max>60`. */
+    rule: z.string().min(1).max(200),
+    statistic: z.enum(ALERT_STATISTICS),
+    comparison: z.enum(['above', 'below']),
+    threshold: z.number().finite(),
+    value: z.number().finite(),
+  })
+  .strict();
+
+export type TelemetryAlert = z.infer<typeof telemetryAlertSchema>;
+
 /** Storage types of one field in each store. `cql` is the Cassandra/Keyspaces type, `glue` the Hive/Glue type. */
 export interface ColumnSpec {
   readonly column: string;

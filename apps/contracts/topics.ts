@@ -1,6 +1,6 @@
 /**
- * Kafka topics and consumer groups: declared once, used by the MSK construct (IAM grants),
- * the topic admin job on the cluster, the local services and the apps.
+ * Kafka topics: declared once, used by the MSK construct (IAM grants), the topic admin job on
+ * the cluster, the local services and the apps. Consumer groups belong to the app catalog (./apps.ts).
  * Replication factor and min.insync.replicas come from the environment (see config/).
  */
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
@@ -43,16 +43,17 @@ export const topics = {
     cleanupPolicy: 'delete',
     description: 'Records that failed validation, with the reason and source coordinates in headers',
   },
+  alerts: {
+    name: 'telemetry.alerts.v1',
+    partitions: 3,
+    retentionHours: 168,
+    cleanupPolicy: 'delete',
+    description: 'Threshold breaches found in the 1-minute aggregates, keyed by device, metric, window and rule',
+  },
 } as const satisfies Record<string, TopicDeclaration>;
 
 export type TopicKey = keyof typeof topics;
 export const allTopics: readonly TopicDeclaration[] = Object.values(topics);
-
-export const consumerGroups = {
-  processor: 'telemetry-processor',
-  cassandraSink: 'telemetry-cassandra-sink',
-  lakeSink: 'telemetry-lake-sink',
-} as const;
 
 /** Kafka topic configs for a declaration, given the environment's durability settings. */
 export function topicConfig(topic: TopicDeclaration, minInsyncReplicas: number): Record<string, string> {

@@ -21,7 +21,7 @@
  * The sink also seeks a resumed partition back to `blockStart` of its committed offset, so even
  * an operator's offset reset to any point replays whole blocks and reproduces the same objects.
  */
-import { lakeObjectKey } from '../contracts';
+import { lakeObjectKey } from '../contracts/lake';
 
 const HOUR_MS = 3_600_000;
 

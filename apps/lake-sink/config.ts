@@ -1,13 +1,15 @@
 /**
  * The lake sink's environment: Kafka, S3 and common variables from apps/lib, plus the file
- * layout and retry knobs. Changing LAKE_SINK_MAX_RECORDS or LAKE_SINK_MAX_FILE_BYTES changes
- * future object keys (a replay of already-written offsets would then write differently-keyed
+ * layout and retry knobs (the retry variables are Kafka Connect's `errors.retry.*`, see
+ * apps/lib/retry). Changing LAKE_SINK_MAX_RECORDS or LAKE_SINK_MAX_FILE_BYTES changes future object keys (a replay of already-written offsets would then write differently-keyed
  * duplicates), so treat them as part of the lake's layout, not as tuning.
  */
 import { z } from 'zod';
 import { commonEnv, envInt, kafkaEnv, s3Env } from '../lib/config';
-import type { RetryPolicy } from '../cassandra-sink/retry';
+import { checkRetryPolicy, retryEnv, retryPolicyFrom } from '../lib/retry';
 import type { LakeSinkOptions } from './sink';
+
+const RETRY = 'LAKE_SINK';
 
 export const lakeSinkEnv = kafkaEnv
   .extend(s3Env.shape)
@@ -36,43 +38,19 @@ export const lakeSinkEnv = kafkaEnv
     LAKE_SINK_UPLOAD_CONCURRENCY: envInt(1, 64).default(4),
     /** Kafka partitions processed at once. @default 6 */
     LAKE_SINK_PARTITIONS_CONCURRENTLY: envInt(1, 64).default(6),
-    /** Quick attempts per upload before backing off to the degraded phase. @default 5 */
-    LAKE_SINK_MAX_ATTEMPTS: envInt(1, 100).default(5),
-    /** First backoff ceiling, doubled per attempt (full jitter). @default 200 */
-    LAKE_SINK_RETRY_BASE_MS: envInt(1, 60_000).default(200),
-    /** Largest backoff between two attempts. @default 10000 */
-    LAKE_SINK_RETRY_MAX_DELAY_MS: envInt(10, 60_000).default(10_000),
-    /**
-     * How long an upload may keep failing before the process exits for a restart (nothing is
-     * skipped: the offsets stay uncommitted).
-     * @default 300000 (5 minutes)
-     */
-    LAKE_SINK_MAX_RETRY_MS: envInt(1_000, 86_400_000).default(300_000),
+    /** @default 5 attempts, 200 ms base, 10000 ms max delay, 300000 ms (5 minutes) before a restart */
+    ...retryEnv(RETRY, { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 10_000, maxRetryMs: 300_000 }),
   })
-  .superRefine((v, ctx) => {
-    if (v.LAKE_SINK_RETRY_MAX_DELAY_MS < v.LAKE_SINK_RETRY_BASE_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['LAKE_SINK_RETRY_MAX_DELAY_MS'],
-        message: `must be >= LAKE_SINK_RETRY_BASE_MS (${v.LAKE_SINK_RETRY_BASE_MS})`,
-      });
-    }
-  });
+  .superRefine(checkRetryPolicy(RETRY));
 
 export type LakeSinkConfig = z.output<typeof lakeSinkEnv>;
 
 export function lakeSinkOptionsOf(cfg: LakeSinkConfig): LakeSinkOptions {
-  const retry: RetryPolicy = {
-    maxAttempts: cfg.LAKE_SINK_MAX_ATTEMPTS,
-    baseDelayMs: cfg.LAKE_SINK_RETRY_BASE_MS,
-    maxDelayMs: cfg.LAKE_SINK_RETRY_MAX_DELAY_MS,
-    maxRetryMs: cfg.LAKE_SINK_MAX_RETRY_MS,
-  };
   return {
     blockSize: cfg.LAKE_SINK_MAX_RECORDS,
     maxFileBytes: cfg.LAKE_SINK_MAX_FILE_BYTES,
     idleFlushMs: cfg.LAKE_SINK_IDLE_FLUSH_MS,
     uploadConcurrency: cfg.LAKE_SINK_UPLOAD_CONCURRENCY,
-    retry,
+    retry: retryPolicyFrom(RETRY, cfg),
   };
 }

@@ -4,7 +4,7 @@
  * object atomically, which is what makes a re-upload under the same key a clean overwrite.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { ErrorClass } from '../cassandra-sink/retry';
+import type { ErrorClass } from '../lib/retry';
 
 export interface ObjectStore {
   put(key: string, body: Uint8Array): Promise<void>;

@@ -5,7 +5,8 @@
  */
 import type * as HyparquetWriter from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
-import { lakeLayout, readingColumns, TelemetryReading } from '../contracts';
+import { lakeLayout } from '../contracts/lake';
+import { readingColumns, TelemetryReading } from '../contracts/telemetry';
 import { requireEsm } from './esm';
 
 const { parquetWriteBuffer } = requireEsm<typeof HyparquetWriter>('hyparquet-writer');

@@ -1,17 +1,18 @@
 /**
  * The lake sink's consumer callbacks: buffer each partition's readings in its PartitionLedger,
  * upload files as they become final (or, after LAKE_SINK_IDLE_FLUSH_MS, as they are), and
- * commit only offsets the ledger says a restart can rebuild from. See ./blocks.ts for why the
+ * report as safe only offsets the ledger says a restart can rebuild from (the runner commits them). See ./blocks.ts for why the
  * object keys are identical on every replay.
  */
-import type { Consumer } from 'kafkajs';
 import type { Counter, Gauge } from 'prom-client';
-import { TelemetryReading, telemetryReadingSchema } from '../contracts';
-import type { AppMetrics, Batch, BatchContext, BatchResult, IdleContext, Logger, PartitionAssignment } from '../lib';
-import type { DeadLetterSink, Rejection } from '../cassandra-sink/dead-letter';
-import { ConcurrencyLimiter } from '../cassandra-sink/flow-control';
-import { decodeJson } from '../cassandra-sink/records';
-import { AbandonedError, HeartbeatFailedError, RetryHooks, RetryPolicy, withRetries } from '../cassandra-sink/retry';
+import { TelemetryReading, telemetryReadingSchema } from '../contracts/telemetry';
+import type { AssignmentContext, Batch, BatchContext, BatchResult, IdleContext } from '../lib/consumer';
+import type { DeadLetterSink } from '../lib/dead-letter';
+import { ConcurrencyLimiter } from '../lib/flow-control';
+import type { Logger } from '../lib/logger';
+import type { AppMetrics } from '../lib/metrics';
+import { decodeAll, jsonDecoder } from '../lib/records';
+import { AbandonedError, RetryHooks, RetryPolicy, settleSinkFailure, withRetries } from '../lib/retry';
 import { blockStart, FileSnapshot, PartitionLedger } from './blocks';
 import { classifyS3Error, ObjectStore, s3ErrorKind } from './object-store';
 import { encodeReadings } from './parquet';
@@ -49,8 +50,6 @@ export interface LakeSinkDeps {
   readonly logger: Logger;
   /** Called once an upload is given up for good: exit non-zero, nothing committed. */
   readonly onFatal: (err: unknown) => void;
-  /** The group's committed offsets (next offset to read; '-1' when none) for the assigned partitions. */
-  readonly committedOffsets: (topic: string, partitions: readonly number[]) => Promise<ReadonlyMap<number, string>>;
   /** Overrides for tests (clock, sleep, jitter). */
   readonly clock?: Pick<RetryHooks, 'sleep' | 'now' | 'random'>;
 }
@@ -64,13 +63,14 @@ interface PartitionState {
   tail: Promise<unknown>;
   /** When rows first waited in an open file since the last flush (wall clock). */
   dirtySince?: number;
-  lastCommitted?: number;
 }
 
 interface Liveness {
   readonly shouldContinue: () => boolean;
   readonly heartbeat?: () => Promise<void>;
 }
+
+const decodeReading = jsonDecoder(telemetryReadingSchema);
 
 export class LakeSink {
   private readonly partitions = new Map<string, PartitionState>();
@@ -99,22 +99,22 @@ export class LakeSink {
    * the same keys and contents as the first time. A block start below the log start is reset
    * by kafkajs to the earliest offset, where the first run began too.
    */
-  async onPartitionsAssigned(assignments: readonly PartitionAssignment[], consumer: Pick<Consumer, 'seek'>): Promise<void> {
+  onPartitionsAssigned(ctx: Pick<AssignmentContext, 'assignments' | 'committed' | 'seek'>): void {
     this.generation++;
     this.partitions.clear();
     this.updateBufferedGauge();
     const seeks: { topic: string; partition: number; committed: number; offset: number }[] = [];
-    for (const { topic, partitions } of assignments) {
-      const committed = await this.deps.committedOffsets(topic, partitions);
+    for (const { topic, partitions } of ctx.assignments) {
       for (const partition of partitions) {
-        const c = Number(committed.get(partition) ?? -1);
-        if (c < 0) continue;
+        const committed = ctx.committed(topic, partition);
+        if (committed === undefined) continue;
+        const c = Number(committed.offset);
         const start = blockStart(c, this.opts.blockSize);
         if (start !== c) seeks.push({ topic, partition, committed: c, offset: start });
       }
     }
-    for (const s of seeks) consumer.seek({ topic: s.topic, partition: s.partition, offset: String(s.offset) });
-    this.deps.logger.info({ generation: this.generation, assignments, seeks }, 'lake buffers reset for the new assignment');
+    for (const s of seeks) ctx.seek(s.topic, s.partition, String(s.offset));
+    this.deps.logger.info({ generation: this.generation, assignments: ctx.assignments, seeks }, 'lake buffers reset for the new assignment');
   }
 
   handleBatch(batch: Batch, ctx: BatchContext): Promise<BatchResult> {
@@ -134,18 +134,9 @@ export class LakeSink {
         st.ledger = this.newLedger(st.topic, st.partition);
         st.dirtySince = undefined;
       }
-      // A fresh ledger starts where the consumer resumed, i.e. at the committed offset: no need to commit it again.
-      if (st.ledger.nextOffset === undefined) st.lastCommitted = firstOffset;
-
-      const rejections: Rejection[] = [];
-      for (const message of batch.messages) {
-        const decoded = decodeJson(telemetryReadingSchema, message.value);
-        if (decoded.ok) {
-          const row: LakeRow = { reading: decoded.value, kafkaTs: Number(message.timestamp) };
-          st.ledger.append(Number(message.offset), decoded.value.ts, message.value?.length ?? 0, row);
-        } else {
-          rejections.push({ message, reason: decoded.reason, detail: decoded.detail, errorClass: decoded.errorClass });
-        }
+      const { accepted, rejections } = decodeAll(batch.messages, decodeReading);
+      for (const { message, value } of accepted) {
+        st.ledger.append(Number(message.offset), value.ts, message.value?.length ?? 0, { reading: value, kafkaTs: Number(message.timestamp) });
       }
       st.ledger.advanceTo(Number(batch.lastOffset()) + 1);
 
@@ -165,14 +156,11 @@ export class LakeSink {
       }
       if (!st.ledger.hasUnflushedOpenRows) st.dirtySince = undefined;
       else st.dirtySince ??= this.now();
-      const offset = this.commitCandidate(st);
-      // The runner commits it right after we return; a failed commit restarts the consumer.
-      if (offset !== undefined) st.lastCommitted = Number(offset);
-      return offset;
+      return this.safeOffset(st);
     });
   }
 
-  /** Timer tick: partial uploads for partitions whose rows waited `idleFlushMs`, then commit. */
+  /** Timer tick: partial uploads for partitions whose rows waited `idleFlushMs`, then report what became safe. */
   async onIdle(ctx: IdleContext): Promise<void> {
     const due = [...this.partitions.values()].filter(
       (st) => st.dirtySince !== undefined && this.now() - st.dirtySince >= this.opts.idleFlushMs,
@@ -190,10 +178,7 @@ export class LakeSink {
             return;
           }
           st.dirtySince = undefined;
-          const offset = this.commitCandidate(st);
-          if (offset === undefined) return;
-          await ctx.commit([{ topic: st.topic, partition: st.partition, offset }]);
-          st.lastCommitted = Number(offset);
+          ctx.markSafe(st.topic, st.partition, this.safeOffset(st));
         }),
       ),
     );
@@ -240,21 +225,15 @@ export class LakeSink {
     );
   }
 
-  /** The ledger's commit point if it moved since the last commit (re-committing is a wasted request). */
-  private commitCandidate(st: PartitionState): string | undefined {
+  /** The ledger's commit point; the runner skips it when it is what the group already holds. */
+  private safeOffset(st: PartitionState): string | undefined {
     const offset = st.ledger.commitOffset();
-    return offset === undefined || offset === st.lastCommitted ? undefined : String(offset);
+    return offset === undefined ? undefined : String(offset);
   }
 
   private failed(err: unknown): undefined {
-    if (err instanceof AbandonedError) {
-      this.deps.logger.info('lake upload abandoned without commit (stopping or reassigned)');
-      return undefined;
-    }
-    if (err instanceof HeartbeatFailedError) throw err;
-    this.deps.metrics.errors.inc({ kind: 'upload' });
-    this.deps.onFatal(err);
-    throw err;
+    const { logger, metrics, onFatal } = this.deps;
+    return settleSinkFailure(err, { logger, errors: metrics.errors, kind: 'upload', onFatal });
   }
 
   private stateFor(topic: string, partition: number): PartitionState {

@@ -23,6 +23,11 @@ export class AppConfigError extends Error {
   }
 }
 
+/** The one format of a configuration error on stderr, for every process of the repository. */
+export function reportConfigError(processName: string, err: AppConfigError): string {
+  return `${processName}: ${err.message}\n`;
+}
+
 /**
  * Parses `env` with `schema`. Empty strings count as unset, so a blank value in a manifest
  * falls back to the documented default instead of failing a number/boolean parse.
@@ -206,8 +211,8 @@ export type S3Env = z.output<typeof s3Env>;
 export const commonEnv = z.object({
   /** @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Port of /metrics, /healthz, /readyz; 0 picks a free one. @default 8080 */
-  HTTP_PORT: envInt(0, 65535).default(8080),
+  /** Port of /metrics, /healthz, /readyz; 0 picks a free one. @default the app's `httpPort` in apps/contracts/apps.ts */
+  HTTP_PORT: envInt(0, 65535).optional(),
   /** Overrides the app name in logs and the `app` metric label (e.g. to tell replicas of a variant apart). */
   APP_NAME: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits or "-"').optional(),
 });

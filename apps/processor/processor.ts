@@ -3,13 +3,14 @@
  * it is unit-tested end to end: validate -> clean / DLQ, window, emit aggregates, plan the
  * commit. Per partition, batches and idle flushes run one at a time.
  */
-import type { Batch, IHeaders, KafkaMessage, Message, TopicMessages } from 'kafkajs';
+import type { Batch, Message, TopicMessages } from 'kafkajs';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from 'pino';
 import { telemetryAggregateSchema } from '../contracts/telemetry';
-import { dlqHeaders, topics } from '../contracts/topics';
 import type { BatchContext, BatchResult, IdleContext } from '../lib/consumer';
+import { countDeadLetters, deadLetterMessage, Rejection } from '../lib/dead-letter';
 import type { AppMetrics } from '../lib/metrics';
+import { schemaViolation } from '../lib/records';
 import { CommitMetadata, PartitionProgress } from './offsets';
 import { canonicalReading, validateRecord } from './validate';
 import { ClosedWindow, PartitionWindows } from './windows';
@@ -21,8 +22,17 @@ import { ClosedWindow, PartitionWindows } from './windows';
  */
 export type SendFn = (topicMessages: readonly TopicMessages[], sourcePartition: number) => Promise<void>;
 
+/** The processor's input and outputs: topic names from its catalog entry. */
+export interface ProcessorTopics {
+  readonly raw: string;
+  readonly clean: string;
+  readonly aggregates: string;
+  readonly deadLetter: string;
+}
+
 export interface ProcessorOptions {
   readonly send: SendFn;
+  readonly topics: ProcessorTopics;
   readonly logger: Logger;
   readonly metrics: AppMetrics;
   /** @default 10000 */
@@ -31,8 +41,6 @@ export interface ProcessorOptions {
   readonly idleFlushMs?: number;
   /** Messages awaiting acknowledgement across partitions before the consumer pauses. @default 100000 */
   readonly maxInFlightMessages?: number;
-  /** Source topic, for the DLQ headers. @default topics.raw.name */
-  readonly sourceTopic?: string;
 }
 
 interface PartitionState {
@@ -49,7 +57,7 @@ export class Processor {
   private readonly allowedLatenessMs: number;
   private readonly idleFlushMs: number;
   private readonly maxInFlight: number;
-  private readonly sourceTopic: string;
+  private readonly topics: ProcessorTopics;
   private inFlight = 0;
   private paused = false;
   private resumeConsumption: () => void = () => undefined;
@@ -60,7 +68,7 @@ export class Processor {
     this.allowedLatenessMs = opts.allowedLatenessMs ?? 10_000;
     this.idleFlushMs = opts.idleFlushMs ?? 15_000;
     this.maxInFlight = opts.maxInFlightMessages ?? 100_000;
-    this.sourceTopic = opts.sourceTopic ?? topics.raw.name;
+    this.topics = opts.topics;
     const registers = [opts.metrics.registry];
     this.late = new Counter({ name: 'sdp_late_events_total', help: 'Valid readings dropped from windowing because their window was already emitted', registers });
     this.openWindows = new Gauge({ name: 'sdp_open_windows', help: 'Windows awaiting the watermark', labelNames: ['partition'], registers });
@@ -89,22 +97,23 @@ export class Processor {
     return this.serialize(st, () => this.processBatch(st, batch, ctx));
   }
 
-  /** Timer tick: partitions idle for `idleFlushMs` advance their watermark to `now`. */
+  /** Timer tick: partitions idle for `idleFlushMs` advance their watermark to `now` minus the allowed lateness and report their new commit. */
   async flushIdle(now: number, ctx: IdleContext): Promise<void> {
     const idle = [...this.states].filter(([, st]) => st.windows.openCount > 0 && now - st.lastActivity >= this.idleFlushMs);
     await Promise.all(
       idle.map(([partition, st]) =>
         this.serialize(st, async () => {
           if (this.states.get(partition) !== st) return; // reassigned meanwhile
-          st.windows.advanceWatermarkTo(now);
+          // The wall clock stands for the newest possible event time, so lateness still applies:
+          // a record stamped just before a window's end may still be on its way.
+          st.windows.advanceWatermarkTo(now - this.allowedLatenessMs);
           const closed = st.windows.closeReady();
           if (closed.length === 0 || st.nextOffset === undefined) return;
-          const out = this.aggregateMessages(closed, partition);
-          await this.sendAll(out, undefined, partition);
+          const rejections: Rejection[] = [];
+          await this.sendAll(this.aggregateMessages(closed, partition, rejections), undefined, partition, rejections);
           this.openWindows.set({ partition: String(partition) }, st.windows.openCount);
           if (this.states.get(partition) !== st || !ctx.isRunning()) return;
-          const commit = st.progress.planCommit(st.nextOffset, st.windows.minOpenOffset(), st.windows.watermark);
-          await ctx.commit([{ topic: this.sourceTopic, partition, ...commit }]);
+          ctx.markSafe(this.topics.raw, partition, st.progress.planCommit(st.nextOffset, st.windows.minOpenOffset(), st.windows.watermark));
           ctx.logger.debug({ partition, windows: closed.length, watermark: st.windows.watermark }, 'idle flush');
         }),
       ),
@@ -115,8 +124,7 @@ export class Processor {
     st.lastActivity = Date.now();
     const { metrics } = this.opts;
     const clean: Message[] = [];
-    const dead: Message[] = [];
-    const deadByKind = { empty: 0, invalid_json: 0, schema: 0 };
+    const rejections: Rejection[] = [];
     let late = 0;
 
     const endProcess = metrics.batchDuration.startTimer({ stage: 'process' });
@@ -125,24 +133,23 @@ export class Processor {
       const replayed = st.progress.alreadySent(offset);
       const v = validateRecord(msg.value);
       if (!v.ok) {
-        if (!replayed) {
-          dead.push(this.deadLetter(msg, batch.partition, v.reason, v.exceptionClass));
-          deadByKind[v.kind] += 1;
-        }
+        if (!replayed) rejections.push({ message: msg, reason: v.reason, detail: v.detail, errorClass: v.errorClass });
         continue;
       }
-      if (!replayed) clean.push({ key: v.reading.deviceId, value: canonicalReading(v.reading), timestamp: msg.timestamp });
-      if (st.windows.add(v.reading, offset) === 'late' && !replayed) late += 1;
+      if (!replayed) clean.push({ key: v.value.deviceId, value: canonicalReading(v.value), timestamp: msg.timestamp });
+      if (st.windows.add(v.value, offset) === 'late' && !replayed) late += 1;
     }
     const closed = st.windows.closeReady();
     endProcess();
 
-    const out = this.aggregateMessages(closed, batch.partition);
-    if (clean.length > 0) out.push({ topic: topics.clean.name, messages: clean });
-    if (dead.length > 0) out.push({ topic: topics.deadLetter.name, messages: dead });
-    await this.sendAll(out, ctx, batch.partition);
+    const deadLetters: Message[] = [];
+    const failedAt = Date.now();
+    for (const r of rejections) deadLetters.push(deadLetterMessage({ topic: batch.topic, partition: batch.partition }, r, failedAt));
+    const out = this.aggregateMessages(closed, batch.partition, rejections);
+    if (clean.length > 0) out.push({ topic: this.topics.clean, messages: clean });
+    if (deadLetters.length > 0) out.push({ topic: this.topics.deadLetter, messages: deadLetters });
+    await this.sendAll(out, ctx, batch.partition, rejections);
 
-    for (const [kind, n] of Object.entries(deadByKind)) if (n > 0) metrics.dlqRecords.inc({ reason: kind }, n);
     if (late > 0) this.late.inc(late);
     this.openWindows.set({ partition: String(batch.partition) }, st.windows.openCount);
 
@@ -150,7 +157,8 @@ export class Processor {
     return st.progress.planCommit(st.nextOffset, st.windows.minOpenOffset(), st.windows.watermark);
   }
 
-  private aggregateMessages(closed: ClosedWindow[], partition: number): TopicMessages[] {
+  /** Closed windows as aggregate messages; one that fails its own schema is dead-lettered (and added to `rejections`). */
+  private aggregateMessages(closed: ClosedWindow[], partition: number, rejections: Rejection[]): TopicMessages[] {
     if (closed.length === 0) return [];
     const aggregates: Message[] = [];
     const dead: Message[] = [];
@@ -159,40 +167,27 @@ export class Processor {
       const check = telemetryAggregateSchema.safeParse(aggregate);
       if (check.success) {
         aggregates.push({ key: `${aggregate.deviceId}|${aggregate.metric}|${aggregate.windowStart}`, value });
-      } else {
-        // E.g. a sum overflowing to Infinity: keep the evidence instead of dropping it.
-        const reason = check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-        dead.push(this.deadLetter({ key: Buffer.from(aggregate.deviceId), value: Buffer.from(value), offset: String(firstOffset), timestamp: String(Date.now()), headers: {} }, partition, `invalid aggregate: ${reason}`, 'ZodError'));
-        this.opts.metrics.dlqRecords.inc({ reason: 'aggregate' });
+        continue;
       }
+      // E.g. a sum overflowing to Infinity: keep the evidence instead of dropping it.
+      const { reason, detail, errorClass } = schemaViolation(check.error.issues);
+      const rejection: Rejection = {
+        message: { key: Buffer.from(aggregate.deviceId), value: Buffer.from(value), offset: String(firstOffset), timestamp: String(Date.now()), headers: {} },
+        reason,
+        detail: `invalid aggregate: ${detail}`,
+        errorClass,
+      };
+      rejections.push(rejection);
+      dead.push(deadLetterMessage({ topic: this.topics.raw, partition }, rejection, Date.now()));
     }
     const out: TopicMessages[] = [];
-    if (aggregates.length > 0) out.push({ topic: topics.aggregates.name, messages: aggregates });
-    if (dead.length > 0) out.push({ topic: topics.deadLetter.name, messages: dead });
+    if (aggregates.length > 0) out.push({ topic: this.topics.aggregates, messages: aggregates });
+    if (dead.length > 0) out.push({ topic: this.topics.deadLetter, messages: dead });
     return out;
   }
 
-  /** Kafka Connect-style dead letter: original key, bytes and headers, plus the error context. */
-  private deadLetter(
-    msg: Pick<KafkaMessage, 'key' | 'value' | 'offset' | 'timestamp' | 'headers'>,
-    partition: number,
-    reason: string,
-    exceptionClass: string,
-  ): Message {
-    const headers: IHeaders = {
-      ...msg.headers,
-      [dlqHeaders.reason]: reason,
-      [dlqHeaders.topic]: this.sourceTopic,
-      [dlqHeaders.partition]: String(partition),
-      [dlqHeaders.offset]: msg.offset,
-      [dlqHeaders.exceptionClass]: exceptionClass,
-      [dlqHeaders.failedAt]: String(Date.now()),
-    };
-    return { key: msg.key, value: msg.value, timestamp: msg.timestamp, headers };
-  }
-
   /** Sends everything and waits for the acks; pauses consumption while too much is in flight. */
-  private async sendAll(out: TopicMessages[], ctx: BatchContext | undefined, sourcePartition: number): Promise<void> {
+  private async sendAll(out: TopicMessages[], ctx: BatchContext | undefined, sourcePartition: number, rejections: readonly Rejection[]): Promise<void> {
     const count = out.reduce((n, t) => n + t.messages.length, 0);
     if (count === 0) return;
     const { metrics } = this.opts;
@@ -206,6 +201,7 @@ export class Processor {
     try {
       await this.opts.send(out, sourcePartition);
       for (const t of out) metrics.recordsOut.inc({ topic: t.topic }, t.messages.length);
+      countDeadLetters(metrics, rejections);
     } catch (err) {
       metrics.errors.inc({ kind: 'send' });
       throw err;

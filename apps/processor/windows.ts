@@ -6,7 +6,7 @@
  * already passed is LATE: it is counted (sdp_late_events_total) and not aggregated, because
  * its aggregate was already published; out-of-order events inside the lateness bound are
  * aggregated normally. Event time drives everything except `advanceWatermarkTo`, which the
- * processor calls with the wall clock when a partition has been idle, so the last windows of
+ * processor calls with the wall clock minus the allowed lateness when a partition has been idle, so the last windows of
  * a run get emitted: the ONLY wall-clock influence on the results.
  *
  * Each window remembers the smallest Kafka offset that contributed to it; the processor
@@ -114,7 +114,7 @@ export class PartitionWindows {
     return 'aggregated';
   }
 
-  /** Idle flush: move the watermark to `ts` (wall clock) if that is ahead of event time. */
+  /** Idle flush: move the watermark to `ts` (wall clock minus lateness) if that is ahead of event time. */
   advanceWatermarkTo(ts: number): void {
     if (ts > this.floor) this.floor = ts;
   }

@@ -9,7 +9,8 @@ import type { Admin } from 'kafkajs';
 import { ensureBucket } from '../../apps/admin/bucket';
 import { ensureCassandraSchema } from '../../apps/admin/cassandra-schema';
 import { ensureTopics } from '../../apps/admin/topics';
-import { allTopics, consumerGroups } from '../../apps/contracts/topics';
+import { consumerApps } from '../../apps/contracts/apps';
+import { allTopics } from '../../apps/contracts/topics';
 import { localNames } from '../local-services';
 
 /** Where the benchmark's sinks write (CASSANDRA_KEYSPACE, S3_BUCKET of the sink processes). */
@@ -19,7 +20,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quiet = { info: () => undefined, warn: () => undefined };
 
 export async function resetTopics(admin: Admin): Promise<void> {
-  await deleteGroups(admin, Object.values(consumerGroups));
+  await deleteGroups(admin, consumerApps.map((a) => a.consumerGroup as string));
   await ensureTopics(admin, allTopics, { replicationFactor: localNames.replicationFactor, minInsyncReplicas: localNames.minInsyncReplicas, logger: quiet });
   // Truncating to the high watermark empties a topic without deleting it (no metadata churn,
   // no race with a recreation); the groups are gone, so every app starts at the new log start.

@@ -3,10 +3,10 @@ import type { Batch, KafkaMessage } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { dlqHeaders, readingsTable, TelemetryReading, topics } from '../../apps/contracts';
 import { planWrites } from '../../apps/cassandra-sink/batching';
-import { deadLetterMessage, DeadLetterSink, Rejection, RecordSource } from '../../apps/cassandra-sink/dead-letter';
-import { PauseGate } from '../../apps/cassandra-sink/flow-control';
-import { decodeJson } from '../../apps/cassandra-sink/records';
-import { HeartbeatFailedError, RetriesExhaustedError } from '../../apps/cassandra-sink/retry';
+import { deadLetterMessage, DeadLetterSink, Rejection, RecordSource } from '../../apps/lib/dead-letter';
+import { PauseGate } from '../../apps/lib/flow-control';
+import { jsonDecoder } from '../../apps/lib/records';
+import { HeartbeatFailedError, RetriesExhaustedError } from '../../apps/lib/retry';
 import { cassandraSinkHandler, contractRoutes } from '../../apps/cassandra-sink/sink';
 import { aggregatesWriter, readingsWriter } from '../../apps/cassandra-sink/statements';
 import { CassandraWriter, CqlSession, WriteOptions } from '../../apps/cassandra-sink/writer';
@@ -117,7 +117,7 @@ function setup(opts: { concurrency?: number; maxRetryMs?: number } = {}) {
     retry: { ...fastRetry, maxRetryMs: opts.maxRetryMs ?? fastRetry.maxRetryMs },
   });
   const handler = cassandraSinkHandler({
-    routes: contractRoutes({ readings: readingsWriter('ks'), aggregates: aggregatesWriter('ks') }),
+    routes: contractRoutes({ clean: topics.clean.name, aggregates: topics.aggregates.name }, { readings: readingsWriter('ks'), aggregates: aggregatesWriter('ks') }),
     writer,
     deadLetters: dlq,
     gate,
@@ -286,7 +286,7 @@ describe('CassandraWriter', () => {
 describe('dead-letter records', () => {
   it('keep the original key, value, timestamp and headers and add the contract context headers', () => {
     const original = message(41, '{oops', 1_700_000_000_000);
-    const decoded = decodeJson(telemetryReadingSchema, original.value);
+    const decoded = jsonDecoder(telemetryReadingSchema)(original.value);
     if (decoded.ok) throw new Error('expected a rejection');
     const dl = deadLetterMessage({ topic: topics.clean.name, partition: 3 }, { message: original, ...decoded }, 1_700_000_123_456);
     expect(dl.key).toBe(original.key);
@@ -304,7 +304,7 @@ describe('dead-letter records', () => {
   });
 
   it('name the failing field for schema violations', () => {
-    const decoded = decodeJson(telemetryReadingSchema, Buffer.from(JSON.stringify({ ...reading('d', 0), value: 'hot' })));
+    const decoded = jsonDecoder(telemetryReadingSchema)(Buffer.from(JSON.stringify({ ...reading('d', 0), value: 'hot' })));
     expect(decoded).toMatchObject({
       ok: false,
       reason: 'schema_violation',

@@ -1,14 +1,7 @@
 import { errors, types } from 'cassandra-driver';
-import { ConcurrencyLimiter, PauseGate } from '../../apps/cassandra-sink/flow-control';
-import {
-  AbandonedError,
-  backoffDelayMs,
-  classifyWriteError,
-  errorKind,
-  RetriesExhaustedError,
-  RetryPolicy,
-  withRetries,
-} from '../../apps/cassandra-sink/retry';
+import { classifyWriteError, errorKind } from '../../apps/cassandra-sink/write-errors';
+import { ConcurrencyLimiter, PauseGate } from '../../apps/lib/flow-control';
+import { AbandonedError, backoffDelayMs, RetriesExhaustedError, RetryPolicy, withRetries } from '../../apps/lib/retry';
 
 const codes = types.responseErrorCodes;
 const writeTimeout = () => new errors.ResponseError(codes.writeTimeout, 'Operation timed out - received only 1 responses.');
@@ -74,7 +67,7 @@ describe('withRetries', () => {
         return 'ok';
       },
       policy,
-      { ...clock, random: () => 0.5, shouldContinue: () => true, onRetry: (_e, attempt) => retries.push(attempt) },
+      { ...clock, random: () => 0.5, classify: classifyWriteError, shouldContinue: () => true, onRetry: (_e, attempt) => retries.push(attempt) },
     );
     expect(result).toBe('ok');
     expect(calls).toBe(3);
@@ -93,7 +86,7 @@ describe('withRetries', () => {
           throw invalid;
         },
         policy,
-        { ...clock, shouldContinue: () => true },
+        { ...clock, classify: classifyWriteError, shouldContinue: () => true },
       ),
     ).rejects.toBe(invalid);
     expect(calls).toBe(1);
@@ -109,7 +102,7 @@ describe('withRetries', () => {
         if (++calls < 7) throw new errors.NoHostAvailableError({});
       },
       policy,
-      { ...clock, random: () => 1, shouldContinue: () => true, onDegradedChange: (d) => degraded.push(d) },
+      { ...clock, random: () => 1, classify: classifyWriteError, shouldContinue: () => true, onDegradedChange: (d) => degraded.push(d) },
     );
     expect(calls).toBe(7);
     expect(degraded).toEqual([true, false]);
@@ -129,7 +122,7 @@ describe('withRetries', () => {
       {
         ...clock,
         random: () => 1,
-        shouldContinue: () => true,
+        classify: classifyWriteError, shouldContinue: () => true,
         heartbeat: async () => {
           heartbeats.push(clock.now());
         },
@@ -156,7 +149,7 @@ describe('withRetries', () => {
         throw writeTimeout();
       },
       policy,
-      { ...clock, shouldContinue: () => running },
+      { ...clock, classify: classifyWriteError, shouldContinue: () => running },
     );
     await expect(err).rejects.toBeInstanceOf(AbandonedError);
     expect(calls).toBe(1);

@@ -2,12 +2,12 @@ import type * as Hyparquet from 'hyparquet';
 import type { Batch, KafkaMessage } from 'kafkajs';
 import { Counter, Gauge } from 'prom-client';
 import { TelemetryReading, topics } from '../../apps/contracts';
-import type { DeadLetterSink, RecordSource, Rejection } from '../../apps/cassandra-sink/dead-letter';
+import type { DeadLetterSink, RecordSource, Rejection } from '../../apps/lib/dead-letter';
 import { lakeSinkEnv, lakeSinkOptionsOf } from '../../apps/lake-sink/config';
 import { requireEsm } from '../../apps/lake-sink/esm';
 import { classifyS3Error } from '../../apps/lake-sink/object-store';
 import { LakeSink, LakeSinkMetrics } from '../../apps/lake-sink/sink';
-import type { BatchContext, IdleContext, OffsetCommit } from '../../apps/lib/consumer';
+import type { AssignmentContext, BatchContext, IdleContext, OffsetCommit, PartitionAssignment } from '../../apps/lib/consumer';
 import { loadConfig } from '../../apps/lib/config';
 import { createLogger } from '../../apps/lib/logger';
 import { createMetrics } from '../../apps/lib/metrics';
@@ -113,8 +113,6 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; committed
       metrics,
       logger,
       onFatal: (err) => fatal.push(err),
-      committedOffsets: async (_topic, partitions) =>
-        new Map(partitions.filter((p) => overrides.committed?.[p] !== undefined).map((p) => [p, overrides.committed?.[p] as string])),
       clock: { now: () => now, sleep: async () => undefined, random: () => 0.5 },
     },
   );
@@ -130,17 +128,34 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; committed
     resume: () => undefined,
     ...over,
   });
-  const idle: IdleContext = { logger, metrics, generation: 1, isRunning: () => true, commit: async (o) => void commits.push(...o) };
-  return { sink, store, dlq, fatal, metrics, commits, ctx, idle, advance: (ms: number) => (now += ms) };
+  const idle: IdleContext = {
+    logger,
+    metrics,
+    generation: 1,
+    isRunning: () => true,
+    markSafe: (topic, partition, safe) => {
+      if (safe !== undefined) commits.push({ topic, partition, offset: typeof safe === 'string' ? safe : safe.offset });
+    },
+  };
+  /** Stands in for the runner's assignment: committed offsets from `overrides.committed` ('-1' = none), seeks recorded. */
+  const assignment = (assignments: PartitionAssignment[], seeks: unknown[]): Pick<AssignmentContext, 'assignments' | 'committed' | 'seek'> => ({
+    assignments,
+    committed: (_topic, partition) => {
+      const c = overrides.committed?.[partition];
+      return c !== undefined && Number(c) >= 0 ? { offset: c } : undefined;
+    },
+    seek: (topic, partition, offset) => seeks.push({ topic, partition, offset }),
+  });
+  return { sink, store, dlq, fatal, metrics, commits, ctx, idle, assignment, advance: (ms: number) => (now += ms) };
 }
 
 const key = (partition: number, start: number, hour = '10') =>
   `raw/telemetry/dt=2024-06-01/hour=${hour}/${TOPIC}+${partition}+${String(start).padStart(10, '0')}.parquet`;
 
 describe('LakeSink', () => {
-  it('uploads a block once complete and commits its end; a partial block commits nothing', async () => {
+  it('uploads a block once complete and reports its end as safe; a partial block keeps the safe offset at its start', async () => {
     const { sink, store, ctx, metrics } = setup();
-    expect(await sink.handleBatch(batchOf(0, range(0, 6)), ctx())).toBeUndefined();
+    expect(await sink.handleBatch(batchOf(0, range(0, 6)), ctx())).toBe('0');
     expect(store.puts).toEqual([]);
     expect(await sink.handleBatch(batchOf(0, range(6, 13)), ctx())).toBe('10');
     expect(store.puts).toEqual([key(0, 0)]);
@@ -161,36 +176,36 @@ describe('LakeSink', () => {
     await sink.onIdle(idle);
     expect(store.puts).toEqual([key(1, 0), key(1, 10)]);
     expect(await store.offsets(key(1, 10))).toEqual([10, 11, 12, 13]);
-    // 10 was already committed by the batch, so the flush has nothing new to commit.
-    expect(commits).toEqual([]);
+    // Still 10: the open file is not final (the runner does not send an offset it already committed).
+    expect(commits).toEqual([{ topic: TOPIC, partition: 1, offset: '10' }]);
 
     expect(await sink.handleBatch(batchOf(1, range(14, 20)), ctx())).toBe('20');
     expect(store.puts).toEqual([key(1, 0), key(1, 10), key(1, 10)]);
     expect(await store.offsets(key(1, 10))).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
   });
 
-  it('idle flush of a first, partial block lands its rows but keeps the commit where the consumer started', async () => {
+  it('idle flush of a first, partial block lands its rows but keeps the safe offset where the consumer started', async () => {
     const { sink, store, ctx, idle, commits, advance } = setup();
-    expect(await sink.handleBatch(batchOf(2, range(23, 27)), ctx())).toBeUndefined();
+    expect(await sink.handleBatch(batchOf(2, range(23, 27)), ctx())).toBe('23');
     advance(10_000);
     await sink.onIdle(idle);
     expect(store.puts).toEqual([key(2, 23)]);
     expect(await store.offsets(key(2, 23))).toEqual([23, 24, 25, 26]);
-    expect(commits).toEqual([]);
+    expect(commits).toEqual([{ topic: TOPIC, partition: 2, offset: '23' }]);
     // Completing the block makes the same key final and commits the block end.
     expect(await sink.handleBatch(batchOf(2, range(27, 31)), ctx())).toBe('30');
     expect(await store.offsets(key(2, 23))).toEqual([23, 24, 25, 26, 27, 28, 29]);
   });
 
   it('a rejoin and replay from the commit rewrites the same keys with the same rows', async () => {
-    const { sink, store, ctx, idle, advance } = setup();
+    const { sink, store, ctx, idle, assignment, advance } = setup();
     await sink.handleBatch(batchOf(0, range(0, 17)), ctx());
     advance(10_000);
     await sink.onIdle(idle);
     const before = new Map(await Promise.all([...store.objects.keys()].map(async (k) => [k, await store.offsets(k)] as const)));
 
     const seeks: unknown[] = [];
-    await sink.onPartitionsAssigned([{ topic: TOPIC, partitions: [0] }], { seek: (s) => seeks.push(s) });
+    sink.onPartitionsAssigned(assignment([{ topic: TOPIC, partitions: [0] }], seeks));
     expect(sink.bufferedRows).toBe(0);
     expect(seeks).toEqual([]);
     await sink.handleBatch(batchOf(0, range(10, 17)), ctx()); // from the committed offset 10
@@ -201,9 +216,9 @@ describe('LakeSink', () => {
   });
 
   it('on assignment, seeks partitions whose committed offset is inside a block back to the block start', async () => {
-    const { sink } = setup({ committed: { 0: '20', 1: '27', 2: '-1', 3: '9' } });
+    const { sink, assignment } = setup({ committed: { 0: '20', 1: '27', 2: '-1', 3: '9' } });
     const seeks: unknown[] = [];
-    await sink.onPartitionsAssigned([{ topic: TOPIC, partitions: [0, 1, 2, 3, 4] }], { seek: (s) => seeks.push(s) });
+    sink.onPartitionsAssigned(assignment([{ topic: TOPIC, partitions: [0, 1, 2, 3, 4] }], seeks));
     expect(seeks).toEqual([
       { topic: TOPIC, partition: 1, offset: '20' },
       { topic: TOPIC, partition: 3, offset: '0' },

@@ -22,7 +22,6 @@ describe('loadConfig', () => {
       KAFKA_AUTH: 'none',
       KAFKA_COMPRESSION: 'none',
       LOG_LEVEL: 'info',
-      HTTP_PORT: 8080,
     });
     expect(cfg.KAFKA_TLS).toBeUndefined();
   });
@@ -42,7 +41,7 @@ describe('loadConfig', () => {
 
   test('treats empty strings as unset so defaults apply', () => {
     const cfg = loadConfig(commonEnv, { LOG_LEVEL: '', HTTP_PORT: '' });
-    expect(cfg.HTTP_PORT).toBe(8080);
+    expect(cfg.HTTP_PORT).toBeUndefined(); // runApp then serves on the catalog's port
     expect(cfg.LOG_LEVEL).toBe('info');
   });
 

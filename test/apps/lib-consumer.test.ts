@@ -1,10 +1,13 @@
 import type { Batch, EachBatchPayload, Kafka } from 'kafkajs';
 import pino from 'pino';
-import { runConsumer, BatchResult } from '../../apps/lib/consumer';
+import { runConsumer, BatchResult, IdleContext, RunConsumerOptions } from '../../apps/lib/consumer';
 import { createMetrics } from '../../apps/lib/metrics';
 
-/** A stand-in for kafkajs that records what the runner asks of it. */
-function fakeKafka() {
+/**
+ * A stand-in for kafkajs that records what the runner asks of it. It cannot prove what a real
+ * group coordinator accepts (generation checks, rebalance timing): the integration tests do.
+ */
+function fakeKafka(committed: { topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[] = []) {
   const listeners: Record<string, (e: { payload: unknown }) => void> = {};
   const state = {
     runConfig: undefined as undefined | Record<string, unknown>,
@@ -12,7 +15,7 @@ function fakeKafka() {
     stopped: false,
   };
   const consumer = {
-    events: { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash' },
+    events: { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash', REBALANCING: 'consumer.rebalancing' },
     on: (name: string, fn: (e: { payload: unknown }) => void) => {
       listeners[name] = fn;
     },
@@ -29,9 +32,15 @@ function fakeKafka() {
     }),
     disconnect: jest.fn(async () => undefined),
   };
-  const kafka = { consumer: () => consumer } as unknown as Kafka;
+  const admin = {
+    connect: jest.fn(async () => undefined),
+    disconnect: jest.fn(async () => undefined),
+    fetchOffsets: jest.fn(async () => committed),
+  };
+  const kafka = { consumer: () => consumer, admin: () => admin } as unknown as Kafka;
   const join = (memberAssignment: Record<string, number[]>) => listeners['consumer.group_join']({ payload: { memberAssignment } });
-  return { kafka, consumer, state, join };
+  const rebalance = () => listeners['consumer.rebalancing']({ payload: {} });
+  return { kafka, consumer, admin, state, join, rebalance };
 }
 
 function batchOf(offsets: number[], highWatermark: number): Batch {
@@ -61,8 +70,12 @@ function payloadFor(batch: Batch) {
   };
 }
 
-async function setup(handle: (b: Batch) => Promise<BatchResult>, onPartitionsAssigned?: () => Promise<void>) {
-  const f = fakeKafka();
+async function setup(
+  handle: (b: Batch) => Promise<BatchResult>,
+  onPartitionsAssigned?: RunConsumerOptions['onPartitionsAssigned'],
+  extra: { committed?: Parameters<typeof fakeKafka>[0]; onIdle?: RunConsumerOptions['onIdle'] } = {},
+) {
+  const f = fakeKafka(extra.committed);
   const metrics = createMetrics('t');
   const running = await runConsumer({
     kafka: f.kafka,
@@ -72,6 +85,8 @@ async function setup(handle: (b: Batch) => Promise<BatchResult>, onPartitionsAss
     metrics,
     handleBatch: (b) => handle(b),
     onPartitionsAssigned,
+    onIdle: extra.onIdle,
+    idleIntervalMs: 5,
     stopOnShutdown: false,
   });
   const eachBatch = f.state.runConfig!.eachBatch as (p: EachBatchPayload) => Promise<void>;
@@ -153,4 +168,44 @@ describe('runConsumer', () => {
     expect(p.resolveOffset).not.toHaveBeenCalled();
     expect(running.isRunning()).toBe(false);
   });
+
+  test('hands onPartitionsAssigned the committed offsets and metadata, and does not commit them again', async () => {
+    const seen: unknown[] = [];
+    const { eachBatch, join } = await setup(
+      async () => ({ offset: '5', metadata: 'm' }),
+      async (ctx) => void seen.push(ctx.committed('t', 2), ctx.committed('t', 3)),
+      { committed: [{ topic: 't', partitions: [{ partition: 2, offset: '5', metadata: 'm' }, { partition: 3, offset: '-1', metadata: null }] }] },
+    );
+    join({ t: [2, 3] });
+    const p = payloadFor(batchOf([3, 4], 5));
+    await eachBatch(p as unknown as EachBatchPayload);
+    expect(seen).toEqual([expect.objectContaining({ offset: '5', metadata: 'm' }), undefined]);
+    expect(p.commitOffsetsIfNecessary).not.toHaveBeenCalled();
+  });
+
+  test('commits what an idle tick marked safe, and a revoke commits what a failed commit left pending', async () => {
+    let mark: ((ctx: IdleContext) => void) | undefined;
+    const { eachBatch, join, rebalance } = await setup(async () => '3', undefined, { onIdle: async (ctx) => mark?.(ctx) });
+    join({ t: [2] });
+    const p = payloadFor(batchOf([1, 2], 9));
+    await eachBatch(p as unknown as EachBatchPayload);
+    expect(p.commitOffsetsIfNecessary).toHaveBeenLastCalledWith({ topics: [{ topic: 't', partitions: [{ partition: 2, offset: '3' }] }] });
+
+    mark = (ctx) => ctx.markSafe('t', 2, '7');
+    p.commitOffsetsIfNecessary.mockRejectedValueOnce(new Error('coordinator moved'));
+    await waitUntil(() => p.commitOffsetsIfNecessary.mock.calls.length >= 2);
+    mark = undefined;
+    rebalance();
+    await waitUntil(() => p.commitOffsetsIfNecessary.mock.calls.length >= 3);
+    expect(p.commitOffsetsIfNecessary).toHaveBeenLastCalledWith({ topics: [{ topic: 't', partitions: [{ partition: 2, offset: '7' }] }] });
+  });
 });
+
+/** Polls a condition; the runner's idle timer and commit chain are asynchronous. */
+async function waitUntil(ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -52,6 +52,7 @@ function harness(opts: { maxInFlightMessages?: number; failSend?: boolean } = {}
       if (opts.failSend) throw new Error('broker down');
       sent.push(...tm);
     },
+    topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
     logger,
     metrics,
     allowedLatenessMs: 10_000,
@@ -100,7 +101,7 @@ describe('Processor', () => {
       [dlqHeaders.partition]: '0',
       [dlqHeaders.offset]: '101',
       [dlqHeaders.exceptionClass]: 'SyntaxError',
-      [dlqHeaders.reason]: expect.stringMatching(/^invalid JSON/),
+      [dlqHeaders.reason]: expect.stringMatching(/^invalid_json: invalid JSON/),
       [dlqHeaders.failedAt]: expect.stringMatching(/^\d+$/),
     });
 
@@ -160,13 +161,32 @@ describe('Processor', () => {
     h.processor.assign(new Map([[0, undefined]]), 0);
     await h.processor.handleBatch(batchOf([reading(7, T0 + 1_000), reading(8, T0 + 2_000)]), h.ctx);
     const commits: OffsetCommit[] = [];
-    const idle: IdleContext = { logger, metrics: h.metrics, generation: 1, isRunning: () => true, commit: async (c) => void commits.push(...c) };
+    const idle: IdleContext = {
+      logger,
+      metrics: h.metrics,
+      generation: 1,
+      isRunning: () => true,
+      markSafe: (topic, partition, safe) => void commits.push({ topic, partition, ...(typeof safe === 'string' ? { offset: safe } : safe!) }),
+    };
 
     await h.processor.flushIdle(Date.now() + 1_000, idle); // not idle long enough yet
     expect(h.aggregates()).toEqual([]);
     await h.processor.flushIdle(Date.now() + 16_000, idle);
     expect(h.aggregates().map((a) => a.count)).toEqual([2]);
     expect(commits).toEqual([{ topic: topics.raw.name, partition: 0, offset: '9', metadata: expect.any(String) }]);
+  });
+
+  test('an idle flush keeps the allowed lateness: a record stamped just before the window end still counts', async () => {
+    const h = harness();
+    h.processor.assign(new Map([[0, undefined]]));
+    const W = Math.floor((Date.now() + 120_000) / 60_000) * 60_000;
+    const idle: IdleContext = { logger, metrics: h.metrics, generation: 1, isRunning: () => true, markSafe: () => undefined };
+    await h.processor.handleBatch(batchOf([reading(0, W + 59_000)]), h.ctx);
+    await h.processor.flushIdle(W + 65_000, idle); // 5 s past the window end, inside the 10 s lateness
+    expect(h.aggregates()).toEqual([]);
+    await h.processor.handleBatch(batchOf([reading(1, W + 59_500)]), h.ctx); // in flight during the flush
+    await h.processor.flushIdle(W + 90_000, idle);
+    expect(h.aggregates().map((a) => [a.windowStart, a.count])).toEqual([[W, 2]]);
   });
 
   test('late events are counted and not aggregated', async () => {

@@ -38,6 +38,7 @@ describe('Processor send lanes', () => {
       send: async (tm: readonly TopicMessages[], sourcePartition: number) => {
         calls.push({ partition: sourcePartition, topics: tm.map((t) => t.topic) });
       },
+      topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
       logger,
       metrics,
       allowedLatenessMs: 0,
@@ -52,7 +53,7 @@ describe('Processor send lanes', () => {
       { partition: 7, topics: [topics.clean.name] },
     ]);
 
-    const idle: IdleContext = { logger, metrics, generation: 1, isRunning: () => true, commit: async () => undefined };
+    const idle: IdleContext = { logger, metrics, generation: 1, isRunning: () => true, markSafe: () => undefined };
     await processor.flushIdle(Date.now() + 10 * 60_000, idle);
     expect(calls.slice(2).sort((a, b) => a.partition - b.partition)).toEqual([
       { partition: 3, topics: [topics.aggregates.name] },

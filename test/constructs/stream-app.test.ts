@@ -3,7 +3,8 @@ import { EksPodIdentityAssociation } from '@cdktf/provider-aws/lib/eks-pod-ident
 import { ITerraformDependable, TerraformStack, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
-import { allTopics, consumerGroups, topics } from '../../apps/contracts/topics';
+import { apps } from '../../apps/contracts/apps';
+import { allTopics, topics } from '../../apps/contracts/topics';
 import { PlatformAddons, PodIdentityHost } from '../../constructs/cluster-addons';
 import { EgressRule, StreamApp, StreamAppProps } from '../../constructs/stream-app';
 import { TopicAdminJob, topicsDigest } from '../../constructs/topic-job';
@@ -51,7 +52,7 @@ function pipeline(): Synth {
       ...common,
       name: 'processor',
       httpPort: 8081,
-      kafka: { bootstrapBrokers: brokers, consumerGroup: consumerGroups.processor, scalesOn: [topics.raw] },
+      kafka: { bootstrapBrokers: brokers, consumerGroup: apps.processor.consumerGroup, scalesOn: [topics.raw] },
       scaling: { minReplicas: 2, maxReplicas: 12 },
       egress: [msk],
     });
@@ -59,14 +60,14 @@ function pipeline(): Synth {
       ...common,
       name: 'cassandra-sink',
       httpPort: 8082,
-      kafka: { bootstrapBrokers: brokers, consumerGroup: consumerGroups.cassandraSink, scalesOn: [topics.clean, topics.aggregates] },
+      kafka: { bootstrapBrokers: brokers, consumerGroup: apps.cassandraSink.consumerGroup, scalesOn: [topics.clean, topics.aggregates] },
       egress: [msk, keyspaces, https],
     });
     new StreamApp(scope, 'lake-sink', {
       ...common,
       name: 'lake-sink',
       httpPort: 8083,
-      kafka: { bootstrapBrokers: brokers, consumerGroup: consumerGroups.lakeSink, scalesOn: [topics.clean] },
+      kafka: { bootstrapBrokers: brokers, consumerGroup: apps.lakeSink.consumerGroup, scalesOn: [topics.clean] },
       egress: [msk, https],
     });
     new TopicAdminJob(scope, 'topics', { cluster: common.cluster, image, kafka: { bootstrapBrokers: brokers }, egress: [msk], env: { KAFKA_REPLICATION_FACTOR: '3' } });
@@ -206,7 +207,7 @@ describe('StreamApp', () => {
   it('scales the processor up to the partition count of its topic on its own group', () => {
     const so = chartValues(synth, 'processor-resources').scaledObjects[0].spec;
     expect(so).toMatchObject({ minReplicaCount: 2, maxReplicaCount: topics.raw.partitions });
-    expect(so.triggers[0].metadata).toMatchObject({ consumerGroup: consumerGroups.processor, topic: topics.raw.name });
+    expect(so.triggers[0].metadata).toMatchObject({ consumerGroup: apps.processor.consumerGroup, topic: topics.raw.name });
     // Defaults: the sinks go up to their topic's partitions.
     expect(chartValues(synth, 'lake-sink-resources').scaledObjects[0].spec.maxReplicaCount).toBe(topics.clean.partitions);
   });
@@ -214,7 +215,7 @@ describe('StreamApp', () => {
   it('adds one lag trigger per scaling topic, capped by the largest of them', () => {
     const so = chartValues(synth, 'cassandra-sink-resources').scaledObjects[0].spec;
     expect(so.triggers.map((t: any) => t.metadata.topic)).toEqual([topics.clean.name, topics.aggregates.name]);
-    expect(so.triggers.every((t: any) => t.metadata.consumerGroup === consumerGroups.cassandraSink && t.authenticationRef.name === 'cassandra-sink-msk-iam')).toBe(true);
+    expect(so.triggers.every((t: any) => t.metadata.consumerGroup === apps.cassandraSink.consumerGroup && t.authenticationRef.name === 'cassandra-sink-msk-iam')).toBe(true);
     expect(so.maxReplicaCount).toBe(Math.max(topics.clean.partitions, topics.aggregates.partitions));
   });
 
@@ -256,7 +257,7 @@ describe('StreamApp', () => {
           ...common,
           name: 'processor',
           httpPort: 8081,
-          kafka: { bootstrapBrokers: brokers, consumerGroup: consumerGroups.processor, scalesOn: [{ name: topics.raw.name, partitions: 12 }] },
+          kafka: { bootstrapBrokers: brokers, consumerGroup: apps.processor.consumerGroup, scalesOn: [{ name: topics.raw.name, partitions: 12 }] },
           egress: [msk],
           ...overrides,
         });

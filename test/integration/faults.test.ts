@@ -5,7 +5,7 @@
  * primary key in Cassandra and once in the lake, the DLQ holding exactly the malformed records,
  * and (where the fault touches them) the aggregates equal to a reference computation.
  */
-import { consumerGroups, topics } from '../../apps/contracts';
+import { apps, topics } from '../../apps/contracts';
 import { restart, start, stop } from '../../scripts/local-services';
 import { countReadings, readReadings } from './support/cassandra';
 import { committedTotal, groupBacklog, resetGroupToEarliest, topicOffsets, withAdmin } from './support/kafka';
@@ -110,11 +110,11 @@ describe('fault tolerance: nothing lost, nothing duplicated', () => {
       let duringOutage: Scrape;
       await stop(['cassandra']);
       try {
-        committedWhenDown = await withAdmin((admin) => committedTotal(admin, consumerGroups.cassandraSink, sinkTopics));
+        committedWhenDown = await withAdmin((admin) => committedTotal(admin, apps.cassandraSink.consumerGroup, sinkTopics));
         await sleep(20_000);
         [committedBeforeUp, backlogBeforeUp] = await withAdmin(async (admin) => [
-          await committedTotal(admin, consumerGroups.cassandraSink, sinkTopics),
-          await groupBacklog(admin, consumerGroups.cassandraSink, topics.clean.name, await topicOffsets(admin, topics.clean.name)),
+          await committedTotal(admin, apps.cassandraSink.consumerGroup, sinkTopics),
+          await groupBacklog(admin, apps.cassandraSink.consumerGroup, topics.clean.name, await topicOffsets(admin, topics.clean.name)),
         ]);
         duringOutage = await scrape(appPorts['cassandra-sink']);
       } finally {
@@ -167,12 +167,12 @@ describe('fault tolerance: nothing lost, nothing duplicated', () => {
       const firstPass = await run.lakeObjects();
 
       await withAdmin(async (admin) => {
-        await resetGroupToEarliest(admin, consumerGroups.cassandraSink, [topics.clean.name, topics.aggregates.name]);
-        await resetGroupToEarliest(admin, consumerGroups.lakeSink, [topics.clean.name]);
+        await resetGroupToEarliest(admin, apps.cassandraSink.consumerGroup, [topics.clean.name, topics.aggregates.name]);
+        await resetGroupToEarliest(admin, apps.lakeSink.consumerGroup, [topics.clean.name]);
         // Really rewound: the whole clean topic is behind each sink's commit again.
         const clean = await topicOffsets(admin, topics.clean.name);
-        expect(await groupBacklog(admin, consumerGroups.lakeSink, topics.clean.name, clean)).toBeGreaterThanOrEqual(ref.readings.size);
-        expect(await groupBacklog(admin, consumerGroups.cassandraSink, topics.clean.name, clean)).toBeGreaterThanOrEqual(ref.readings.size);
+        expect(await groupBacklog(admin, apps.lakeSink.consumerGroup, topics.clean.name, clean)).toBeGreaterThanOrEqual(ref.readings.size);
+        expect(await groupBacklog(admin, apps.cassandraSink.consumerGroup, topics.clean.name, clean)).toBeGreaterThanOrEqual(ref.readings.size);
       });
       // Object timestamps have 1 s resolution: anything written from here on is the replay's.
       await sleep(1_100);

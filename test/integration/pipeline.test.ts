@@ -126,7 +126,7 @@ describe('pipeline end to end (no faults)', () => {
       expect(total(s, 'sdp_records_out_total', { topic: topics.deadLetter.name })).toBe(ref.malformed.size);
       expect(total(s, 'sdp_records_out_total', { topic: topics.aggregates.name })).toBe(aggregates);
       expect(total(s, 'sdp_dlq_records_total')).toBe(ref.malformed.size);
-      expect(new Set(samplesOf(s, 'sdp_dlq_records_total').map((x) => x.labels.reason))).toEqual(new Set(['invalid_json', 'schema']));
+      expect(new Set(samplesOf(s, 'sdp_dlq_records_total').map((x) => x.labels.reason))).toEqual(new Set(['invalid_json', 'schema_violation']));
       expect(total(s, 'sdp_batch_duration_seconds_count', { stage: 'batch' })).toBeGreaterThan(0);
       expect(total(s, 'sdp_errors_total')).toBe(0);
       expectCaughtUpLag(s, topics.raw.name, topics.raw.partitions);

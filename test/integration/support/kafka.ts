@@ -5,7 +5,7 @@
 import { randomUUID } from 'crypto';
 import { Admin, IHeaders, Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../../apps/admin/topics';
-import { allTopics, consumerGroups } from '../../../apps/contracts';
+import { allTopics, consumerApps } from '../../../apps/contracts';
 import { endpoints, localNames } from '../../../scripts/local-services';
 import { done, pending, waitFor } from './wait';
 
@@ -57,7 +57,7 @@ export async function deleteGroup(admin: Admin, groupId: string, timeoutMs = 60_
  */
 export async function resetKafka(): Promise<void> {
   await withAdmin(async (admin) => {
-    for (const group of Object.values(consumerGroups)) await deleteGroup(admin, group);
+    for (const group of consumerApps.map((a) => a.consumerGroup as string)) await deleteGroup(admin, group);
     const names = allTopics.map((t) => t.name);
     const existing = new Set(await admin.listTopics());
     const present = names.filter((n) => existing.has(n));

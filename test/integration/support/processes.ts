@@ -9,15 +9,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { appEnv } from '../../../scripts/local-services';
 
-export type AppName = 'producer' | 'processor' | 'cassandra-sink' | 'lake-sink';
+import { allApps, AppName } from '../../../apps/contracts/apps';
 
-/** Fixed per app (services rule), so two apps never race for a port and scrapes know where to go. */
-export const appPorts: Readonly<Record<AppName, number>> = {
-  producer: 8080,
-  processor: 8081,
-  'cassandra-sink': 8082,
-  'lake-sink': 8083,
-};
+export type { AppName };
+
+/** Fixed per app by the catalog, so two apps never race for a port and scrapes know where to go. */
+export const appPorts = Object.fromEntries(allApps.map((a) => [a.name, a.httpPort])) as Readonly<Record<AppName, number>>;
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 

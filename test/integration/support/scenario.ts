@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { consumerGroups, topics } from '../../../apps/contracts';
+import { apps, topics } from '../../../apps/contracts';
 import { ManifestEntry, parseManifest } from '../../../apps/producer/run';
 import { countReadings, readAggregates, readReadings, truncateTables } from './cassandra';
 import { groupBacklog, readTopic, resetKafka, topicOffsets, topicSize, TopicRecord, withAdmin } from './kafka';
@@ -48,6 +48,7 @@ export const appSettings: Readonly<Record<AppName, Readonly<Record<string, strin
   processor: { PROCESSOR_WINDOW_IDLE_FLUSH_MS: '1000' },
   'cassandra-sink': {},
   'lake-sink': { LAKE_SINK_MAX_RECORDS: '2000', LAKE_SINK_IDLE_FLUSH_MS: '1000' },
+  alerts: {},
 };
 
 export const consumerApps: readonly AppName[] = ['processor', 'cassandra-sink', 'lake-sink'];
@@ -223,7 +224,7 @@ export class Scenario {
         'the processor to close every window and commit the whole raw topic',
         () =>
           withAdmin(async (admin) => {
-            const backlog = await groupBacklog(admin, consumerGroups.processor, topics.raw.name, await topicOffsets(admin, topics.raw.name));
+            const backlog = await groupBacklog(admin, apps.processor.consumerGroup, topics.raw.name, await topicOffsets(admin, topics.raw.name));
             return backlog === 0 ? done(undefined) : pending(`${backlog} raw records behind its commit`);
           }),
         wait,
@@ -243,7 +244,7 @@ export class Scenario {
       () =>
         withAdmin(async (admin) => {
           let backlog = 0;
-          for (const t of sinkTopics) backlog += await groupBacklog(admin, consumerGroups.cassandraSink, t, await topicOffsets(admin, t));
+          for (const t of sinkTopics) backlog += await groupBacklog(admin, apps.cassandraSink.consumerGroup, t, await topicOffsets(admin, t));
           return backlog === 0 ? done(undefined) : pending(`${backlog} records behind its commit`);
         }),
       wait,

@@ -1,20 +1,15 @@
 /**
- * Dead-letter routing after Kafka Connect (`errors.deadletterqueue.*`): the original key, value,
- * timestamp and headers, plus context headers (`dlqHeaders` in apps/contracts) saying why and
- * where the record failed. Used by both sinks.
+ * Dead-letter routing after Kafka Connect (`errors.tolerance=all` with
+ * `errors.deadletterqueue.context.headers.enable=true`): the original key, value, timestamp and
+ * headers, plus context headers (`dlqHeaders` in apps/contracts) saying why and where the record
+ * failed. The one builder and the one reason label set of `sdp_dlq_records_total` for every app.
  */
-import type { CompressionTypes, IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
-import { dlqHeaders, topics } from '../contracts';
-import type { AppMetrics } from '../lib';
-import type { RejectReason } from './records';
+import type { CompressionTypes, IHeaders, Message, Producer } from 'kafkajs';
+import { dlqHeaders } from '../contracts/topics';
+import type { AppMetrics } from './metrics';
+import type { Rejection } from './records';
 
-export interface Rejection {
-  readonly message: KafkaMessage;
-  readonly reason: RejectReason;
-  /** Human-readable cause, e.g. the failing field and rule. */
-  readonly detail: string;
-  readonly errorClass: string;
-}
+export type { Rejection } from './records';
 
 export interface RecordSource {
   readonly topic: string;
@@ -22,13 +17,14 @@ export interface RecordSource {
 }
 
 /** Header values are capped so one huge error message cannot exceed the broker's record limit. */
-const MAX_REASON_CHARS = 1024;
+export const MAX_REASON_CHARS = 1024;
 
 export function deadLetterMessage(source: RecordSource, rejection: Rejection, failedAtMs: number): Message {
   const { message } = rejection;
+  const reason = `${rejection.reason}: ${rejection.detail}`;
   const headers: IHeaders = {
     ...message.headers,
-    [dlqHeaders.reason]: `${rejection.reason}: ${rejection.detail}`.slice(0, MAX_REASON_CHARS),
+    [dlqHeaders.reason]: reason.length <= MAX_REASON_CHARS ? reason : `${reason.slice(0, MAX_REASON_CHARS - 1)}…`,
     [dlqHeaders.topic]: source.topic,
     [dlqHeaders.partition]: String(source.partition),
     [dlqHeaders.offset]: message.offset,
@@ -38,17 +34,23 @@ export function deadLetterMessage(source: RecordSource, rejection: Rejection, fa
   return { key: message.key, value: message.value, timestamp: message.timestamp, headers };
 }
 
-/** Anything that can take rejected records; the sinks commit only after `send` resolved. */
+/** Counts dead letters once they were acknowledged, by reason. */
+export function countDeadLetters(metrics: Pick<AppMetrics, 'dlqRecords'>, rejections: readonly Pick<Rejection, 'reason'>[]): void {
+  for (const r of rejections) metrics.dlqRecords.inc({ reason: r.reason });
+}
+
+/** Anything that can take rejected records; a handler commits only after `send` resolved. */
 export interface DeadLetterSink {
   send(source: RecordSource, rejections: readonly Rejection[]): Promise<void>;
 }
 
+/** Sends dead letters on their own (the sinks); the processor batches them with its other output. */
 export class DeadLetterQueue implements DeadLetterSink {
   constructor(
     private readonly producer: Producer,
+    private readonly topic: string,
     private readonly metrics: Pick<AppMetrics, 'dlqRecords'>,
     private readonly compression?: CompressionTypes,
-    private readonly topic: string = topics.deadLetter.name,
   ) {}
 
   async send(source: RecordSource, rejections: readonly Rejection[]): Promise<void> {
@@ -61,6 +63,6 @@ export class DeadLetterQueue implements DeadLetterSink {
       ...(this.compression !== undefined ? { compression: this.compression } : {}),
       messages: rejections.map((r) => deadLetterMessage(source, r, now)),
     });
-    for (const r of rejections) this.metrics.dlqRecords.inc({ reason: r.reason });
+    countDeadLetters(this.metrics, rejections);
   }
 }

@@ -125,15 +125,15 @@ export function renderPlanSummary(planJson: unknown, options: RenderOptions): st
   // Header -------------------------------------------------------------------------------------
   const total = (k: Column) => changes.filter((c) => columnsOf(c).includes(k)).length;
   const counts = Object.fromEntries(COLUMNS.map((c) => [c.key, total(c.key)])) as Record<Column, number>;
-  const n = (k: Column) => formatCount(counts[k]);
+  const count = (k: Column) => formatCount(counts[k]);
   const planned =
-    `${n('create')} to add, ${n('update')} to change, ${n('replace')} to replace, ${n('delete')} to destroy` +
-    (counts.import ? `, ${n('import')} to import` : '') +
-    (counts.move ? `, ${n('move')} to move` : '') +
-    (counts.forget ? `, ${n('forget')} to forget` : '');
+    `${count('create')} to add, ${count('update')} to change, ${count('replace')} to replace, ${count('delete')} to destroy` +
+    (counts.import ? `, ${count('import')} to import` : '') +
+    (counts.move ? `, ${count('move')} to move` : '') +
+    (counts.forget ? `, ${count('forget')} to forget` : '');
   const driftCount = plan.resource_drift.filter((rc) => rc.mode === 'managed').length;
   const outputCount = Object.values(plan.output_changes).filter((oc) => changeKind(oc.actions) !== 'no-op').length;
-  const onlyBesideResources = [
+  const besideResources = [
     driftCount > 0 ? `${plural(driftCount, 'resource')} changed outside Terraform (drift)` : '',
     outputCount > 0 ? (driftCount > 0 ? `${plural(outputCount, 'output')} change` : `Only outputs change: ${plural(outputCount, 'output')}`) : '',
   ].filter(Boolean);
@@ -142,7 +142,7 @@ export function renderPlanSummary(planJson: unknown, options: RenderOptions): st
     headline = `**The plan failed.** Terraform stopped with errors, so this plan is incomplete and cannot be applied: the errors are in ${fullPlanAt}.`;
     if (changes.length > 0) headline += ` Planned before the errors: ${planned}.`;
   } else if (changes.length > 0) headline = `**Plan:** ${planned}.`;
-  else if (onlyBesideResources.length > 0) headline = `**No resource changes.** ${onlyBesideResources.join(' and ')}, listed below.`;
+  else if (besideResources.length > 0) headline = `**No resource changes.** ${besideResources.join(' and ')}, listed below.`;
   else headline = '**No changes.** The infrastructure matches the configuration.';
   const head = [marker, `### Terraform plan for \`${env}\``, '', headline];
 

@@ -7,6 +7,7 @@ import {
   DATA_BEARING_RESOURCES,
   GITHUB_COMMENT_LIMIT,
   main,
+  parseJsonLosslessly,
   PlanFormatError,
   renderPlanFailure,
   renderPlanSummary,
@@ -14,7 +15,8 @@ import {
 } from '../../scripts/plan-summary';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'plans');
-const fixture = (name: string): TerraformPlan => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
+/** Read as the CLI reads a plan: numbers beyond 2^53 stay exact. */
+const fixture = (name: string): TerraformPlan => parseJsonLosslessly(readFileSync(join(FIXTURES, name), 'utf8')) as TerraformPlan;
 const render = (plan: unknown, maxChars?: number) => renderPlanSummary(plan, { environment: 'staging', maxChars });
 
 /** The part of the comment before the first section that may be truncated. */
@@ -138,7 +140,8 @@ describe('AWS-typed plans (hand-made in the JSON plan format)', () => {
 
   it('reports changes made outside Terraform', () => {
     expect(md).toContain('#### 1 resource changed outside Terraform (drift)');
-    expect(md).toContain('`ingress[1].cidr_blocks[0]`: `(none)` → `"0.0.0.0/0"`');
+    // ingress is a set: the added rule is one new member, not a shift of the existing ones.
+    expect(md).toContain('- `ingress[1]`: `(none)` → `{"cidr_blocks":["0.0.0.0/0"],"from_port":9092,"protocol":"tcp","security_groups":[],"to_port":9092}`');
   });
 
   it('shows no warning when only updates and creates are planned', () => {
@@ -284,5 +287,197 @@ describe('CLI', () => {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     expect(out).toBe(render(fixture('terraform-data-mixed.json')));
+  }, 60_000);
+});
+
+/** One managed resource change in the JSON plan format, for the hand-made cases below. */
+const resourceChange = (address: string, type: string, change: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  address,
+  mode: 'managed',
+  type,
+  name: 'x',
+  ...extra,
+  change: { after_unknown: {}, before_sensitive: {}, after_sensitive: {}, ...change },
+});
+const planOf = (resource_changes: unknown[], extra: Record<string, unknown> = {}) => ({ format_version: '1.2', resource_changes, ...extra });
+
+describe('real plans: sensitivity follows the plan marks, at any length and of any type', () => {
+  const plan = fixture('terraform-data-short-secrets.json');
+  const md = render(plan);
+
+  it('masks a 3-character secret and a sensitive number that terraform_data copies unmarked', () => {
+    const raw = JSON.stringify(plan);
+    expect(raw).toContain('"output":{"code":"abc","generation":1,"pin":4711}');
+    expect(md).not.toMatch(/\babc\b/);
+    expect(md).not.toContain('4711');
+    expect(md).toContain('- `output`: `{"code":"(sensitive value)","generation":1,"pin":"(sensitive value)"}` → `(known after apply)`');
+  });
+
+  it('still shows what is not sensitive', () => {
+    expect(md).toContain('- `input.generation`: `1` → `2`');
+  });
+});
+
+describe('real plans: outputs', () => {
+  const md = render(fixture('terraform-data-outputs-only.json'));
+
+  it('shows an object- or list-valued output whole, not its first changed leaf', () => {
+    expect(md).toContain(
+      '- `output.endpoints`: `{"cluster_id":12345678901234567891,"ports":[9092,9094],"primary":"kafka.internal"}` → `{"cluster_id":12345678901234567891,"ports":[9092,9096],"primary":"kafka.internal"}`',
+    );
+  });
+
+  it('says that only outputs change instead of "No changes"', () => {
+    expect(md).not.toContain('No changes');
+    expect(md).toContain('**No resource changes.** Only outputs change: 1 output, listed below.');
+  });
+});
+
+describe('real plans: headlines that say what the plan is', () => {
+  it('says an errored plan failed', () => {
+    const md = render(fixture('terraform-data-errored.json'));
+    expect(md).not.toContain('No changes');
+    expect(md).toContain('**The plan failed.**');
+  });
+
+  it('lists drift in a refresh-only plan instead of "No changes"', () => {
+    const drift = resourceChange('aws_security_group.kafka', 'aws_security_group', {
+      actions: ['update'],
+      before: { ingress: [{ cidr_blocks: ['10.0.0.0/16'] }] },
+      after: { ingress: [{ cidr_blocks: ['10.0.0.0/16', '0.0.0.0/0'] }] },
+    });
+    const md = render(planOf([], { resource_drift: [drift] }));
+    expect(md).not.toContain('No changes');
+    expect(md).toContain('**No resource changes.** 1 resource changed outside Terraform (drift), listed below.');
+    expect(md).toContain('- `aws_security_group.kafka`: changed outside Terraform');
+  });
+});
+
+describe('real plans: keys and addresses cannot inject markdown', () => {
+  const hostile = 'a\n# Injected heading\n</details>\n| x |';
+  const md = render(
+    planOf([
+      resourceChange(`terraform_data.each["${hostile}"]`, 'terraform_data', {
+        actions: ['update'],
+        before: { input: { [hostile]: 'old' } },
+        after: { input: { [hostile]: 'new' } },
+      }),
+    ]),
+  );
+
+  it('prints keys with their newlines escaped, in HCL index syntax', () => {
+    expect(md).toContain('input["a\\n# Injected heading\\n</details>\\n| x |"]');
+    expect(md).toContain('terraform_data.each["a\\n# Injected heading\\n</details>\\n| x |"]');
+  });
+
+  it('never lets a key start a heading or close the collapsed section', () => {
+    const lines = md.split('\n');
+    expect(lines.filter((l) => l.startsWith('# Injected'))).toEqual([]);
+    expect(lines.filter((l) => /^\s*<\/details>/.test(l) && l !== '</details>')).toEqual([]);
+    expect(md.match(/<details>/g)?.length).toBe(1);
+    expect(md.match(/^<\/details>$/gm)?.length).toBe(1);
+  });
+});
+
+describe('real plans: lists and sets', () => {
+  const rule = (port: number) => ({ from_port: port, to_port: port, protocol: 'tcp' });
+
+  it('diffs a set by membership: adding one member does not shift the others', () => {
+    const md = render(
+      planOf([
+        resourceChange('aws_security_group.kafka', 'aws_security_group', {
+          actions: ['update'],
+          before: { ingress: [rule(9092), rule(9096), rule(9098)] },
+          after: { ingress: [rule(9092), rule(9094), rule(9096), rule(9098)] },
+        }),
+      ]),
+    );
+    const changed = md.split('\n').filter((l) => l.startsWith('- `ingress'));
+    expect(changed).toEqual(['- `ingress[1]`: `(none)` → `{"from_port":9094,"protocol":"tcp","to_port":9094}`']);
+  });
+
+  it('still shows the changed attribute of a list element in place', () => {
+    const md = render(
+      planOf([
+        resourceChange('aws_security_group.kafka', 'aws_security_group', {
+          actions: ['update'],
+          before: { ingress: [rule(9092), rule(9096)] },
+          after: { ingress: [rule(9092), { ...rule(9096), protocol: 'udp' }] },
+        }),
+      ]),
+    );
+    expect(md.split('\n').filter((l) => l.startsWith('- `ingress'))).toEqual(['- `ingress[1].protocol`: `"tcp"` → `"udp"`']);
+  });
+});
+
+describe('real plans: deposed objects and forget', () => {
+  it('labels a deposed object, in the warning and in the details', () => {
+    const md = render(
+      planOf([
+        resourceChange('aws_s3_bucket.lake', 'aws_s3_bucket', { actions: ['delete'], before: { bucket: 'lake' }, after: null }, { deposed: 'a1b2c3d4' }),
+      ]),
+    );
+    expect(warningOf(md)).toContain('- **DESTROY** `aws_s3_bucket.lake` (deposed object `a1b2c3d4`)');
+    expect(md).toContain('`aws_s3_bucket.lake` (deposed object `a1b2c3d4`): destroy');
+  });
+
+  it('counts ["create","forget"] as one add and one forget, not as a plain add', () => {
+    const md = render(
+      planOf([resourceChange('aws_kms_key.lake', 'aws_kms_key', { actions: ['create', 'forget'], before: { id: 'k1' }, after: { description: 'lake' } })]),
+    );
+    expect(md).toContain('**Plan:** 1 to add, 0 to change, 0 to replace, 0 to destroy, 1 to forget.');
+    expect(md).toContain('replace (create new, forget old: the old object is kept, no longer managed)');
+    expect(md).not.toContain('[!CAUTION]');
+  });
+});
+
+describe('real plans: truncation and numbers', () => {
+  it('keeps the count table with its Total row after the warning lost its reasons', () => {
+    const md = render(hugePlan(4000, 100), 2_500);
+    expect(md.length).toBeLessThanOrEqual(2_500);
+    expect(md).toMatch(/omitted .*the reasons in the warning above/);
+    expect(md).toContain('| **Total** | **0** | **3,960** | **0** | **40** |');
+  });
+
+  it('keeps the first and the last resources of truncated details, as tfcmt keeps head and tail', () => {
+    const md = render(hugePlan(150, 1000));
+    const details = md.slice(md.indexOf('<details>'), md.indexOf('</details>'));
+    expect(details).toContain('`module.m0.aws_s3_bucket.r0`');
+    expect(details).toContain('`module.m2.aws_iam_role_policy.r149`');
+    expect(details).toMatch(/…[\d,]+ resource changes omitted here/);
+  });
+
+  it('formats every count the same way: headline, table and warning', () => {
+    const md = render(hugePlan(2000, 2), 20_000);
+    expect(md).toContain('**Plan:** 0 to add, 1,000 to change, 0 to replace, 1,000 to destroy.');
+    expect(md).toContain('**1,000 data-bearing resources will be destroyed or replaced.**');
+    expect(md).toContain('| **Total** | **0** | **1,000** | **0** | **1,000** |');
+  });
+
+  it('reads integers beyond 2^53 exactly, and sees a change only there', () => {
+    const file = join(require('os').tmpdir(), `plan-summary-bigint-${process.pid}.json`);
+    require('fs').writeFileSync(
+      file,
+      '{"format_version":"1.2","resource_changes":[{"address":"terraform_data.n","mode":"managed","type":"terraform_data","change":' +
+        '{"actions":["update"],"before":{"input":9007199254740993},"after":{"input":9007199254740992},"after_unknown":{},"before_sensitive":{},"after_sensitive":{}}}]}',
+    );
+    try {
+      expect(main(['--env', 'dev', file])).toContain('- `input`: `9007199254740993` → `9007199254740992`');
+    } finally {
+      require('fs').rmSync(file);
+    }
+  });
+});
+
+describe('CLI --help', () => {
+  it('prints the usage', () => {
+    expect(main(['--help'])).toMatch(/^usage: plan-summary\.ts --env <environment>/);
+    expect(main(['-h'])).toBe(main(['--help']));
+  });
+
+  it('exits 0', () => {
+    const root = join(__dirname, '..', '..');
+    const out = execFileSync('npx', ['ts-node', '--transpile-only', 'scripts/plan-summary.ts', '--help'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toContain('usage: plan-summary.ts');
   }, 60_000);
 });

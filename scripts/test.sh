@@ -52,8 +52,8 @@ checkov_stage() {
 }
 
 step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_promtool && ensure_helm && bash scripts/install-actionlint.sh >/dev/null'
-if [ -f scripts/local-services.ts ]; then
-  step "install services" npx tsx scripts/local-services.ts install
+if [ -f scripts/local/local-services.ts ]; then
+  step "install services" npx tsx scripts/local/local-services.ts install
 fi
 step "typecheck" npx tsc -p tsconfig.json --noEmit
 step "synth" npm run --silent synth

@@ -10,7 +10,7 @@ import { ensureBucket } from '../../apps/admin/bucket';
 import { ensureCassandraSchema } from '../../apps/admin/cassandra-schema';
 import { ensureTopics } from '../../apps/admin/topics';
 import { allTopics, consumerGroups } from '../../apps/contracts/topics';
-import { localNames } from '../local-services';
+import { localNames } from '../local/local-services';
 
 /** Where the benchmark's sinks write (CASSANDRA_KEYSPACE, S3_BUCKET of the sink processes). */
 export const benchStores = { keyspace: 'telemetry_bench', bucket: 'sdp-bench-lake' } as const;

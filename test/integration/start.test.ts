@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import { Kafka, logLevel } from 'kafkajs';
 import * as path from 'path';
 import { dlqHeaders, topics } from '../../apps/contracts/topics';
-import { endpoints, isPortFree, ports, provision, serviceNames, start, status, stop } from '../../scripts/local-services';
+import { endpoints, isPortFree, ports, provision, serviceNames, start, status, stop } from '../../scripts/local/local-services';
 
 // Each run synthesizes, starts four apps and reads both stores back; the fresh-machine case also
 // starts Cassandra twice (about a minute each on two cores).

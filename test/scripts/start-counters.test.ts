@@ -1,5 +1,5 @@
-import { countersSince, endToEndQuantiles, pipelineCounters, quantilesMs, ratePerSec, Scrapes } from '../../scripts/start/counters';
-import { parseMetrics } from '../../scripts/start/prometheus';
+import { countersSince, endToEndQuantiles, pipelineCounters, quantilesMs, ratePerSec, Scrapes } from '../../scripts/local/start/counters';
+import { parseMetrics } from '../../scripts/local/start/prometheus';
 
 /** What the four apps expose, as prom-client writes it (apps/lib/metrics.ts). */
 function scrapes(n: { produced: number; clean: number; dlq: number; rows: number; lake: number; slow: number }): Scrapes {

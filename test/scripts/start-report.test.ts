@@ -1,5 +1,5 @@
-import { pipelineCounters } from '../../scripts/start/counters';
-import { findProblems, progressBlock, progressLine, redraw, RunSummary, summaryJson, summaryText } from '../../scripts/start/report';
+import { pipelineCounters } from '../../scripts/local/start/counters';
+import { findProblems, progressBlock, progressLine, redraw, RunSummary, summaryJson, summaryText } from '../../scripts/local/start/report';
 
 const counters = { ...pipelineCounters({}), produced: 20_000, processed: 19_990, dlq: 190, cassandraRows: 18_000, lakeRecords: 12_345 };
 const view = { elapsedMs: 12_345, counters, phase: 'draining', rates: { produced: 10_000, processed: 9_999.6, cassandra: 9_000, lake: 0 } };

@@ -7,7 +7,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { appEnv } from '../../../scripts/local-services';
+import { appEnv } from '../../../scripts/local/local-services';
 
 export type AppName = 'producer' | 'processor' | 'cassandra-sink' | 'lake-sink';
 

@@ -3,8 +3,8 @@
  * topics and tables from apps/contracts), reduced to one record per scrape round. Pure, so the
  * arithmetic behind the progress block and the summary is unit-tested.
  */
-import { aggregatesTable, readingsTable } from '../../apps/contracts/tables';
-import { topics } from '../../apps/contracts/topics';
+import { aggregatesTable, readingsTable } from '../../../apps/contracts/tables';
+import { topics } from '../../../apps/contracts/topics';
 import { Bucket, histogramDelta, histogramOf, histogramQuantile, Sample, sumOf, totalCount } from './prometheus';
 
 export type AppName = 'producer' | 'processor' | 'cassandra-sink' | 'lake-sink';

@@ -3,17 +3,17 @@
  * Docker: runtimes come from Maven Central and the Go module proxy into the user cache, and run
  * as detached processes whose pid files live in the data dir (`LOCAL_SERVICES_DIR`).
  *
- *   npx ts-node --transpile-only scripts/local-services.ts <install|start|stop|status|provision|env|up|restart>
+ *   npx tsx scripts/local/local-services.ts <install|start|stop|status|provision|env|up|restart>
  *
  * The same functions are the programmatic API for tests (see test/integration/global-setup.ts).
  */
 import { Client as CassandraClient } from 'cassandra-driver';
 import * as fs from 'fs';
 import { Kafka, logLevel } from 'kafkajs';
-import { ensureBucket, EnsureBucketResult } from '../apps/admin/bucket';
-import { ensureCassandraSchema, EnsureCassandraSchemaSummary } from '../apps/admin/cassandra-schema';
-import { AdminLogger, ensureTopics, EnsureTopicsSummary } from '../apps/admin/topics';
-import { allTopics } from '../apps/contracts/topics';
+import { ensureBucket, EnsureBucketResult } from '../../apps/admin/bucket';
+import { ensureCassandraSchema, EnsureCassandraSchemaSummary } from '../../apps/admin/cassandra-schema';
+import { AdminLogger, ensureTopics, EnsureTopicsSummary } from '../../apps/admin/topics';
+import { allTopics } from '../../apps/contracts/topics';
 import { appEnv, dataDir, endpoints, localNames, ServiceName, serviceNames } from './local-services/config';
 import { install } from './local-services/install';
 import { isPortFree, runningPid, signalGroup, spawnDetached, stopProcess, tail, waitPortsFree } from './local-services/processes';

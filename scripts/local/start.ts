@@ -19,7 +19,7 @@ import * as fs from 'fs';
 import { Kafka, logLevel } from 'kafkajs';
 import * as os from 'os';
 import * as path from 'path';
-import { topics } from '../apps/contracts/topics';
+import { topics } from '../../apps/contracts/topics';
 import { createLocalS3Client, endpoints, isPortFree, kill, ServiceName } from './local-services';
 import { ArgsError, parseStartArgs, StartOptions, usage } from './start/args';
 import { appNames, consumerApps, countersSince, endToEndQuantiles, PipelineCounters, quantilesMs, ratePerSec } from './start/counters';
@@ -38,7 +38,7 @@ const SETTLE_QUIET_MS = 4_000;
 const SETTLE_MAX_MS = 180_000;
 const POLL_MS = 250;
 
-const repoRoot = path.join(__dirname, '..');
+const repoRoot = path.join(__dirname, '..', '..');
 
 class Interrupted extends Error {
   constructor() {

@@ -10,7 +10,7 @@ import { dataDir } from '../local-services/config';
 import { isAlive, isPortFree, runningPid, spawnDetached, stopProcess, tail } from '../local-services/processes';
 import { AppName } from './counters';
 
-const repoRoot = path.join(__dirname, '..', '..');
+const repoRoot = path.join(__dirname, '..', '..', '..');
 
 /** Pid files and per-run logs of the apps: `<LOCAL_SERVICES_DIR>/pipeline/`. */
 export const pipelineDir = (): string => path.join(dataDir(), 'pipeline');

@@ -19,14 +19,13 @@ import * as fs from 'fs';
 import { Kafka, logLevel } from 'kafkajs';
 import * as os from 'os';
 import * as path from 'path';
-import { consumedTopicNames, consumerApps as catalogConsumers } from '../../apps/contracts/apps';
 import { topics } from '../../apps/contracts/topics';
 import { createLocalS3Client, endpoints, isPortFree, kill, ServiceName } from './local-services';
 import { ArgsError, parseStartArgs, StartOptions, usage } from './start/args';
-import { consumerApps, countersSince, endToEndQuantiles, PipelineCounters, quantilesMs, ratePerSec } from './start/counters';
+import { consumerApps, countersSince, unreadByApp, endToEndQuantiles, PipelineCounters, quantilesMs, ratePerSec } from './start/counters';
 import { AppFailedError, Pipeline } from './start/pipeline';
 import { ProgressPrinter } from './start/progress';
-import { findProblems, RunSummary, SampleComparison, summaryJson, summaryText } from './start/report';
+import { findProblems, waitingFor, RunSummary, SampleComparison, summaryJson, summaryText } from './start/report';
 import { localRunEnv } from './start/local-run';
 import { LocalServices } from './start/services';
 import { cassandraMetricStats, countCassandraRun, downloadLakeRun, LakeQuery, RunWindow, sameStats } from './start/stores';
@@ -444,26 +443,6 @@ class StartRun {
   get wasInterrupted(): boolean {
     return this.interrupted;
   }
-}
-
-/** Consumer apps that have not yet read everything the other apps wrote to their topics this run, e.g. "cassandra-sink: 12 of telemetry.aggregates.v1". */
-export function unreadByApp(c: PipelineCounters): string[] {
-  const written: Record<string, number> = {};
-  for (const flow of Object.values(c.apps)) for (const [t, n] of Object.entries(flow.out)) written[t] = (written[t] ?? 0) + n;
-  return catalogConsumers.flatMap((app) =>
-    consumedTopicNames(app).flatMap((t) => {
-      const missing = (written[t] ?? 0) - (c.apps[app.name]?.in[t] ?? 0);
-      return missing > 0 ? [`${app.name}: ${missing.toLocaleString('en-US')} of ${t}`] : [];
-    }),
-  );
-}
-
-/** What the run waits for right now, in words, for the progress line. */
-export function waitingFor(c: PipelineCounters, produced: boolean, stored: boolean, unread: readonly string[]): string {
-  if (!produced) return c.produced === 0 ? 'waiting for the producer to connect and send its first records' : 'producing';
-  if (!stored) return 'draining: waiting for every record to reach Cassandra, the lake and the DLQ';
-  if (c.openWindows > 0) return `waiting for the processor to close its last ${c.openWindows.toLocaleString('en-US')} 1-minute window(s) (once their minute has passed and the partition is idle)`;
-  return `waiting for the apps to read what the others wrote (${unread.join(', ')})`;
 }
 
 async function highWatermarks(admin: ReturnType<Kafka['admin']>, topic: string): Promise<number> {

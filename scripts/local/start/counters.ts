@@ -4,7 +4,7 @@
  * arithmetic behind the progress block and the summary is unit-tested.
  */
 import { aggregatesTable, readingsTable } from '../../../apps/contracts/tables';
-import { allApps, AppName, apps, consumerApps as catalogConsumers } from '../../../apps/contracts/apps';
+import { allApps, AppName, apps, consumedTopicNames, consumerApps as catalogConsumers, producedTopicNames } from '../../../apps/contracts/apps';
 import { topics } from '../../../apps/contracts/topics';
 import { Bucket, histogramDelta, histogramOf, histogramQuantile, Sample, sumOf, totalCount } from './prometheus';
 
@@ -148,3 +148,17 @@ export function endToEndQuantiles(bySink: { readonly cassandra: Quantiles; reado
 export function ratePerSec(countDelta: number, elapsedMs: number): number {
   return elapsedMs > 0 && countDelta > 0 ? (countDelta * 1000) / elapsedMs : 0;
 }
+
+/** Consumer apps that have not yet read everything the other apps wrote to their topics this run, e.g. "cassandra-sink: 12 of telemetry.aggregates.v1". */
+export function unreadByApp(c: PipelineCounters): string[] {
+  const written: Record<string, number> = {};
+  // Only the topics the catalog says an app produces: a sink labels its writes with its input topic.
+  for (const app of allApps) for (const t of producedTopicNames(app)) written[t] = (written[t] ?? 0) + (c.apps[app.name]?.out[t] ?? 0);
+  return catalogConsumers.flatMap((app) =>
+    consumedTopicNames(app).flatMap((t) => {
+      const missing = (written[t] ?? 0) - (c.apps[app.name]?.in[t] ?? 0);
+      return missing > 0 ? [`${app.name}: ${missing.toLocaleString('en-US')} of ${t}`] : [];
+    }),
+  );
+}
+

@@ -164,3 +164,12 @@ export function findProblems(s: Pick<RunSummary, 'valid' | 'malformed' | 'dlq' |
   if (s.sampleAgrees === false) problems.push('the sample query gives different results in the lake and in Cassandra');
   return problems;
 }
+
+/** What the run waits for right now, in words, for the progress line. */
+export function waitingFor(c: PipelineCounters, produced: boolean, stored: boolean, unread: readonly string[]): string {
+  if (!produced) return c.produced === 0 ? 'waiting for the producer to connect and send its first records' : 'producing';
+  if (!stored) return 'draining: waiting for every record to reach Cassandra, the lake and the DLQ';
+  if (c.openWindows > 0) return `waiting for the processor to close its last ${c.openWindows.toLocaleString('en-US')} 1-minute window(s) (once their minute has passed and the partition is idle)`;
+  return `waiting for the apps to read what the others wrote (${unread.join(', ')})`;
+}
+

@@ -4,11 +4,12 @@
  *  1. synthesizes every environment (a config error stops here, before anything starts);
  *  2. starts the local Kafka, Cassandra and MinIO, or reuses them if they are running, and
  *     provisions topics, keyspace, tables and bucket from apps/contracts;
- *  3. runs processor, cassandra-sink, lake-sink and then the producer as separate processes,
- *     with live progress from their /metrics;
- *  4. once every record is accounted for, reads the run back from BOTH stores (Cassandra, and
- *     the lake's Parquet files with DuckDB) and prints a summary: counts per stage, throughput,
- *     latency, and one query answered by each store;
+ *  3. runs every app of the catalog (apps/contracts/apps.ts) as a separate process, consumers
+ *     first, then the producer (after a cold start, once the machine has settled), with live
+ *     progress from their /metrics that says what it waits for;
+ *  4. once every record is stored and the processor has closed its last windows, reads the run
+ *     back from BOTH stores (Cassandra, and the lake's Parquet files with DuckDB) and prints a
+ *     summary: counts per stage and per app, throughput, latency, and one query per store;
  *  5. stops the apps and the services it started (or keeps running with --keep-running).
  *
  * Ctrl-C at any point stops everything it started and exits 130. Options: see ./start/args.ts.

@@ -532,7 +532,8 @@ async function main(argv: readonly string[]): Promise<number> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    // process.exit drops what a full pipe has not taken yet: the summary JSON must get out first.
+    (code) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code))),
     (err: Error) => {
       process.stderr.write(`[start] ${err.stack ?? err.message}\n`);
       process.exit(1);

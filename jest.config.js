@@ -1,6 +1,6 @@
 /**
  * Two projects: `unit` is pure and fast (synth + logic); `integration` talks to the
- * real local Kafka, Cassandra and S3 started by scripts/local-services and runs in band.
+ * real local Kafka, Cassandra and S3 started by scripts/local/local-services.ts and runs in band.
  */
 const tsJest = ['ts-jest', { diagnostics: false }];
 

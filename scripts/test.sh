@@ -64,8 +64,8 @@ terraform_stage() {
 }
 
 step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_parliament && ensure_promtool && ensure_helm && ensure_terraform >/dev/null && ensure_mock_provider >/dev/null && bash scripts/install-actionlint.sh >/dev/null'
-if [ -f scripts/local-services.ts ]; then
-  step "install services" npx tsx scripts/local-services.ts install
+if [ -f scripts/local/local-services.ts ]; then
+  step "install services" npx tsx scripts/local/local-services.ts install
 fi
 step "typecheck" npx tsc -p tsconfig.json --noEmit
 # eslint + prettier --check. Turned on (LINT:-on) once the tree has had its one `npx prettier --write "**/*.{ts,js,mjs,cjs}"`.

@@ -4,7 +4,7 @@
  * share of what a JVM client gets from this machine.
  */
 import { spawn } from 'child_process';
-import { javaBinary, kafkaClasspath } from '../local-services';
+import { javaBinary, kafkaClasspath } from '../local/local-services';
 
 export interface ToolRun {
   readonly code: number | null;

@@ -11,7 +11,7 @@ import { ensureCassandraSchema } from '../../apps/admin/cassandra-schema';
 import { ensureTopics } from '../../apps/admin/topics';
 import { consumerApps } from '../../apps/contracts/apps';
 import { allTopics } from '../../apps/contracts/topics';
-import { localNames } from '../local-services';
+import { localNames } from '../local/local-services';
 
 /** Where the benchmark's sinks write (CASSANDRA_KEYSPACE, S3_BUCKET of the sink processes). */
 export const benchStores = { keyspace: 'telemetry_bench', bucket: 'sdp-bench-lake' } as const;

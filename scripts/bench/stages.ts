@@ -2,8 +2,8 @@
  * Timing a stage from the outside: poll its /metrics and measure how fast a known number of
  * records moves through it, from the first record it touched to the last one it finished.
  */
-import type { PipelineCounters } from '../start/counters';
-import type { Pipeline } from '../start/pipeline';
+import type { PipelineCounters } from '../local/start/counters';
+import type { Pipeline } from '../local/start/pipeline';
 import { CpuMeter, CpuReport } from './cpu';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@
  * and (where the fault touches them) the aggregates equal to a reference computation.
  */
 import { apps, topics } from '../../apps/contracts';
-import { restart, start, stop } from '../../scripts/local-services';
+import { restart, start, stop } from '../../scripts/local/local-services';
 import { countReadings, readReadings } from './support/cassandra';
 import { committedTotal, groupBacklog, resetGroupToEarliest, topicOffsets, withAdmin } from './support/kafka';
 import { scrape, Scrape, total } from './support/metrics';

@@ -2,7 +2,7 @@
  * Jest globalTeardown: stops the services the global setup started (services that were already
  * running are left alone). LOCAL_SERVICES_KEEP=1 leaves everything running for debugging.
  */
-import { teardownForTests } from '../../scripts/local-services';
+import { teardownForTests } from '../../scripts/local/local-services';
 
 export default async function globalTeardown(): Promise<void> {
   await teardownForTests();

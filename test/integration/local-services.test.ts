@@ -28,7 +28,7 @@ import {
   status,
   stop,
   waitReady,
-} from '../../scripts/local-services';
+} from '../../scripts/local/local-services';
 
 // The first run downloads ~120 MB of jars and builds MinIO from source (~5 min on 2 cores).
 jest.setTimeout(20 * 60_000);

@@ -1,4 +1,4 @@
-import { ArgsError, DEFAULT_EVENTS, parseStartArgs } from '../../scripts/start/args';
+import { ArgsError, DEFAULT_EVENTS, parseStartArgs } from '../../scripts/local/start/args';
 
 const problems = (argv: string[]): string[] => {
   try {

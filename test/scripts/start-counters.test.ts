@@ -1,5 +1,6 @@
-import { countersSince, endToEndQuantiles, pipelineCounters, quantilesMs, ratePerSec, Scrapes } from '../../scripts/start/counters';
-import { parseMetrics } from '../../scripts/start/prometheus';
+import { allApps } from '../../apps/contracts/apps';
+import { appNames, consumerApps, countersSince, endToEndQuantiles, pipelineCounters, quantilesMs, ratePerSec, Scrapes, unreadByApp } from '../../scripts/local/start/counters';
+import { parseMetrics } from '../../scripts/local/start/prometheus';
 
 /** What the four apps expose, as prom-client writes it (apps/lib/metrics.ts). */
 function scrapes(n: { produced: number; clean: number; dlq: number; rows: number; lake: number; slow: number }): Scrapes {
@@ -92,5 +93,40 @@ describe('latency quantiles', () => {
     expect(ratePerSec(500, 250)).toBe(2000);
     expect(ratePerSec(500, 0)).toBe(0);
     expect(ratePerSec(-20, 1_000)).toBe(0);
+  });
+});
+
+describe('per-app flows from the catalog', () => {
+  const s = scrapes({ produced: 100, clean: 95, dlq: 5, rows: 95, lake: 95, slow: 0 });
+
+  test('every app of the catalog gets its records in and out by topic label', () => {
+    const c = pipelineCounters(s);
+    expect(Object.keys(c.apps).sort()).toEqual([...appNames].sort());
+    expect(c.apps.processor).toEqual({ in: { 'telemetry.raw.v1': 100 }, out: { 'telemetry.clean.v1': 95, 'telemetry.aggregates.v1': 40, 'telemetry.dlq.v1': 5 } });
+    expect(c.apps['cassandra-sink'].out).toEqual({ readings_by_device_day: 95, aggregates_by_device_minute: 40 });
+    expect(c.lag.processor).toBe(10);
+  });
+
+  test('since a baseline, each flow subtracts per topic', () => {
+    const later = pipelineCounters(scrapes({ produced: 300, clean: 285, dlq: 15, rows: 285, lake: 285, slow: 0 }));
+    const d = countersSince(later, pipelineCounters(s));
+    expect(d.apps.processor.in).toEqual({ 'telemetry.raw.v1': 200 });
+    expect(d.apps.processor.out['telemetry.clean.v1']).toBe(190);
+  });
+
+  test('unreadByApp names each consumer that has not read all the others wrote to its topics', () => {
+    // The cassandra-sink has read the clean readings but none of the 40 aggregates; the lake-sink
+    // exposes no records-in at all here, so all 95 clean readings count as unread by it (its own
+    // records-out, labelled with the clean topic, are not writes to that topic).
+    const unread = unreadByApp(pipelineCounters(s));
+    expect(unread).toEqual(['cassandra-sink: 40 of telemetry.aggregates.v1', 'lake-sink: 95 of telemetry.clean.v1']);
+    expect(unread.some((u) => u.startsWith('processor'))).toBe(false);
+  });
+
+  test('start order comes from the catalog: every consumer before the apps that only produce', () => {
+    const consumers = allApps.filter((a) => a.consumerGroup !== undefined).map((a) => a.name);
+    expect(appNames.slice(0, consumers.length)).toEqual(consumers);
+    expect(consumerApps).toEqual(consumers);
+    expect(appNames).toHaveLength(allApps.length);
   });
 });

@@ -1,4 +1,4 @@
-import { Bucket, histogramDelta, histogramOf, histogramQuantile, parseMetrics, sumOf, totalCount } from '../../scripts/start/prometheus';
+import { Bucket, histogramDelta, histogramOf, histogramQuantile, parseMetrics, sumOf, totalCount } from '../../scripts/local/start/prometheus';
 
 const exposition = `
 # HELP sdp_records_out_total Records written to their destination

@@ -1,5 +1,5 @@
-import { pipelineCounters } from '../../scripts/start/counters';
-import { findProblems, progressBlock, progressLine, redraw, RunSummary, summaryJson, summaryText } from '../../scripts/start/report';
+import { pipelineCounters } from '../../scripts/local/start/counters';
+import { appFlowLines, findProblems, progressBlock, progressLine, redraw, RunSummary, summaryJson, summaryText, waitingFor } from '../../scripts/local/start/report';
 
 const counters = { ...pipelineCounters({}), produced: 20_000, processed: 19_990, dlq: 190, cassandraRows: 18_000, lakeRecords: 12_345 };
 const view = { elapsedMs: 12_345, counters, phase: 'draining', rates: { produced: 10_000, processed: 9_999.6, cassandra: 9_000, lake: 0 } };
@@ -91,5 +91,23 @@ describe('summary', () => {
       'the sample query gives different results in the lake and in Cassandra',
     ]);
     expect(findProblems({ ...ok, lakeRecords: 90 })).toEqual(["the lake holds 90 of this run's 100 valid readings"]);
+  });
+});
+
+describe('what npm start says it waits for', () => {
+  const c = pipelineCounters({});
+  test('every phase names what it is waiting for', () => {
+    expect(waitingFor({ ...c, produced: 0 }, false, false, [])).toMatch(/waiting for the producer to connect/);
+    expect(waitingFor({ ...c, produced: 10 }, false, false, [])).toBe('producing');
+    expect(waitingFor(c, true, false, [])).toMatch(/waiting for every record to reach Cassandra, the lake and the DLQ/);
+    expect(waitingFor({ ...c, openWindows: 12 }, true, true, [])).toMatch(/close its last 12 1-minute window/);
+    expect(waitingFor(c, true, true, ['alerts: 3 of telemetry.aggregates.v1'])).toMatch(/alerts: 3 of telemetry.aggregates.v1/);
+  });
+
+  test('the summary lists each app with its records in and out', () => {
+    const text = summaryText({ ...summary, apps: { processor: { in: { 'telemetry.raw.v1': 20_000 }, out: { 'telemetry.clean.v1': 19_810 } }, producer: { in: {}, out: { 'telemetry.raw.v1': 20_000 } } } });
+    expect(text).toMatch(/processor\s+in telemetry.raw.v1 20,000 {2}-> {2}out telemetry.clean.v1 19,810/);
+    expect(text).toMatch(/producer\s+in - {2}-> {2}out telemetry.raw.v1 20,000/);
+    expect(appFlowLines({})).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { lakeObjectKey } from '../../apps/contracts/lake';
 import type { TelemetryReading } from '../../apps/contracts/telemetry';
 import { encodeReadings } from '../../apps/lake-sink/parquet';
-import { daysOf, LakeQuery, sameStats } from '../../scripts/start/stores';
+import { daysOf, LakeQuery, sameStats } from '../../scripts/local/start/stores';
 
 const T0 = Date.UTC(2025, 0, 1, 23, 59, 0);
 const reading = (deviceId: string, ts: number, metric: string, value: number): TelemetryReading => ({

@@ -4,7 +4,7 @@
  */
 import { Client, types } from 'cassandra-driver';
 import { aggregatesTable, cqlName, readingsTable } from '../../../apps/contracts';
-import { endpoints } from '../../../scripts/local-services';
+import { endpoints } from '../../../scripts/local/local-services';
 
 /** A short-lived client per call: Cassandra is stopped and restarted by one of the scenarios. */
 export async function withCassandra<T>(fn: (client: Client, keyspace: string) => Promise<T>): Promise<T> {

@@ -6,7 +6,7 @@ import { randomUUID } from 'crypto';
 import { Admin, IHeaders, Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../../apps/admin/topics';
 import { allTopics, consumerApps } from '../../../apps/contracts';
-import { endpoints, localNames } from '../../../scripts/local-services';
+import { endpoints, localNames } from '../../../scripts/local/local-services';
 import { done, pending, waitFor } from './wait';
 
 export function testKafka(clientId = 'sdp-integration-test'): Kafka {

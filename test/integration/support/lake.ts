@@ -7,7 +7,7 @@ import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client 
 import type * as Hyparquet from 'hyparquet';
 import { lakeLayout, topics } from '../../../apps/contracts';
 import { requireEsm } from '../../../apps/lake-sink/esm';
-import { createLocalS3Client, endpoints } from '../../../scripts/local-services';
+import { createLocalS3Client, endpoints } from '../../../scripts/local/local-services';
 
 const { parquetMetadata, parquetReadObjects } = requireEsm<typeof Hyparquet>('hyparquet');
 

@@ -1,5 +1,7 @@
 /** Scraping an app's /metrics and reading the Prometheus text format (no client library in between). */
 
+export { probeStatus } from '../../../scripts/local/apps';
+
 export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -38,12 +40,6 @@ export async function scrape(port: number): Promise<Scrape> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });
   if (res.status !== 200) throw new Error(`GET :${port}/metrics answered ${res.status}`);
   return parseMetrics(await res.text());
-}
-
-export async function probeStatus(port: number, path: '/healthz' | '/readyz'): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5_000) });
-  await res.text();
-  return res.status;
 }
 
 /** Sum of the samples of `name` whose labels include `labels`. */

@@ -1,129 +1,82 @@
 /**
- * The apps as real Node processes, each in its own process group, with the local services'
- * env plus per-app settings, logging to a file per app. Every process started here is tracked
- * and killed (whole group, SIGKILL) by `killAllApps()` and, as a last resort, when the test
- * process exits, so a failing test never leaves an app consuming from the shared services.
+ * The apps as real Node processes, launched as `npm start` launches them (scripts/local/apps.ts,
+ * one process group each, the local services' env plus per-app settings, a log file per app) on
+ * the catalog's fixed ports, so two apps never race for a port and scrapes know where to go.
+ * Every process started here is killed (whole group, SIGKILL) by `killAllApps()` and, as a last
+ * resort, by the launcher when the test process exits, so a failing test never leaves an app
+ * consuming from the shared services.
  */
-import { ChildProcess, spawn } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
-import { appEnv } from '../../../scripts/local-services';
-
-import { allApps, AppName } from '../../../apps/contracts/apps';
+import { AppName, apps } from '../../../apps/contracts/apps';
+import { launchApp, repoRoot } from '../../../scripts/local/apps';
+import { LaunchedProcess, ProcessExit } from '../../../scripts/local/launcher';
 
 export type { AppName };
+export type AppExit = ProcessExit;
+export { repoRoot };
 
-/** Fixed per app by the catalog, so two apps never race for a port and scrapes know where to go. */
-export const appPorts = Object.fromEntries(allApps.map((a) => [a.name, a.httpPort])) as Readonly<Record<AppName, number>>;
+/** The catalog's ports by app name. */
+export const appPorts: Readonly<Record<AppName, number>> = Object.fromEntries(Object.values(apps).map((a) => [a.name, a.httpPort])) as Record<AppName, number>;
 
-export const repoRoot = path.resolve(__dirname, '..', '..', '..');
-
-export interface AppExit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
+/** The apps' own shutdown budget is 25 s (apps/lib/shutdown.ts); a little more before SIGKILL. */
+const STOP_GRACE_MS = 30_000;
 
 const live = new Set<AppProcess>();
 
 export class AppProcess {
-  private readonly child: ChildProcess;
-  private exitInfo?: AppExit;
-  /** Resolves once the process exited (never rejects). */
-  readonly exited: Promise<AppExit>;
+  private readonly proc: LaunchedProcess;
 
   constructor(
     readonly name: AppName,
     readonly logFile: string,
     env: Readonly<Record<string, string>>,
   ) {
-    fs.mkdirSync(path.dirname(logFile), { recursive: true });
-    fs.appendFileSync(logFile, `\n===== ${name} started ${new Date().toISOString()} =====\n`);
-    const out = fs.openSync(logFile, 'a');
-    try {
-      // tsx (esbuild) starts an app in ~0.8 s; ts-node would type-strip for several seconds.
-      this.child = spawn(process.execPath, ['--import', 'tsx', path.join('apps', name, 'main.ts')], {
-        cwd: repoRoot,
-        env: { ...process.env, ...appEnv(), LOG_LEVEL: 'info', HTTP_PORT: String(appPorts[name]), ...env },
-        detached: true,
-        stdio: ['ignore', out, out],
-      });
-    } finally {
-      fs.closeSync(out);
-    }
-    if (this.child.pid === undefined) throw new Error(`could not start ${name} with ${process.execPath}`);
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        live.delete(this);
-        resolve(this.exitInfo);
-      });
-    });
+    this.proc = launchApp(name, { env, logFile });
     live.add(this);
+    void this.proc.exited.then(() => live.delete(this));
   }
 
   get pid(): number {
-    return this.child.pid as number;
+    return this.proc.pid;
   }
 
   get port(): number {
     return appPorts[this.name];
   }
 
+  /** Resolves once the process exited (never rejects). */
+  get exited(): Promise<AppExit> {
+    return this.proc.exited;
+  }
+
   get exit(): AppExit | undefined {
-    return this.exitInfo;
+    return this.proc.exit;
   }
 
   get running(): boolean {
-    return this.exitInfo === undefined;
+    return this.proc.running;
+  }
+
+  get process(): LaunchedProcess {
+    return this.proc;
   }
 
   /** A crash, not a power cut: SIGKILL to the whole group, nothing gets to clean up. */
-  async kill9(): Promise<AppExit> {
-    signalGroup(this.pid, 'SIGKILL');
-    return this.exited;
+  kill9(): Promise<AppExit> {
+    return this.proc.kill();
   }
 
   /** SIGTERM (graceful: finish or abandon the batch, commit, leave the group); SIGKILL after `graceMs`. */
-  async stop(graceMs = 30_000): Promise<AppExit> {
-    if (!this.running) return this.exitInfo as AppExit;
-    signalGroup(this.pid, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), graceMs);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
+  async stop(graceMs = STOP_GRACE_MS): Promise<AppExit> {
+    return (await this.proc.stop(graceMs)).exit;
   }
 
   /** Last lines of the app's log, for failure messages. */
   logTail(lines = 15): string {
-    try {
-      return fs.readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return `(no log at ${this.logFile})`;
-    }
+    return this.proc.logTail(lines);
   }
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Already gone.
-    }
-  }
-}
-
-/** SIGKILLs every app this test process started and waits for them to exit. */
+/** SIGKILLs every app this test process started and waits until they are gone. */
 export async function killAllApps(): Promise<void> {
-  const apps = [...live];
-  await Promise.all(apps.map((a) => a.kill9()));
+  await Promise.all([...live].map((a) => a.kill9()));
 }
-
-// Last resort if jest is interrupted between tests: no orphaned consumers on the shared services.
-process.once('exit', () => {
-  for (const app of live) signalGroup(app.pid, 'SIGKILL');
-});

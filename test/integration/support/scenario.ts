@@ -8,11 +8,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { apps, topics } from '../../../apps/contracts';
+import { consumerApps as catalogConsumers } from '../../../apps/contracts/apps';
+import { waitAppReady } from '../../../scripts/local/apps';
 import { ManifestEntry, parseManifest } from '../../../apps/producer/run';
 import { countReadings, readAggregates, readReadings, truncateTables } from './cassandra';
 import { groupBacklog, readTopic, resetKafka, topicOffsets, topicSize, TopicRecord, withAdmin } from './kafka';
 import { Lake, LakeObject } from './lake';
-import { probeStatus } from './metrics';
 import { AppExit, AppName, AppProcess, killAllApps, repoRoot } from './processes';
 import {
   buildReference,
@@ -43,15 +44,14 @@ export interface Load {
  * last lake files land within seconds of the run; small lake blocks make files seal (and their
  * offsets commit) mid-run, so a crash happens between committed and uncommitted files.
  */
-export const appSettings: Readonly<Record<AppName, Readonly<Record<string, string>>>> = {
-  producer: {},
+export const appSettings: Partial<Record<AppName, Readonly<Record<string, string>>>> = {
   processor: { PROCESSOR_WINDOW_IDLE_FLUSH_MS: '1000' },
-  'cassandra-sink': {},
   'lake-sink': { LAKE_SINK_MAX_RECORDS: '2000', LAKE_SINK_IDLE_FLUSH_MS: '1000' },
   alerts: {},
 };
 
-export const consumerApps: readonly AppName[] = ['processor', 'cassandra-sink', 'lake-sink'];
+/** Every app of the catalog that consumes, in catalog order (the producer is started by `startProducer`). */
+export const consumerApps: readonly AppName[] = catalogConsumers.map((a) => a.name as AppName);
 
 export interface Verification {
   readonly readings: Comparison;
@@ -123,14 +123,7 @@ export class Scenario {
 
   async waitReady(name: AppName, timeoutMs = 60_000): Promise<void> {
     const app = this.app(name);
-    await waitFor(
-      `${name} /readyz`,
-      async () => {
-        const status = await probeStatus(app.port, '/readyz');
-        return status === 200 ? done(undefined) : pending(`/readyz ${status}`);
-      },
-      { timeoutMs, intervalMs: 250, guard: this.guard },
-    );
+    await waitAppReady(app.process, app.port, { timeoutMs, guard: this.guard });
   }
 
   startProducer(load: Load): AppProcess {

@@ -1,32 +1,30 @@
 /**
- * The pipeline's apps as separate, detached Node processes (each its own process group), tracked
- * by pid files next to the local services' data, so a run that was killed hard leaves nothing
- * the next run cannot find and stop.
+ * The pipeline's apps as separate, detached Node processes (each its own process group, through
+ * the one launcher), tracked by pid files next to the local services' data, so a run that was
+ * killed hard leaves nothing the next run cannot find and stop.
  */
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
+import { allApps, AppName } from '../../../apps/contracts/apps';
+import { launchApp } from '../apps';
+import { isPortFree, LaunchedProcess, runningPid, stopRecorded } from '../launcher';
 import { dataDir } from '../local-services/config';
-import { isAlive, isPortFree, runningPid, spawnDetached, stopProcess, tail } from '../local-services/processes';
-import { AppName } from './counters';
-
-const repoRoot = path.join(__dirname, '..', '..');
 
 /** Pid files and per-run logs of the apps: `<LOCAL_SERVICES_DIR>/pipeline/`. */
 export const pipelineDir = (): string => path.join(dataDir(), 'pipeline');
-const pidFileOf = (app: AppName) => path.join(pipelineDir(), `${app}.pid`);
-/** The app's entry point; also the marker that proves a recorded pid is still that app. */
-export const entryPointOf = (app: AppName): string => path.join(repoRoot, 'apps', app, 'main.ts');
+const pidFileOf = (app: string) => path.join(pipelineDir(), `${app}.pid`);
 
 export interface AppProcess {
   readonly name: AppName;
   readonly pid: number;
   readonly port: number;
   readonly logFile: string;
+  readonly process: LaunchedProcess;
 }
 
 export interface StoppedApp {
-  readonly name: AppName;
+  readonly name: string;
   readonly pid: number;
   /** True when SIGTERM's grace period ran out and the group was killed. */
   readonly forced: boolean;
@@ -58,38 +56,30 @@ export class Supervisor {
     fs.mkdirSync(logsDir, { recursive: true });
   }
 
-  /** Apps a previous run left behind (it was killed before it could stop them). */
-  static leftovers(apps: readonly AppName[]): { name: AppName; pid: number }[] {
-    return apps.flatMap((name) => {
+  /** Apps of the catalog a previous run left behind (it was killed before it could stop them). */
+  static leftovers(): { name: string; pid: number }[] {
+    return allApps.flatMap(({ name }) => {
       const pid = runningPid(pidFileOf(name));
       return pid === undefined ? [] : [{ name, pid }];
     });
   }
 
   /** Stops apps a previous run left behind; they would hold the consumer groups and the ports. */
-  static async stopLeftovers(apps: readonly AppName[]): Promise<StoppedApp[]> {
+  static async stopLeftovers(): Promise<StoppedApp[]> {
     return Promise.all(
-      Supervisor.leftovers(apps).map(async ({ name }) => {
-        const { pid, forced } = await stopProcess(pidFileOf(name), APP_STOP_GRACE_MS);
-        return { name, pid: pid as number, forced };
+      Supervisor.leftovers().map(async ({ name, pid }) => {
+        const { forced } = await stopRecorded(pidFileOf(name), APP_STOP_GRACE_MS);
+        return { name, pid, forced };
       }),
     );
   }
 
-  start(name: AppName, env: NodeJS.ProcessEnv, port: number): AppProcess {
+  /** Launches `name` with `env` on top of the local services' endpoints; `port` becomes its HTTP_PORT. */
+  start(name: AppName, env: Readonly<Record<string, string>>, port: number): AppProcess {
     if (this.closed) throw new Error(`not starting ${name}: the pipeline is stopping`);
-    fs.mkdirSync(pipelineDir(), { recursive: true });
     const logFile = path.join(this.logsDir, `${name}.log`);
-    const pid = spawnDetached({
-      command: process.execPath,
-      args: [...this.nodeArgs, '--import', 'tsx', entryPointOf(name)],
-      env: { ...env, HTTP_PORT: String(port) },
-      cwd: repoRoot,
-      consoleLog: logFile,
-      pidFile: pidFileOf(name),
-      marker: entryPointOf(name),
-    });
-    const app: AppProcess = { name, pid, port, logFile };
+    const proc = launchApp(name, { env, port, logFile, pidFile: pidFileOf(name), nodeArgs: this.nodeArgs });
+    const app: AppProcess = { name, pid: proc.pid, port, logFile, process: proc };
     this.running.set(name, app);
     return app;
   }
@@ -99,36 +89,28 @@ export class Supervisor {
   }
 
   isRunning(name: AppName): boolean {
-    const app = this.running.get(name);
-    return app !== undefined && isAlive(app.pid);
+    return this.running.get(name)?.process.running === true;
   }
 
   /** Apps that exited on their own (the producer does once it is done; the others must not). */
   exited(): AppProcess[] {
-    return this.apps.filter((a) => !isAlive(a.pid));
-  }
-
-  /** Forgets an app that finished by itself, after reading its log. */
-  reap(name: AppName): void {
-    this.running.delete(name);
-    fs.rmSync(pidFileOf(name), { force: true });
+    return this.apps.filter((a) => !a.process.running);
   }
 
   logTail(name: AppName, lines = 15): string {
-    return tail(path.join(this.logsDir, `${name}.log`), lines);
+    return this.running.get(name)?.process.logTail(lines) ?? `(${name} was not started)`;
   }
 
   /**
    * SIGTERM to each app's process group (the apps drain and commit), SIGKILL after the grace
-   * period; resolves once no member of any group is left.
+   * period (0: SIGKILL at once); resolves once no member of any group is left.
    */
   async stopAll(graceMs = APP_STOP_GRACE_MS): Promise<StoppedApp[]> {
     this.closed = true;
-    const apps = this.apps;
     const stopped = await Promise.all(
-      apps.map(async (a) => {
-        const { pid, forced } = await stopProcess(pidFileOf(a.name), graceMs);
-        return { name: a.name, pid: pid ?? a.pid, forced };
+      this.apps.map(async (a) => {
+        const { forced } = await a.process.stop(graceMs);
+        return { name: a.name, pid: a.pid, forced };
       }),
     );
     this.running.clear();

@@ -21,7 +21,7 @@ import {
   versions,
 } from './config';
 import { run } from './install';
-import { SpawnSpec } from './processes';
+import type { LaunchSpec } from '../launcher';
 
 /** Heaps sized for a 2-core laptop running all three services plus the apps. */
 const heaps = { kafka: '1g', cassandra: '1G' } as const;
@@ -39,7 +39,7 @@ export interface ServiceDefinition {
   readonly logFile: () => string;
   readonly installed: () => boolean;
   /** Writes config files (and formats storage when needed), then says how to launch. */
-  readonly prepare: () => Promise<Omit<SpawnSpec, 'pidFile' | 'consoleLog' | 'cwd'>>;
+  readonly prepare: () => Promise<Required<Pick<LaunchSpec, 'command' | 'args' | 'marker'>> & Pick<LaunchSpec, 'env'>>;
   /** Resolves when the service serves real requests; rejects otherwise. */
   readonly probe: () => Promise<void>;
 }

@@ -3,12 +3,11 @@
  * metrics scraping and the producer's final report. Shared by `npm start` and `npm run bench`.
  */
 import * as fs from 'fs';
-import { appEnv } from '../local-services/config';
-import { AppName, conventionalPorts, pipelineCounters, PipelineCounters, Scrapes } from './counters';
+import { appNamed } from '../../../apps/contracts/apps';
+import { waitAppReady } from '../apps';
+import { AppName, pipelineCounters, PipelineCounters, Scrapes } from './counters';
 import { parseMetrics, Sample } from './prometheus';
 import { AppProcess, pickPort, Supervisor } from './supervisor';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What the producer logs when it is done (apps/producer/run.ts `ProducerReport`). */
 export interface ProducerReport {
@@ -38,16 +37,16 @@ export class Pipeline {
    * (for consumers: joined their group). Fails with the end of its log if it exits meanwhile.
    */
   async start(app: AppName, env: Readonly<Record<string, string>>, opts: { readyTimeoutMs?: number; waitReady?: boolean } = {}): Promise<AppProcess> {
-    const port = await pickPort(conventionalPorts[app]);
-    const proc = this.supervisor.start(app, { ...process.env, ...appEnv(), LOG_LEVEL: 'info', ...env }, port);
+    const port = await pickPort(appNamed(app).httpPort);
+    const proc = this.supervisor.start(app, env, port);
     if (opts.waitReady === false) return proc;
-    const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
-    for (;;) {
-      if (!this.supervisor.isRunning(app)) throw new AppFailedError(app, 'exited during start-up', this.supervisor.logTail(app));
-      if (await probe(port, '/readyz')) return proc;
-      if (Date.now() > deadline) throw new AppFailedError(app, `was not ready after ${(opts.readyTimeoutMs ?? 90_000) / 1000}s`, this.supervisor.logTail(app));
-      await sleep(250);
+    const timeoutMs = opts.readyTimeoutMs ?? 90_000;
+    try {
+      await waitAppReady(proc.process, port, { timeoutMs });
+    } catch (err) {
+      throw new AppFailedError(app, proc.process.running ? `was not ready after ${timeoutMs / 1000} s` : 'exited during start-up', proc.process.logTail());
     }
+    return proc;
   }
 
   portOf(app: AppName): number | undefined {
@@ -90,16 +89,6 @@ export class Pipeline {
 
   private logFile(app: AppName): string | undefined {
     return this.supervisor.apps.find((a) => a.name === app)?.logFile;
-  }
-}
-
-async function probe(port: number, path: string): Promise<boolean> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
   }
 }
 

@@ -27,7 +27,7 @@ export const DEFAULT_EVENTS = 100_000;
 
 export const usage = `usage: npm start -- [options]
 
-Runs the whole pipeline locally (Kafka, Cassandra and MinIO from scripts/local-services.ts;
+Runs the whole pipeline locally (Kafka, Cassandra and MinIO from scripts/local/local-services.ts;
 producer, processor, cassandra-sink and lake-sink as separate processes), shows live progress
 and prints a summary checked against both stores.
 

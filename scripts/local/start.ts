@@ -4,11 +4,12 @@
  *  1. synthesizes every environment (a config error stops here, before anything starts);
  *  2. starts the local Kafka, Cassandra and MinIO, or reuses them if they are running, and
  *     provisions topics, keyspace, tables and bucket from apps/contracts;
- *  3. runs processor, cassandra-sink, lake-sink and then the producer as separate processes,
- *     with live progress from their /metrics;
- *  4. once every record is accounted for, reads the run back from BOTH stores (Cassandra, and
- *     the lake's Parquet files with DuckDB) and prints a summary: counts per stage, throughput,
- *     latency, and one query answered by each store;
+ *  3. runs every app of the catalog (apps/contracts/apps.ts) as a separate process, consumers
+ *     first, then the producer (after a cold start, once the machine has settled), with live
+ *     progress from their /metrics that says what it waits for;
+ *  4. once every record is stored and the processor has closed its last windows, reads the run
+ *     back from BOTH stores (Cassandra, and the lake's Parquet files with DuckDB) and prints a
+ *     summary: counts per stage and per app, throughput, latency, and one query per store;
  *  5. stops the apps and the services it started (or keeps running with --keep-running).
  *
  * Ctrl-C at any point stops everything it started and exits 130. Options: see ./start/args.ts.
@@ -19,17 +20,18 @@ import * as fs from 'fs';
 import { Kafka, logLevel } from 'kafkajs';
 import * as os from 'os';
 import * as path from 'path';
-import { topics } from '../apps/contracts/topics';
+import { topics } from '../../apps/contracts/topics';
 import { createLocalS3Client, endpoints, isPortFree, kill, ServiceName } from './local-services';
 import { ArgsError, parseStartArgs, StartOptions, usage } from './start/args';
-import { appNames, consumerApps, countersSince, endToEndQuantiles, PipelineCounters, quantilesMs, ratePerSec } from './start/counters';
+import { consumerApps, countersSince, unreadByApp, endToEndQuantiles, PipelineCounters, quantilesMs, ratePerSec } from './start/counters';
 import { AppFailedError, Pipeline } from './start/pipeline';
 import { ProgressPrinter } from './start/progress';
-import { findProblems, RunSummary, SampleComparison, summaryJson, summaryText } from './start/report';
+import { findProblems, waitingFor, RunSummary, SampleComparison, summaryJson, summaryText } from './start/report';
 import { localRunEnv } from './start/local-run';
 import { LocalServices } from './start/services';
 import { cassandraMetricStats, countCassandraRun, downloadLakeRun, LakeQuery, RunWindow, sameStats } from './start/stores';
 import { pipelineDir, StoppedApp, Supervisor } from './start/supervisor';
+import { waitForQuietMachine } from '../bench/cpu';
 
 /** No counter moved for this long while records are missing: report what is there. */
 const STALL_MS = 60_000;
@@ -37,8 +39,13 @@ const STALL_MS = 60_000;
 const SETTLE_QUIET_MS = 4_000;
 const SETTLE_MAX_MS = 180_000;
 const POLL_MS = 250;
+/** After a cold start, produce once the machine is at most this busy (or after WARM_UP_MAX_MS). */
+const QUIET_BUSY_SHARE = 0.35;
+const WARM_UP_MAX_MS = 90_000;
+/** A window closes once its minute has passed and its partition was idle for the idle flush: at most a minute and a bit. */
+const WINDOWS_MAX_MS = 150_000;
 
-const repoRoot = path.join(__dirname, '..');
+const repoRoot = path.join(__dirname, '..', '..');
 
 class Interrupted extends Error {
   constructor() {
@@ -83,10 +90,21 @@ class StartRun {
     if (this.interrupted) {
       // A closed terminal (SIGHUP) while stopping is no reason to stop less carefully.
       if (signal === 'SIGHUP' || Date.now() - this.interruptedAt < 1_000) return;
-      for (const a of this.pipeline?.supervisor.apps ?? []) signalGroupNow(a.pid);
+      this.say(`${signal} again: killing the apps${this.services.startedHere.length ? ' and the services this run started' : ''} at once`);
       for (const name of this.services.startedHere) kill(name, 'SIGKILL');
-      this.say(`${signal} again: killed the apps${this.services.startedHere.length ? ' and the services this run started' : ''}`);
-      process.exit(130);
+      void (this.pipeline?.supervisor.stopAll(0) ?? Promise.resolve([])).then(
+        () => this.services.down(),
+      ).then(
+        () => {
+          this.say('killed; nothing left running');
+          process.exit(130);
+        },
+        (err: Error) => {
+          process.stderr.write(`[start] kill failed: ${err.message}\n`);
+          process.exit(1);
+        },
+      );
+      return;
     }
     this.interrupted = true;
     this.interruptedAt = Date.now();
@@ -116,7 +134,7 @@ class StartRun {
 
   async execute(): Promise<RunResult> {
     await this.phase('synth', () => this.synth());
-    const leftovers = await Supervisor.stopLeftovers(appNames);
+    const leftovers = await Supervisor.stopLeftovers();
     if (leftovers.length > 0) this.say(`stopped apps an earlier run left behind: ${leftovers.map((l) => `${l.name} (pid ${l.pid})`).join(', ')}`);
     this.check();
     await this.phase('services', () => this.services.up((m) => this.say(m)));
@@ -142,6 +160,8 @@ class StartRun {
     await this.phase('apps', () => Promise.all(consumerApps.map((app) => pipeline.start(app, localRunEnv[app as keyof typeof localRunEnv] ?? {}))));
     this.check();
     if (previousData) await this.phase('settle', () => this.settle(pipeline));
+
+    if (this.services.startedHere.length > 0) await this.phase('warm-up', () => this.warmUp());
 
     const dlqBefore = await highWatermarks(admin, topics.deadLetter.name);
     const baseline = await pipeline.counters();
@@ -186,7 +206,11 @@ class StartRun {
       lakeDuplicates: stores.lakeDuplicates,
       sampleAgrees: stores.sample?.agree,
     };
-    const problems = [...findProblems(facts), ...(drained.stalled ? [`no progress for ${STALL_MS / 1000} s; summarized what had arrived`] : [])];
+    const problems = [
+      ...findProblems(facts),
+      ...(drained.stalled ? [`no progress for ${STALL_MS / 1000} s; summarized what had arrived`] : []),
+      ...(drained.windowsOpen ? [`the processor still held ${c.openWindows} open window(s) ${WINDOWS_MAX_MS / 1000} s after the last reading was stored`] : []),
+    ];
     const summary: RunSummary = {
       produced,
       malformed: report.malformed,
@@ -208,11 +232,28 @@ class StartRun {
         'quantiles interpolated within buckets like PromQL histogram_quantile; "in both stores" takes the slower sink',
       durationMs: { produce: report.durationMs, pipeline: pipelineMs, total: Date.now() - this.began, phases: { ...this.phases } },
       ...(stores.sample ? { sample: stores.sample } : {}),
+      apps: c.apps,
       problems,
       ok: problems.length === 0,
       logsDir,
     };
     return { summary, apps: pipeline.supervisor.apps.map((a) => ({ name: a.name, pid: a.pid, port: a.port })) };
+  }
+
+  /**
+   * Services this run just started are still busy warming up (Cassandra's start-up compactions,
+   * the JIT): figures measured now would be cold-start figures. Waits, as `npm run bench` does,
+   * until the machine is mostly idle, bounded so a machine busy with other work still runs.
+   */
+  private async warmUp(): Promise<void> {
+    this.say(`waiting for the machine to settle after starting ${this.services.startedHere.join(', ')} (CPU below ${QUIET_BUSY_SHARE * 100}% busy, at most ${WARM_UP_MAX_MS / 1000} s), so the figures are the steady ones`);
+    const q = await waitForQuietMachine(QUIET_BUSY_SHARE, WARM_UP_MAX_MS);
+    this.check();
+    this.say(
+      q.busyShare <= QUIET_BUSY_SHARE
+        ? `settled after ${(q.waitedMs / 1000).toFixed(0)} s (CPU ${(q.busyShare * 100).toFixed(0)}% busy)`
+        : `the machine is still ${(q.busyShare * 100).toFixed(0)}% busy after ${(q.waitedMs / 1000).toFixed(0)} s (other work?); producing anyway, the figures will be lower`,
+    );
   }
 
   /** Waits until apps replaying an earlier run's records have gone quiet, so they do not count as this run's. */
@@ -237,10 +278,17 @@ class StartRun {
     this.say(`the apps were still busy after ${SETTLE_MAX_MS / 1000} s; starting anyway`);
   }
 
-  /** Polls the apps until every produced record is accounted for in each stage, or nothing moves for STALL_MS. */
-  private async drain(pipeline: Pipeline, baseline: PipelineCounters): Promise<{ counters: PipelineCounters; doneAt: number; stalled: boolean }> {
+  /**
+   * Polls the apps until every produced record is accounted for in each stage (`doneAt`, the end
+   * of the throughput figure), then until the processor has closed its last windows, as its idle
+   * flush does once their minute has passed, and every app has read all that the others wrote
+   * (aggregates in Cassandra, the example apps' outputs). Stops waiting when nothing moves for
+   * STALL_MS, or the windows take longer than WINDOWS_MAX_MS.
+   */
+  private async drain(pipeline: Pipeline, baseline: PipelineCounters): Promise<{ counters: PipelineCounters; doneAt: number; stalled: boolean; windowsOpen: boolean }> {
     let lastKey = '';
     let lastChange = Date.now();
+    let doneAt: number | undefined;
     for (;;) {
       this.check();
       this.assertNoCrash(pipeline);
@@ -249,18 +297,25 @@ class StartRun {
       const since = countersSince(await pipeline.counters(), baseline);
       // The producer's last scrape may predate its last acks; its report is exact.
       const c = report ? { ...since, produced: report.valid + report.malformed } : since;
-      this.progress.update(c, report ? 'draining' : 'producing', now);
-      if (report && c.clean >= report.valid && c.dlq >= report.malformed && c.cassandraRows >= report.valid && c.lakeRecords >= report.valid) {
+      const stored = report !== undefined && c.clean >= report.valid && c.dlq >= report.malformed && c.cassandraRows >= report.valid && c.lakeRecords >= report.valid;
+      if (stored && doneAt === undefined) {
+        doneAt = now;
+        this.progress.flush();
+      }
+      const unread = unreadByApp(c);
+      if (stored && c.openWindows === 0 && unread.length === 0) {
         this.progress.flush();
         this.progress.update(c, 'done', now);
-        return { counters: c, doneAt: now, stalled: false };
+        return { counters: c, doneAt: doneAt ?? now, stalled: false, windowsOpen: false };
       }
+      this.progress.update(c, waitingFor(c, report !== undefined, stored, unread), now);
+      if (doneAt !== undefined && now - doneAt > WINDOWS_MAX_MS) return { counters: c, doneAt, stalled: false, windowsOpen: true };
       const key = [c.produced, c.processed, c.clean, c.dlq, c.cassandraRows, c.lakeRecords].join();
       if (key !== lastKey) {
         lastKey = key;
         lastChange = now;
-      } else if (report && now - lastChange > STALL_MS) {
-        return { counters: c, doneAt: lastChange, stalled: true };
+      } else if (report && !stored && now - lastChange > STALL_MS) {
+        return { counters: c, doneAt: lastChange, stalled: true, windowsOpen: c.openWindows > 0 };
       }
       await this.sleep(POLL_MS);
     }
@@ -396,13 +451,6 @@ async function highWatermarks(admin: ReturnType<Kafka['admin']>, topic: string):
   return offsets.reduce((n, p) => n + Number(p.high), 0);
 }
 
-function signalGroupNow(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-}
 
 /** After a normal stop: nothing of the run may remain, by pid and by port. */
 async function leftBehind(apps: RunResult['apps']): Promise<string[]> {
@@ -484,7 +532,8 @@ async function main(argv: readonly string[]): Promise<number> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    // process.exit drops what a full pipe has not taken yet: the summary JSON must get out first.
+    (code) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code))),
     (err: Error) => {
       process.stderr.write(`[start] ${err.stack ?? err.message}\n`);
       process.exit(1);

@@ -39,7 +39,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Runtime state (data, logs, pid files): `$LOCAL_SERVICES_DIR`, else `<repo>/.local/services` (git-ignored). */
 export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.LOCAL_SERVICES_DIR || path.join(__dirname, '..', '..', '.local', 'services'));
+  return path.resolve(env.LOCAL_SERVICES_DIR || path.join(__dirname, '..', '..', '..', '.local', 'services'));
 }
 
 export const kafkaLibDir = (): string => path.join(cacheDir(), `kafka-${versions.kafka}`, 'lib');

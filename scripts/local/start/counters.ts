@@ -3,21 +3,21 @@
  * topics and tables from apps/contracts), reduced to one record per scrape round. Pure, so the
  * arithmetic behind the progress block and the summary is unit-tested.
  */
-import { aggregatesTable, readingsTable } from '../../apps/contracts/tables';
-import { topics } from '../../apps/contracts/topics';
+import { aggregatesTable, readingsTable } from '../../../apps/contracts/tables';
+import { allApps, AppName, apps, consumedTopicNames, consumerApps as catalogConsumers, producedTopicNames } from '../../../apps/contracts/apps';
+import { topics } from '../../../apps/contracts/topics';
 import { Bucket, histogramDelta, histogramOf, histogramQuantile, Sample, sumOf, totalCount } from './prometheus';
 
-export type AppName = 'producer' | 'processor' | 'cassandra-sink' | 'lake-sink';
-/** Start order: consumers first, so they are in their groups before the first record arrives. */
-export const appNames: readonly AppName[] = ['processor', 'cassandra-sink', 'lake-sink', 'producer'];
-export const consumerApps: readonly AppName[] = ['processor', 'cassandra-sink', 'lake-sink'];
-/** The ports the shared-services convention assigns; a busy one is replaced by a free port. */
-export const conventionalPorts: Readonly<Record<AppName, number>> = {
-  producer: 8080,
-  processor: 8081,
-  'cassandra-sink': 8082,
-  'lake-sink': 8083,
-};
+export type { AppName };
+/** Start order: consumers first (catalog order), so they are in their groups before the first record arrives. */
+export const appNames: readonly AppName[] = [...catalogConsumers, ...allApps.filter((a) => a.consumerGroup === undefined)].map((a) => a.name as AppName);
+export const consumerApps: readonly AppName[] = catalogConsumers.map((a) => a.name as AppName);
+
+/** Records an app read and wrote, by the `topic` label of its counters (a sink labels its tables so). */
+export interface AppFlow {
+  readonly in: Readonly<Record<string, number>>;
+  readonly out: Readonly<Record<string, number>>;
+}
 
 export type Scrapes = Partial<Record<AppName, readonly Sample[]>>;
 
@@ -41,7 +41,9 @@ export interface PipelineCounters {
   /** Readings first visible in the lake. */
   readonly lakeRecords: number;
   /** Records behind the high watermark per consumer app (as of each partition's last batch). */
-  readonly lag: Readonly<Record<'processor' | 'cassandra-sink' | 'lake-sink', number>>;
+  readonly lag: Readonly<Record<string, number>>;
+  /** Every app's records in and out by topic, from its `sdp_records_in_total` / `sdp_records_out_total`. */
+  readonly apps: Readonly<Record<string, AppFlow>>;
   readonly errors: number;
   /** Windows the processor still holds open (awaiting the watermark). */
   readonly openWindows: number;
@@ -56,23 +58,20 @@ const LATENCY = 'sdp_end_to_end_latency_seconds';
 export function pipelineCounters(s: Scrapes): PipelineCounters {
   const of = (app: AppName) => s[app] ?? [];
   return {
-    produced: sumOf(of('producer'), RECORDS_OUT, { topic: topics.raw.name }),
-    processed: sumOf(of('processor'), RECORDS_IN, { topic: topics.raw.name }),
-    consumed: { 'cassandra-sink': sumOf(of('cassandra-sink'), RECORDS_IN), 'lake-sink': sumOf(of('lake-sink'), RECORDS_IN) },
-    clean: sumOf(of('processor'), RECORDS_OUT, { topic: topics.clean.name }),
-    aggregates: sumOf(of('processor'), RECORDS_OUT, { topic: topics.aggregates.name }),
+    produced: sumOf(of(apps.producer.name), RECORDS_OUT, { topic: topics.raw.name }),
+    processed: sumOf(of(apps.processor.name), RECORDS_IN, { topic: topics.raw.name }),
+    consumed: { 'cassandra-sink': sumOf(of(apps.cassandraSink.name), RECORDS_IN), 'lake-sink': sumOf(of(apps.lakeSink.name), RECORDS_IN) },
+    clean: sumOf(of(apps.processor.name), RECORDS_OUT, { topic: topics.clean.name }),
+    aggregates: sumOf(of(apps.processor.name), RECORDS_OUT, { topic: topics.aggregates.name }),
     dlq: consumerApps.reduce((n, app) => n + sumOf(of(app), 'sdp_dlq_records_total'), 0),
-    cassandraRows: sumOf(of('cassandra-sink'), RECORDS_OUT, { topic: readingsTable.name }),
-    cassandraAggregates: sumOf(of('cassandra-sink'), RECORDS_OUT, { topic: aggregatesTable.name }),
-    lakeRecords: sumOf(of('lake-sink'), RECORDS_OUT, { topic: topics.clean.name }),
-    lag: {
-      processor: sumOf(of('processor'), 'sdp_consumer_lag'),
-      'cassandra-sink': sumOf(of('cassandra-sink'), 'sdp_consumer_lag'),
-      'lake-sink': sumOf(of('lake-sink'), 'sdp_consumer_lag'),
-    },
+    cassandraRows: sumOf(of(apps.cassandraSink.name), RECORDS_OUT, { topic: readingsTable.name }),
+    cassandraAggregates: sumOf(of(apps.cassandraSink.name), RECORDS_OUT, { topic: aggregatesTable.name }),
+    lakeRecords: sumOf(of(apps.lakeSink.name), RECORDS_OUT, { topic: topics.clean.name }),
+    lag: Object.fromEntries(consumerApps.map((app) => [app, sumOf(of(app), 'sdp_consumer_lag')])),
+    apps: Object.fromEntries(appNames.map((app) => [app, { in: byTopic(of(app), RECORDS_IN), out: byTopic(of(app), RECORDS_OUT) }])),
     errors: appNames.reduce((n, app) => n + sumOf(of(app), 'sdp_errors_total'), 0),
-    openWindows: sumOf(of('processor'), 'sdp_open_windows'),
-    latency: { cassandra: histogramOf(of('cassandra-sink'), LATENCY), lake: histogramOf(of('lake-sink'), LATENCY) },
+    openWindows: sumOf(of(apps.processor.name), 'sdp_open_windows'),
+    latency: { cassandra: histogramOf(of(apps.cassandraSink.name), LATENCY), lake: histogramOf(of(apps.lakeSink.name), LATENCY) },
   };
 }
 
@@ -82,7 +81,7 @@ export function pipelineCounters(s: Scrapes): PipelineCounters {
  * producer started (e.g. replaying records a previous run left behind).
  */
 export function countersSince(later: PipelineCounters, earlier: PipelineCounters): PipelineCounters {
-  const d = (k: keyof Omit<PipelineCounters, 'lag' | 'latency' | 'openWindows' | 'consumed'>) => Math.max(0, later[k] - earlier[k]);
+  const d = (k: keyof Omit<PipelineCounters, 'lag' | 'latency' | 'openWindows' | 'consumed' | 'apps'>) => Math.max(0, later[k] - earlier[k]);
   return {
     produced: d('produced'),
     processed: d('processed'),
@@ -97,6 +96,7 @@ export function countersSince(later: PipelineCounters, earlier: PipelineCounters
     cassandraAggregates: d('cassandraAggregates'),
     lakeRecords: d('lakeRecords'),
     lag: later.lag,
+    apps: Object.fromEntries(Object.entries(later.apps).map(([app, flow]) => [app, flowSince(flow, earlier.apps[app])])),
     errors: d('errors'),
     openWindows: later.openWindows,
     latency: {
@@ -104,6 +104,19 @@ export function countersSince(later: PipelineCounters, earlier: PipelineCounters
       lake: histogramDelta(later.latency.lake, earlier.latency.lake),
     },
   };
+}
+
+/** Sums of `name` per value of its `topic` label. */
+function byTopic(samples: readonly Sample[], name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of samples) if (x.name === name && x.labels.topic !== undefined) out[x.labels.topic] = (out[x.labels.topic] ?? 0) + x.value;
+  return out;
+}
+
+function flowSince(later: AppFlow, earlier: AppFlow | undefined): AppFlow {
+  const minus = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>> = {}) =>
+    Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Math.max(0, v - (b[k] ?? 0))]));
+  return { in: minus(later.in, earlier?.in), out: minus(later.out, earlier?.out) };
 }
 
 export interface Quantiles {
@@ -135,3 +148,17 @@ export function endToEndQuantiles(bySink: { readonly cassandra: Quantiles; reado
 export function ratePerSec(countDelta: number, elapsedMs: number): number {
   return elapsedMs > 0 && countDelta > 0 ? (countDelta * 1000) / elapsedMs : 0;
 }
+
+/** Consumer apps that have not yet read everything the other apps wrote to their topics this run, e.g. "cassandra-sink: 12 of telemetry.aggregates.v1". */
+export function unreadByApp(c: PipelineCounters): string[] {
+  const written: Record<string, number> = {};
+  // Only the topics the catalog says an app produces: a sink labels its writes with its input topic.
+  for (const app of allApps) for (const t of producedTopicNames(app)) written[t] = (written[t] ?? 0) + (c.apps[app.name]?.out[t] ?? 0);
+  return catalogConsumers.flatMap((app) =>
+    consumedTopicNames(app).flatMap((t) => {
+      const missing = (written[t] ?? 0) - (c.apps[app.name]?.in[t] ?? 0);
+      return missing > 0 ? [`${app.name}: ${missing.toLocaleString('en-US')} of ${t}`] : [];
+    }),
+  );
+}
+

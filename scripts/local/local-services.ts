@@ -3,31 +3,29 @@
  * Docker: runtimes come from Maven Central and the Go module proxy into the user cache, and run
  * as detached processes whose pid files live in the data dir (`LOCAL_SERVICES_DIR`).
  *
- *   npx ts-node --transpile-only scripts/local-services.ts <install|start|stop|status|provision|env|up|restart>
+ *   npx tsx scripts/local/local-services.ts <install|start|stop|status|provision|env|up|restart>
  *
  * The same functions are the programmatic API for tests (see test/integration/global-setup.ts).
  */
 import { Client as CassandraClient } from 'cassandra-driver';
 import * as fs from 'fs';
 import { Kafka, logLevel } from 'kafkajs';
-import { ensureBucket, EnsureBucketResult } from '../apps/admin/bucket';
-import { ensureCassandraSchema, EnsureCassandraSchemaSummary } from '../apps/admin/cassandra-schema';
-import { AdminLogger, ensureTopics, EnsureTopicsSummary } from '../apps/admin/topics';
-import { allTopics } from '../apps/contracts/topics';
+import { ensureBucket, EnsureBucketResult } from '../../apps/admin/bucket';
+import { ensureCassandraSchema, EnsureCassandraSchemaSummary } from '../../apps/admin/cassandra-schema';
+import { AdminLogger, ensureTopics, EnsureTopicsSummary } from '../../apps/admin/topics';
+import { allTopics } from '../../apps/contracts/topics';
 import { appEnv, dataDir, endpoints, localNames, ServiceName, serviceNames } from './local-services/config';
 import { install } from './local-services/install';
-import { isPortFree, runningPid, signalGroup, spawnDetached, stopProcess, tail, waitPortsFree } from './local-services/processes';
+import { done, isPortFree, launch, pending, runningPid, signalGroup, stopRecorded, tail, waitFor, waitPortsFree } from './launcher';
 import { say, seconds } from './local-services/progress';
 import { consoleLog, createLocalS3Client, pidFile, serviceDir, services } from './local-services/services';
 
 export { appEnv, cacheDir, dataDir, endpoints, localNames, ports, serviceNames, versions } from './local-services/config';
 export type { Endpoints, ServiceName } from './local-services/config';
 export { createLocalS3Client, kafkaClasspath, javaBinary } from './local-services/services';
-export { isPortFree } from './local-services/processes';
+export { isPortFree } from './launcher';
 /** Downloads/builds the runtimes that are not cached yet; no network when everything is cached. */
 export { install };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function assertName(name: string): asserts name is ServiceName {
   if (!(serviceNames as readonly string[]).includes(name)) {
@@ -51,22 +49,24 @@ export async function isReady(name: ServiceName): Promise<boolean> {
  */
 export async function waitReady(name: ServiceName, timeoutMs: number = services[name].readyTimeoutMs): Promise<void> {
   const svc = services[name];
-  const started = Date.now();
   const tracked = runningPid(pidFile(name));
-  for (;;) {
-    if (await isReady(name)) return;
-    if (tracked !== undefined && runningPid(pidFile(name)) === undefined) {
-      const consoleTail = svc.logFile() === consoleLog(name) ? '' : `\n${tail(consoleLog(name), 10)}`;
-      throw new Error(`${svc.title} exited during startup; end of ${svc.logFile()}:\n${tail(svc.logFile())}${consoleTail}`);
-    }
-    if (Date.now() - started > timeoutMs) {
-      throw new Error(`${svc.title} was not ready after ${timeoutMs / 1000}s; end of ${svc.logFile()}:\n${tail(svc.logFile())}`);
-    }
-    await sleep(500);
-  }
+  await waitFor(
+    `${svc.title} to serve requests`,
+    async () => ((await isReady(name)) ? done(undefined) : pending('not answering yet')),
+    {
+      timeoutMs,
+      guard: () => {
+        if (tracked === undefined || runningPid(pidFile(name)) !== undefined) return;
+        const consoleTail = svc.logFile() === consoleLog(name) ? '' : `\n${tail(consoleLog(name), 10)}`;
+        throw new Error(`${svc.title} exited during startup; end of ${svc.logFile()}:\n${tail(svc.logFile())}${consoleTail}`);
+      },
+    },
+  ).catch((err: Error) => {
+    throw err.name === 'WaitTimeoutError' ? new Error(`${err.message}; end of ${svc.logFile()}:\n${tail(svc.logFile())}`) : err;
+  });
 }
 
-async function launch(name: ServiceName): Promise<'started' | 'running'> {
+async function launchService(name: ServiceName): Promise<'started' | 'running'> {
   const svc = services[name];
   const pid = runningPid(pidFile(name));
   if (pid !== undefined) {
@@ -84,8 +84,8 @@ async function launch(name: ServiceName): Promise<'started' | 'running'> {
     }
   }
   const spec = await svc.prepare();
-  const newPid = spawnDetached({ ...spec, cwd: serviceDir(name), consoleLog: consoleLog(name), pidFile: pidFile(name) });
-  say(`${name}: started ${svc.title} (pid ${newPid}, logs in ${serviceDir(name)}/logs)`);
+  const proc = launch({ ...spec, name: svc.title, cwd: serviceDir(name), logFile: consoleLog(name), pidFile: pidFile(name) });
+  say(`${name}: started ${svc.title} (pid ${proc.pid}, logs in ${serviceDir(name)}/logs)`);
   return 'started';
 }
 
@@ -102,14 +102,14 @@ export async function start(names: readonly ServiceName[] = serviceNames, option
   names.forEach(assertName);
   const began = Date.now();
   const outcomes: Record<string, 'started' | 'running'> = {};
-  for (const name of names) outcomes[name] = await launch(name);
+  for (const name of names) outcomes[name] = await launchService(name);
   if (options.wait === false) return;
   await Promise.all(
     names.map(async (name) => {
       try {
         await waitReady(name);
       } catch (err) {
-        if (outcomes[name] === 'started') await stopProcess(pidFile(name), 5_000);
+        if (outcomes[name] === 'started') await stopRecorded(pidFile(name), 5_000);
         throw err;
       }
       say(`${name}: ready (${seconds(began)} since start)`);
@@ -124,7 +124,7 @@ export async function stop(names: readonly ServiceName[] = serviceNames): Promis
     names.map(async (name) => {
       const svc = services[name];
       const began = Date.now();
-      const { pid, forced } = await stopProcess(pidFile(name), svc.stopGraceMs);
+      const { pid, forced } = await stopRecorded(pidFile(name), svc.stopGraceMs);
       if (pid === undefined) return;
       const busy = await waitPortsFree(
         svc.ports.map((p) => p.port),

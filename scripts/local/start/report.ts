@@ -3,7 +3,7 @@
  * every few seconds otherwise) and the closing summary, as text and as one JSON object.
  * Pure string building, unit-tested.
  */
-import type { PipelineCounters, Quantiles } from './counters';
+import type { AppFlow, PipelineCounters, Quantiles } from './counters';
 import type { MetricStat } from './stores';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -92,6 +92,8 @@ export interface RunSummary {
   /** Producing, first record to last in both stores, the whole command, and its phases (synth, services, apps, settle, run, verify). */
   readonly durationMs: { readonly produce: number; readonly pipeline: number; readonly total: number; readonly phases?: Readonly<Record<string, number>> };
   readonly sample?: SampleComparison;
+  /** Each app's records in and out by topic during the run, from its /metrics. */
+  readonly apps?: Readonly<Record<string, AppFlow>>;
   /** Empty when every valid reading is in both stores and every malformed one in the DLQ. */
   readonly problems: readonly string[];
   readonly ok: boolean;
@@ -105,7 +107,7 @@ export function summaryText(s: RunSummary): string {
     '',
     `Summary ${s.ok ? '(every valid reading is in both stores, every malformed record in the DLQ)' : '(INCOMPLETE: see problems below)'}`,
     `  produced      ${int(s.produced).padStart(12)}   ${int(s.valid)} valid, ${int(s.malformed)} malformed, ${perSec(s.producerPerSec)} for ${(s.durationMs.produce / 1000).toFixed(1)} s`,
-    `  processed     ${int(s.processed).padStart(12)}   ${int(s.aggregates)} 1-minute aggregates emitted (a window closes once its minute has passed)`,
+    `  processed     ${int(s.processed).padStart(12)}   ${int(s.aggregates)} 1-minute aggregates emitted`,
     `  dlq           ${int(s.dlq).padStart(12)}`,
     `  cassandra     ${int(s.cassandraRows).padStart(12)}${share(s.cassandraRows)} + ${int(s.cassandraAggregates)} aggregate rows`,
     `  lake          ${int(s.lakeRecords).padStart(12)}${share(s.lakeRecords)} in ${int(s.lakeFiles)} Parquet file(s), ${int(s.lakeDuplicates)} duplicate(s)`,
@@ -115,6 +117,7 @@ export function summaryText(s: RunSummary): string {
     `    lake        ${q(s.latencyBySinkMs.lake)}`,
     `    ${s.latencyMethod}`,
   ];
+  if (s.apps) lines.push('', 'Per app, records in and out by topic (or table), from each app\'s /metrics:', ...appFlowLines(s.apps));
   if (s.sample) {
     const { sample } = s;
     lines.push('', `Sample query, busiest device/day of the run (${sample.deviceId}, ${sample.day}), lake via DuckDB as in Athena:`);
@@ -140,6 +143,12 @@ export function summaryText(s: RunSummary): string {
   return lines.join('\n');
 }
 
+/** One line per app: `  processor       in telemetry.raw.v1 20,000  ->  out telemetry.clean.v1 19,800, ...`. */
+export function appFlowLines(flows: Readonly<Record<string, AppFlow>>): string[] {
+  const list = (m: Readonly<Record<string, number>>) => Object.entries(m).map(([t, n]) => `${t} ${int(n)}`).join(', ') || '-';
+  return Object.entries(flows).map(([app, f]) => `  ${app.padEnd(16)}in ${list(f.in)}  ->  out ${list(f.out)}`);
+}
+
 /** The machine-readable summary (`--json`): one line, finite numbers only (NaN -> null). */
 export function summaryJson(s: RunSummary, extra: Readonly<Record<string, unknown>> = {}): string {
   return JSON.stringify({ ...s, ...extra }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
@@ -155,3 +164,12 @@ export function findProblems(s: Pick<RunSummary, 'valid' | 'malformed' | 'dlq' |
   if (s.sampleAgrees === false) problems.push('the sample query gives different results in the lake and in Cassandra');
   return problems;
 }
+
+/** What the run waits for right now, in words, for the progress line. */
+export function waitingFor(c: PipelineCounters, produced: boolean, stored: boolean, unread: readonly string[]): string {
+  if (!produced) return c.produced === 0 ? 'waiting for the producer to connect and send its first records' : 'producing';
+  if (!stored) return 'draining: waiting for every record to reach Cassandra, the lake and the DLQ';
+  if (c.openWindows > 0) return `waiting for the processor to close its last ${c.openWindows.toLocaleString('en-US')} 1-minute window(s) (once their minute has passed and the partition is idle)`;
+  return `waiting for the apps to read what the others wrote (${unread.join(', ')})`;
+}
+

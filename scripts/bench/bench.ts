@@ -20,18 +20,18 @@ import { Kafka, logLevel } from 'kafkajs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
-import { topics } from '../apps/contracts/topics';
-import { generateReadings } from '../apps/producer/generator';
-import { createLocalS3Client, endpoints, localNames, status } from './local-services';
-import { consumerPerformance, producerPerformance } from './bench/kafka-tools';
-import { benchStores, resetStores, resetTopics } from './bench/reset';
-import { CpuMeter, CpuReport, waitForQuietMachine } from './bench/cpu';
-import { DrainTiming, timeDrain } from './bench/stages';
-import { localRunEnv } from './start/local-run';
-import { AppName, consumerApps, countersSince, endToEndQuantiles, PipelineCounters, Quantiles, quantilesMs } from './start/counters';
-import { Pipeline } from './start/pipeline';
-import { LocalServices } from './start/services';
-import { pipelineDir } from './start/supervisor';
+import { topics } from '../../apps/contracts/topics';
+import { generateReadings } from '../../apps/producer/generator';
+import { createLocalS3Client, endpoints, localNames, status } from '../local/local-services';
+import { consumerPerformance, producerPerformance } from './kafka-tools';
+import { benchStores, resetStores, resetTopics } from './reset';
+import { CpuMeter, CpuReport, waitForQuietMachine } from './cpu';
+import { DrainTiming, timeDrain } from './stages';
+import { localRunEnv } from '../local/start/local-run';
+import { AppName, consumerApps, countersSince, endToEndQuantiles, PipelineCounters, Quantiles, quantilesMs } from '../local/start/counters';
+import { Pipeline } from '../local/start/pipeline';
+import { LocalServices } from '../local/start/services';
+import { pipelineDir } from '../local/start/supervisor';
 
 /** Defaults: big enough that start-up and the final flush are a small part of each stage. */
 const benchDefaults = { events: 1_000_000, latencySeconds: 60, warmupSeconds: 10, devices: 1_000, malformed: 0.01 } as const;
@@ -146,7 +146,7 @@ class Bench {
           LAKE_SINK_IDLE_FLUSH_MS: String(this.opts.lakeFlushMs),
           ...(this.opts.lakeMaxRecords !== undefined ? { LAKE_SINK_MAX_RECORDS: String(this.opts.lakeMaxRecords) } : {}),
         };
-      case 'producer':
+      default:
         return {};
     }
   }

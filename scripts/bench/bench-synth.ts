@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-const root = join(__dirname, '..');
+const root = join(__dirname, '..', '..');
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 
@@ -16,7 +16,7 @@ interface Sample { wallMs: number; maxRssMiB: number; cpuMs: number }
 function synthOnce(): Sample {
   rmSync(join(root, 'cdktf.out'), { recursive: true, force: true });
   const t0 = process.hrtime.bigint();
-  const res = spawnSync(process.execPath, ['--import', 'tsx', '-r', './scripts/report-usage.js', 'main.ts', '--placeholder-image-tag'], {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '-r', './scripts/bench/report-usage.js', 'main.ts', '--placeholder-image-tag'], {
     cwd: root,
     encoding: 'utf8',
   });

@@ -13,8 +13,8 @@ import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { Client, concurrent, types } from 'cassandra-driver';
 import * as fs from 'fs';
 import * as path from 'path';
-import { lakeLayout, lakePartitionPrefix } from '../../apps/contracts/lake';
-import { cqlName, readingsTable } from '../../apps/contracts/tables';
+import { lakeLayout, lakePartitionPrefix } from '../../../apps/contracts/lake';
+import { cqlName, readingsTable } from '../../../apps/contracts/tables';
 
 /** Event time of this run's readings, epoch ms, both ends inclusive. */
 export interface RunWindow {

@@ -1,6 +1,6 @@
 /**
  * The local services for a run, through the same entry point the tests use
- * (scripts/local-services.ts): reuse what is already running, start what is not, and remember
+ * (scripts/local/local-services.ts): reuse what is already running, start what is not, and remember
  * which ones this process started, because only those are stopped at the end.
  */
 import { install, provision, ServiceName, serviceNames, start, status, stop, waitReady } from '../local-services';

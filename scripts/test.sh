@@ -42,7 +42,7 @@ jest_stage() { # name jest-args...
 checkov_stage() {
   local t0=$(date +%s) out
   log "checkov security gate"
-  out=$(bash scripts/checkov.sh 2>&1); local rc=$?
+  out=$(bash scripts/ci/checkov.sh 2>&1); local rc=$?
   echo "$out"
   local p f
   p=$(echo "$out" | awk '/^checkov\[.*\]: [0-9]+ passed/ {s += $2} END {print s + 0}')
@@ -63,7 +63,7 @@ terraform_stage() {
   record "terraform" "$p" "$f" $(( $(date +%s) - t0 ))
 }
 
-step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_parliament && ensure_promtool && ensure_helm && ensure_terraform >/dev/null && ensure_mock_provider >/dev/null && bash scripts/install-actionlint.sh >/dev/null'
+step "install tools" bash -c 'source scripts/lib.sh && ensure_checkov && ensure_parliament && ensure_promtool && ensure_helm && ensure_terraform >/dev/null && ensure_mock_provider >/dev/null && bash scripts/ci/install-actionlint.sh >/dev/null'
 if [ -f scripts/local/local-services.ts ]; then
   step "install services" npx tsx scripts/local/local-services.ts install
 fi

@@ -3,7 +3,7 @@
  * needs, and whether destroying it loses data. One entry per type that any stack synthesizes;
  * test/invariants/refresh-permissions.test.ts fails naming any type that is missing, checks that
  * every CI plan role is allowed every action (and denied none), that the deploy role's boundary
- * lists every service, and that scripts/plan-summary.ts warns about exactly the data-bearing ones.
+ * lists every service, and that scripts/ci/plan-summary.ts warns about exactly the data-bearing ones.
  *
  * The IAM actions are the provider's read path (Read plus the tag and sub-resource reads it makes),
  * from the Terraform AWS provider source and the AWS Service Authorization Reference.
@@ -24,7 +24,7 @@ export interface RefreshNeeds {
   readonly arns?: (resource: Json, aws: AwsLocation, resolve: (value: unknown) => string | undefined) => string[];
   /** Kubernetes API access, through the plan role's EKS access entry, that reading it needs. */
   readonly eks?: EksViewPolicy;
-  /** Destroying or replacing it loses data; must match DATA_BEARING_RESOURCES in scripts/plan-summary.ts. */
+  /** Destroying or replacing it loses data; must match DATA_BEARING_RESOURCES in scripts/ci/plan-summary.ts. */
   readonly dataBearing: boolean;
 }
 

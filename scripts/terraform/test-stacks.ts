@@ -2,7 +2,7 @@
  * Runs Terraform itself on every synthesized stack against the schema-driven mock providers
  * (tools/mock-provider): `init`, `validate`, `plan`, `apply` to a local state, then a second
  * `plan -detailed-exitcode` that must report no changes. Then renders the pull-request comment
- * (scripts/plan-summary.ts) from staging's real plans: the fresh one, and one after a Keyspaces
+ * (scripts/ci/plan-summary.ts) from staging's real plans: the fresh one, and one after a Keyspaces
  * table is renamed, which must carry the data-loss warning. What this proves and what it cannot:
  * docs/terraform-tests.md.
  *
@@ -130,7 +130,7 @@ async function checkStack(ws: Workspace, stack: string): Promise<Check> {
 
 function renderComment(planJson: string, out: string): string {
   writeFileSync(`${out}.json`, planJson);
-  const md = execFileSync('npx', ['tsx', join(ROOT, 'scripts', 'plan-summary.ts'), '--env', 'staging', `${out}.json`], { cwd: ROOT, encoding: 'utf8' });
+  const md = execFileSync('npx', ['tsx', join(ROOT, 'scripts', 'ci', 'plan-summary.ts'), '--env', 'staging', `${out}.json`], { cwd: ROOT, encoding: 'utf8' });
   writeFileSync(`${out}.md`, md);
   return md;
 }

@@ -6,7 +6,7 @@ import { Testing } from 'cdktf';
 import { parse } from 'yaml';
 import { reviewedPlanEnvironment, validateBootstrap } from '../../config/bootstrap';
 import { environments } from '../../config/environments';
-import { commentMarker } from '../../scripts/plan-summary';
+import { commentMarker } from '../../scripts/ci/plan-summary';
 import { BootstrapStack, DEPLOY_SESSION_SECONDS } from '../../stacks/bootstrap-stack';
 
 type Json = Record<string, any>;
@@ -163,7 +163,7 @@ describe('pull requests', () => {
     expect(usesStep(plan, 'actions/download-artifact')?.with.name).toBe(usesStep(test, 'actions/upload-artifact')?.with.name);
     expect(runs(plan)).toContain('plan -input=false -lock=false -out=tfplan');
     expect(runs(plan)).toContain('show -json tfplan > plan.json');
-    expect(runs(plan)).toContain('scripts/plan-summary.ts --env "$ENVIRONMENT"');
+    expect(runs(plan)).toContain('scripts/ci/plan-summary.ts --env "$ENVIRONMENT"');
   });
 
   it('keep one sticky comment per environment, found by the marker plan-summary writes first', () => {
@@ -318,12 +318,12 @@ describe('terraform in CI', () => {
 describe('actionlint', () => {
   const cached = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'streaming-data-platform', 'bin', 'actionlint');
   const canBuild = existsSync(cached) || spawnSync('go', ['version']).status === 0;
-  if (!canBuild) console.warn('actionlint: skipped, neither a cached binary nor a Go toolchain to build it (scripts/install-actionlint.sh)');
+  if (!canBuild) console.warn('actionlint: skipped, neither a cached binary nor a Go toolchain to build it (scripts/ci/install-actionlint.sh)');
 
   (canBuild ? it : it.skip)(
     'finds nothing wrong in the workflows',
     () => {
-      const bin = execFileSync('bash', [join(ROOT, 'scripts', 'install-actionlint.sh')], { encoding: 'utf8' }).trim();
+      const bin = execFileSync('bash', [join(ROOT, 'scripts', 'ci', 'install-actionlint.sh')], { encoding: 'utf8' }).trim();
       const result = spawnSync(bin, ['-no-color', ...files.map((f) => join(DIR, f))], { cwd: ROOT, encoding: 'utf8' });
       expect(result.stdout + result.stderr).toBe('');
       expect(result.status).toBe(0);

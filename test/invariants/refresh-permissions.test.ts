@@ -17,7 +17,7 @@ import { ciNames, ciRoleArns } from '../../config/bootstrap';
 import { Json, list, parseReference, policyDocuments, PolicyDocumentJson, resolveLiteral, SynthesizedStack, synthesizeApp, withAwsContext } from '../../policies/iam/documents';
 import { evaluate, wildcardMatch } from '../../policies/iam/matcher';
 import { EKS_VIEW_POLICIES, REFRESH_NEEDS, refreshKey } from '../../policies/iam/refresh-actions';
-import { DATA_BEARING_RESOURCES } from '../../scripts/plan-summary';
+import { DATA_BEARING_RESOURCES } from '../../scripts/ci/plan-summary';
 import { PLATFORM_SERVICES } from '../../stacks/bootstrap-stack';
 
 const app = synthesizeApp();

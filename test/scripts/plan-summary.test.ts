@@ -12,7 +12,7 @@ import {
   renderPlanFailure,
   renderPlanSummary,
   TerraformPlan,
-} from '../../scripts/plan-summary';
+} from '../../scripts/ci/plan-summary';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'plans');
 /** Read as the CLI reads a plan: numbers beyond 2^53 stay exact. */
@@ -279,9 +279,9 @@ describe('CLI', () => {
     expect(() => main(['--env', 'dev', join(FIXTURES, 'README.md')])).toThrow(/cannot read JSON/);
   });
 
-  it('runs as documented: npx ts-node --transpile-only scripts/plan-summary.ts --env staging plan.json', () => {
+  it('runs as documented: npx tsx scripts/ci/plan-summary.ts --env staging plan.json', () => {
     const root = join(__dirname, '..', '..');
-    const out = execFileSync('npx', ['ts-node', '--transpile-only', 'scripts/plan-summary.ts', '--env', 'staging', join(FIXTURES, 'terraform-data-mixed.json')], {
+    const out = execFileSync('npx', ['tsx', 'scripts/ci/plan-summary.ts', '--env', 'staging', join(FIXTURES, 'terraform-data-mixed.json')], {
       cwd: root,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -477,7 +477,7 @@ describe('CLI --help', () => {
 
   it('exits 0', () => {
     const root = join(__dirname, '..', '..');
-    const out = execFileSync('npx', ['ts-node', '--transpile-only', 'scripts/plan-summary.ts', '--help'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('npx', ['tsx', 'scripts/ci/plan-summary.ts', '--help'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(out).toContain('usage: plan-summary.ts');
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-"""Project checks run on production stacks only (scripts/checkov.sh passes prod's directory)."""
+"""Project checks run on production stacks only (scripts/ci/checkov.sh passes prod's directory)."""
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 

@@ -282,7 +282,7 @@ export function renderPlanSummary(planJson: unknown, options: RenderOptions): st
       );
     }
     const footer = [...l.notes];
-    footer.push(`<sub>Rendered by scripts/plan-summary.ts from \`terraform show -json\`${plan.terraform_version ? ` (Terraform ${printable(plan.terraform_version)})` : ''}. Sensitive values are masked.</sub>`);
+    footer.push(`<sub>Rendered by scripts/ci/plan-summary.ts from \`terraform show -json\`${plan.terraform_version ? ` (Terraform ${printable(plan.terraform_version)})` : ''}. Sensitive values are masked.</sub>`);
     parts.push(footer.join('\n\n'));
     return `${parts.join('\n\n')}\n`;
   };

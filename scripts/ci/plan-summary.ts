@@ -5,22 +5,22 @@
  * masked, and the output always fits GitHub's comment limit without ever dropping the warning.
  *
  * CLI:
- *   npx ts-node --transpile-only scripts/plan-summary.ts --env staging plan.json > comment.md
- *   npx ts-node --transpile-only scripts/plan-summary.ts --env staging --failed "terraform plan failed" > comment.md
+ *   npx tsx scripts/ci/plan-summary.ts --env staging plan.json > comment.md
+ *   npx tsx scripts/ci/plan-summary.ts --env staging --failed "terraform plan failed" > comment.md
  * Options: --max-chars <n> (default 65536), --run-url <url> (linked as "the job log"), --help.
  *
  * The work is in scripts/ci/plan-summary/: plan.ts (lossless parsing, the plan schema),
  * values.ts (sensitivity and masking), diff.ts (attribute and list/set diffs), render.ts.
  */
 import { readFileSync } from 'fs';
-import { parseJsonLosslessly } from './ci/plan-summary/plan';
-import { GITHUB_COMMENT_LIMIT, renderPlanFailure, renderPlanSummary } from './ci/plan-summary/render';
+import { parseJsonLosslessly } from './plan-summary/plan';
+import { GITHUB_COMMENT_LIMIT, renderPlanFailure, renderPlanSummary } from './plan-summary/render';
 
-export { DATA_BEARING_RESOURCES } from './ci/plan-summary/data-bearing';
-export { changeKind, parseJsonLosslessly, PlanFormatError } from './ci/plan-summary/plan';
-export type { ChangeKind, TerraformPlan } from './ci/plan-summary/plan';
-export { commentMarker, GITHUB_COMMENT_LIMIT, renderPlanFailure, renderPlanSummary } from './ci/plan-summary/render';
-export type { RenderOptions } from './ci/plan-summary/render';
+export { DATA_BEARING_RESOURCES } from './plan-summary/data-bearing';
+export { changeKind, parseJsonLosslessly, PlanFormatError } from './plan-summary/plan';
+export type { ChangeKind, TerraformPlan } from './plan-summary/plan';
+export { commentMarker, GITHUB_COMMENT_LIMIT, renderPlanFailure, renderPlanSummary } from './plan-summary/render';
+export type { RenderOptions } from './plan-summary/render';
 
 // ---------------------------------------------------------------------------------------------
 // CLI

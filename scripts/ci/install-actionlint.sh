@@ -2,9 +2,9 @@
 # Installs actionlint (the GitHub Actions workflow linter) into the project's tool cache, built
 # from source with the Go toolchain through the Go module proxy. Idempotent: a cached binary of
 # the pinned version is reused. Prints the binary's path on stdout.
-# Usage: scripts/install-actionlint.sh
+# Usage: scripts/ci/install-actionlint.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 
 ACTIONLINT_VERSION=1.7.12

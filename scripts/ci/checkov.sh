@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Security gate: checkov over the synthesized Terraform JSON of every stack, plus the
 # project's own checks (policies/checkov). Fails on any failed check.
-# Usage: scripts/checkov.sh [cdktf.out/stacks]
+# Usage: scripts/ci/checkov.sh [cdktf.out/stacks]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 ensure_checkov
 

@@ -35,9 +35,7 @@ export function appRuntimeSettings(app: AppDeclaration, config: Pick<ParsedEnvir
     requests: { ...defaults.resources.requests, ...own.resources?.requests },
     limits: { ...defaults.resources.limits, ...own.resources?.limits },
   };
-  const env = Object.fromEntries(
-    Object.entries(app.settings ?? {}).map(([key, s]) => [s.env, String((own[key] as number | undefined) ?? s.default)]),
-  );
+  const env = Object.fromEntries(Object.entries(app.settings ?? {}).map(([key, s]) => [s.env, String((own[key] as number | undefined) ?? s.default)]));
   if (app.consumerGroup === undefined) return { replicas: own.replicas ?? defaults.replicas ?? 1, resources, env };
 
   const maxReplicas = own.maxReplicas ?? defaults.maxReplicas ?? maxUsefulReplicas(app);

@@ -15,10 +15,7 @@ export const bootstrapConfigSchema = z
     /** The only repository whose workflows may assume the CI roles, as `owner/name` (case as on GitHub). */
     repository: z
       .string()
-      .regex(
-        /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/,
-        "must be a GitHub repository as 'owner/name', e.g. 'acme/streaming-data-platform'",
-      ),
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, "must be a GitHub repository as 'owner/name', e.g. 'acme/streaming-data-platform'"),
     /** AWS account of every environment in config/environments.ts, by environment name. */
     accounts: z.record(z.string(), awsAccountId),
     /**
@@ -164,15 +161,10 @@ const S3_SUFFIX = '-access-logs';
  * environment has an account; environments of one account share one state bucket (the bootstrap
  * creates it in that account); a bucket belongs to one account.
  */
-export function validateBootstrap(
-  input: BootstrapConfigInput = bootstrap,
-  envs: readonly EnvironmentConfigInput[] = environments,
-): BootstrapConfig {
+export function validateBootstrap(input: BootstrapConfigInput = bootstrap, envs: readonly EnvironmentConfigInput[] = environments): BootstrapConfig {
   const parsed = bootstrapConfigSchema.safeParse(input);
   if (!parsed.success) {
-    throw new BootstrapConfigError(
-      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })),
-    );
+    throw new BootstrapConfigError(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })));
   }
   const c = parsed.data;
   const issues: { path: string; message: string }[] = [];

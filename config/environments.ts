@@ -37,9 +37,7 @@ export const dev: EnvironmentConfigInput = {
     // needs an IAM identity with an EKS access entry. Narrow it to your runners' and VPN's egress.
     endpoint: { access: 'public-and-private', publicAccessCidrs: ['0.0.0.0/0'] },
     // Sizes are per availability zone (one node group per AZ).
-    nodeGroups: [
-      { name: 'general', instanceTypes: ['t3.large', 't3a.large', 'm5.large'], capacityType: 'SPOT', minSize: 1, desiredSize: 1, maxSize: 2 },
-    ],
+    nodeGroups: [{ name: 'general', instanceTypes: ['t3.large', 't3a.large', 'm5.large'], capacityType: 'SPOT', minSize: 1, desiredSize: 1, maxSize: 2 }],
     controlPlaneLogRetentionDays: 7,
   },
   keyspaces: {
@@ -101,9 +99,7 @@ export const staging: EnvironmentConfigInput = {
     // GitHub-hosted runners have no fixed addresses, so the allow-list is open; every request still
     // needs an IAM identity with an EKS access entry. Narrow it to your runners' and VPN's egress.
     endpoint: { access: 'public-and-private', publicAccessCidrs: ['0.0.0.0/0'] },
-    nodeGroups: [
-      { name: 'general', instanceTypes: ['m6i.large', 'm6a.large'], capacityType: 'ON_DEMAND', minSize: 1, desiredSize: 1, maxSize: 2 },
-    ],
+    nodeGroups: [{ name: 'general', instanceTypes: ['m6i.large', 'm6a.large'], capacityType: 'ON_DEMAND', minSize: 1, desiredSize: 1, maxSize: 2 }],
     controlPlaneLogRetentionDays: 30,
   },
   keyspaces: {
@@ -169,9 +165,7 @@ export const prod: EnvironmentConfigInput = {
     endpoint: { access: 'private', terraformRunnerCidrs: ['10.99.0.0/24'] },
     // Break-glass: the one role people use when CI cannot deploy; create it before the first deploy.
     adminRoleArns: ['arn:aws:iam::123456789012:role/platform-break-glass'],
-    nodeGroups: [
-      { name: 'general', instanceTypes: ['m6i.xlarge', 'm6a.xlarge'], capacityType: 'ON_DEMAND', minSize: 1, desiredSize: 1, maxSize: 4 },
-    ],
+    nodeGroups: [{ name: 'general', instanceTypes: ['m6i.xlarge', 'm6a.xlarge'], capacityType: 'ON_DEMAND', minSize: 1, desiredSize: 1, maxSize: 4 }],
     controlPlaneLogRetentionDays: 365,
   },
   keyspaces: {

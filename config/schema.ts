@@ -13,9 +13,7 @@ export const cidrSchema = z.string().refine((v) => parseCidr(v) !== undefined, {
 });
 
 /** CloudWatch Logs accepts only these retention periods. */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 const logRetentionDays = z
   .number()
   .int()
@@ -73,7 +71,14 @@ export interface AppConfig {
 
 function appConfigSchema(app: AppDeclaration): z.ZodType<AppConfig, AppConfig> {
   const settings = Object.fromEntries(
-    Object.entries(app.settings ?? {}).map(([key, s]) => [key, z.number().int().min(s.min ?? 0).optional()]),
+    Object.entries(app.settings ?? {}).map(([key, s]) => [
+      key,
+      z
+        .number()
+        .int()
+        .min(s.min ?? 0)
+        .optional(),
+    ]),
   );
   const scaling =
     app.consumerGroup === undefined
@@ -139,7 +144,9 @@ export const apiEndpointSchema = z.discriminatedUnion('access', [
        * Networks Terraform runs from (self-hosted runners in the VPC, a peered VPC, a VPN), let
        * into the cluster security group on 443.
        */
-      terraformRunnerCidrs: z.array(cidrSchema).min(1, 'must list where Terraform runs (self-hosted runners, VPN): nothing outside the VPC reaches a private endpoint'),
+      terraformRunnerCidrs: z
+        .array(cidrSchema)
+        .min(1, 'must list where Terraform runs (self-hosted runners, VPN): nothing outside the VPC reaches a private endpoint'),
     })
     .strict(),
 ]);
@@ -165,7 +172,10 @@ export const environmentConfigSchema = z
     network: z
       .object({
         vpcCidr: cidrSchema,
-        availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'must be an AZ name such as eu-west-1a')).min(2).max(3),
+        availabilityZones: z
+          .array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'must be an AZ name such as eu-west-1a'))
+          .min(2)
+          .max(3),
         publicSubnetCidrs: z.array(cidrSchema),
         privateSubnetCidrs: z.array(cidrSchema),
         natGateways: z.enum(['single', 'per-az']),
@@ -212,7 +222,12 @@ export const environmentConfigSchema = z
         viewerRoleArns: z.array(iamRoleArn).default([]),
         nodeGroups: z.array(nodeGroupSchema).min(1),
         /** Overrides of the add-on versions pinned per EKS version (constructs/eks-addon-versions.ts). */
-        addonVersions: z.partialRecord(z.enum(EKS_ADDON_NAMES), z.string().regex(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/, 'must be an EKS add-on version such as v1.20.4-eksbuild.1')).optional(),
+        addonVersions: z
+          .partialRecord(
+            z.enum(EKS_ADDON_NAMES),
+            z.string().regex(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/, 'must be an EKS add-on version such as v1.20.4-eksbuild.1'),
+          )
+          .optional(),
         controlPlaneLogRetentionDays: logRetentionDays,
       })
       .strict(),

@@ -30,10 +30,7 @@ export class ConfigError extends Error {
     readonly environment: string,
     readonly issues: readonly ConfigIssue[],
   ) {
-    super(
-      `Invalid configuration for environment '${environment}':\n` +
-        issues.map((i) => `  - [${environment}] ${i.path}: ${i.message}`).join('\n'),
-    );
+    super(`Invalid configuration for environment '${environment}':\n` + issues.map((i) => `  - [${environment}] ${i.path}: ${i.message}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -124,7 +121,10 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
     if (admins.indexOf(arn) !== i) add(`kubernetes.adminRoleArns[${i}]`, `repeats ${arn}`);
     const account = arn.split(':')[4];
     if (c.accountId && account !== c.accountId) {
-      add(`kubernetes.adminRoleArns[${i}]`, `is in account ${account}, not the environment's account ${c.accountId}; EKS access entries take principals of the cluster's account`);
+      add(
+        `kubernetes.adminRoleArns[${i}]`,
+        `is in account ${account}, not the environment's account ${c.accountId}; EKS access entries take principals of the cluster's account`,
+      );
     }
   });
 
@@ -136,10 +136,16 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
   // Lake
   const l = c.lake;
   if (l.glacierAfterDays < l.infrequentAccessAfterDays + 30) {
-    add('lake.glacierAfterDays', `${l.glacierAfterDays} must be at least 30 days after lake.infrequentAccessAfterDays (${l.infrequentAccessAfterDays}); S3 keeps objects in STANDARD_IA for 30 days`);
+    add(
+      'lake.glacierAfterDays',
+      `${l.glacierAfterDays} must be at least 30 days after lake.infrequentAccessAfterDays (${l.infrequentAccessAfterDays}); S3 keeps objects in STANDARD_IA for 30 days`,
+    );
   }
   if (l.expireAfterDays !== undefined && l.expireAfterDays <= l.glacierAfterDays + 90) {
-    add('lake.expireAfterDays', `${l.expireAfterDays} must be more than 90 days after lake.glacierAfterDays (${l.glacierAfterDays}), Glacier's minimum storage duration`);
+    add(
+      'lake.expireAfterDays',
+      `${l.expireAfterDays} must be more than 90 days after lake.glacierAfterDays (${l.glacierAfterDays}), Glacier's minimum storage duration`,
+    );
   }
 
   // Apps (from the catalog): KEDA never scales a consumer group past the partitions it can use.
@@ -188,16 +194,25 @@ function endpointIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
       const path = `kubernetes.endpoint.publicAccessCidrs[${i}]`;
       const cidr = parseCidr(v)!;
       if (cidr.prefix === 0 && c.tier === 'production') {
-        issues.push({ path, message: `${v} opens the production API server to the internet; list the egress addresses of your runners and VPN, or use access 'private' with terraformRunnerCidrs` });
+        issues.push({
+          path,
+          message: `${v} opens the production API server to the internet; list the egress addresses of your runners and VPN, or use access 'private' with terraformRunnerCidrs`,
+        });
       }
       if (isPrivateRange(cidr)) {
-        issues.push({ path, message: `${v} is a private range, which never reaches a public endpoint; list it under access 'private' as terraformRunnerCidrs instead` });
+        issues.push({
+          path,
+          message: `${v} is a private range, which never reaches a public endpoint; list it under access 'private' as terraformRunnerCidrs instead`,
+        });
       }
     });
   } else {
     endpoint.terraformRunnerCidrs.forEach((v, i) => {
       if (!isPrivateRange(parseCidr(v)!)) {
-        issues.push({ path: `kubernetes.endpoint.terraformRunnerCidrs[${i}]`, message: `${v} is not a private (RFC 1918) range; a private endpoint is reachable only from the VPC and networks routed to it` });
+        issues.push({
+          path: `kubernetes.endpoint.terraformRunnerCidrs[${i}]`,
+          message: `${v} is not a private (RFC 1918) range; a private endpoint is reachable only from the VPC and networks routed to it`,
+        });
       }
     });
   }
@@ -233,7 +248,10 @@ export function validateEnvironments(inputs: readonly EnvironmentConfigInput[]):
       if (a.name === b.name) throw new ConfigError(b.name, [{ path: 'name', message: `duplicates another environment's name` }]);
       if (cidrsOverlap(parseCidr(a.network.vpcCidr)!, parseCidr(b.network.vpcCidr)!)) {
         throw new ConfigError(b.name, [
-          { path: 'network.vpcCidr', message: `${b.network.vpcCidr} overlaps environment '${a.name}' (${a.network.vpcCidr}); keep VPCs disjoint so they can be peered` },
+          {
+            path: 'network.vpcCidr',
+            message: `${b.network.vpcCidr} overlaps environment '${a.name}' (${a.network.vpcCidr}); keep VPCs disjoint so they can be peered`,
+          },
         ]);
       }
     }

@@ -23,8 +23,7 @@ export const isInClusterType = (type: string): boolean => type.startsWith('kuber
 
 /** In-cluster types that create pods: Helm charts, workload controllers, Jobs and bare Pods. */
 export const schedulesPods = (type: string): boolean =>
-  type === 'helm_release' ||
-  /^kubernetes_(deployment|stateful_set|daemon_?set|replication_controller|job|cron_job|pod)(_v\d+)?$/.test(type);
+  type === 'helm_release' || /^kubernetes_(deployment|stateful_set|daemon_?set|replication_controller|job|cron_job|pod)(_v\d+)?$/.test(type);
 
 /** Apply once per stack: `Aspects.of(stack).add(new DeployOrdering(cluster))`. */
 export class DeployOrdering implements IAspect {

@@ -40,7 +40,9 @@ export const EKS_ADDON_VERSIONS = {
 export function eksAddonVersions(kubernetesVersion: string, overrides: Partial<EksAddonVersions> = {}): EksAddonVersions {
   const pinned = (EKS_ADDON_VERSIONS as Record<string, EksAddonVersions | undefined>)[kubernetesVersion];
   if (!pinned) {
-    throw new Error(`no pinned EKS add-on versions for Kubernetes ${kubernetesVersion}; add a row to EKS_ADDON_VERSIONS in constructs/eks-addon-versions.ts (known: ${Object.keys(EKS_ADDON_VERSIONS).join(', ')})`);
+    throw new Error(
+      `no pinned EKS add-on versions for Kubernetes ${kubernetesVersion}; add a row to EKS_ADDON_VERSIONS in constructs/eks-addon-versions.ts (known: ${Object.keys(EKS_ADDON_VERSIONS).join(', ')})`,
+    );
   }
   return { ...pinned, ...overrides };
 }

@@ -439,7 +439,8 @@ function validate(path: string, props: KafkaClusterProps, rf: number, minIsr: nu
     fail('storage.maxVolumeSizeGiB', `(${props.storage.maxVolumeSizeGiB}) must be at least storage.volumeSizeGiB (${props.storage.volumeSizeGiB})`);
   }
   const target = props.storage.targetUtilizationPercent;
-  if (target !== undefined && (target < 10 || target > 80)) fail('storage.targetUtilizationPercent', `(${target}) must be between 10 and 80, the range MSK storage autoscaling accepts`);
+  if (target !== undefined && (target < 10 || target > 80))
+    fail('storage.targetUtilizationPercent', `(${target}) must be between 10 and 80, the range MSK storage autoscaling accepts`);
   if (rf < 1 || rf > props.brokerCount) fail('durability.replicationFactor', `(${rf}) must be between 1 and brokerCount (${props.brokerCount})`);
   if (minIsr < 1 || minIsr > rf) fail('durability.minInsyncReplicas', `(${minIsr}) must be between 1 and the replication factor (${rf})`);
   if (!anyAuth) fail('auth', 'must enable iam or scram; unauthenticated access is never allowed');

@@ -202,9 +202,7 @@ export class Keyspace extends Construct {
     if (tableNames.length === 0) throw new Error(`Keyspace ${this.node.path}: ${method} needs at least one table name`);
     const unknown = tableNames.filter((t) => !this.tableNames.includes(t));
     if (unknown.length > 0) {
-      throw new Error(
-        `Keyspace ${this.node.path}: ${method}: unknown table(s) ${unknown.join(', ')}; declared tables are ${this.tableNames.join(', ')}`,
-      );
+      throw new Error(`Keyspace ${this.node.path}: ${method}: unknown table(s) ${unknown.join(', ')}; declared tables are ${this.tableNames.join(', ')}`);
     }
   }
 }

@@ -498,7 +498,7 @@ function validate(path: string, props: KubernetesClusterProps): void {
     }
     if (ng.perAvailabilityZone && !zones) fail(`${at}.perAvailabilityZone`, 'needs availabilityZones: the AZ of each subnet names its node group');
     // EKS appends a 26-character suffix to the name prefix; names end at 63 characters.
-    for (const zone of ng.perAvailabilityZone ? zones ?? [] : [undefined]) {
+    for (const zone of ng.perAvailabilityZone ? (zones ?? []) : [undefined]) {
       const prefix = `${zone ? `${ng.name}-${zone}` : ng.name}-`;
       if (prefix.length > 37) fail(`${at}.name`, `'${ng.name}' makes the node group name prefix '${prefix}' longer than 37 characters; shorten it`);
     }

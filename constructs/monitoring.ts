@@ -274,10 +274,7 @@ export class Monitoring extends Construct {
       metricWidget(
         region,
         'MSK partitions: under-replicated per broker, offline',
-        [
-          ...perBroker('UnderReplicatedPartitions'),
-          ['AWS/Kafka', 'OfflinePartitionsCount', 'Cluster Name', cluster, { label: 'Offline partitions' }],
-        ],
+        [...perBroker('UnderReplicatedPartitions'), ['AWS/Kafka', 'OfflinePartitionsCount', 'Cluster Name', cluster, { label: 'Offline partitions' }]],
         { stat: 'Maximum' },
       ),
     ];

@@ -237,12 +237,15 @@ const propsSchema = z
     const s = p.scaling ?? {};
     const partitions = mostPartitions(p.kafka.scalesOn);
     if (p.kafka.consumerGroup) {
-      if (partitions === undefined) issue('kafka.scalesOn', 'needs at least one topic with kafka.consumerGroup: KEDA scales on the group\'s lag there');
+      if (partitions === undefined) issue('kafka.scalesOn', "needs at least one topic with kafka.consumerGroup: KEDA scales on the group's lag there");
       if (s.replicas !== undefined) issue('scaling.replicas', 'is for producers; a consumer takes scaling.minReplicas/maxReplicas');
       const max = s.maxReplicas ?? partitions;
       const min = s.minReplicas ?? Math.min(2, max ?? 2);
       if (partitions !== undefined && max !== undefined && max > partitions) {
-        issue('scaling.maxReplicas', `(${max}) must not exceed the ${partitions} partitions of kafka.scalesOn: a consumer group cannot use more consumers than the topic has partitions`);
+        issue(
+          'scaling.maxReplicas',
+          `(${max}) must not exceed the ${partitions} partitions of kafka.scalesOn: a consumer group cannot use more consumers than the topic has partitions`,
+        );
       }
       if (max !== undefined && min > max) issue('scaling.minReplicas', `(${min}) must not exceed scaling.maxReplicas (${max})`);
     } else {

@@ -55,9 +55,15 @@ export interface TopicAdminJobProps {
 }
 
 const propsSchema = z.object({
-  namespace: z.string().regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, 'must be a DNS label').optional(),
+  namespace: z
+    .string()
+    .regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, 'must be a DNS label')
+    .optional(),
   env: envSchema.optional(),
-  topics: z.array(z.object({ name: z.string().min(1) }).passthrough()).min(1, 'must declare at least one topic').optional(),
+  topics: z
+    .array(z.object({ name: z.string().min(1) }).passthrough())
+    .min(1, 'must declare at least one topic')
+    .optional(),
   backoffLimit: z.number().int().min(0).max(20).optional(),
   egress: z.array(egressRuleSchema).min(1, 'must allow the MSK brokers'),
 });

@@ -68,8 +68,8 @@ if [ -f scripts/local/local-services.ts ]; then
   step "install services" npx tsx scripts/local/local-services.ts install
 fi
 step "typecheck" npx tsc -p tsconfig.json --noEmit
-# eslint + prettier --check. Turned on (LINT:-on) once the tree has had its one `npx prettier --write "**/*.{ts,js,mjs,cjs}"`.
-[ "${LINT:-off}" = on ] && step "lint" npm run --silent lint
+# eslint (typescript-eslint) and prettier --check over the whole tree.
+step "lint" npm run --silent lint
 step "synth" npm run --silent synth
 jest_stage "unit" --selectProjects unit
 checkov_stage

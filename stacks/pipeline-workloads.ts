@@ -61,7 +61,9 @@ export function destinationsOf(workload: WorkloadNeeds): Destination[] {
     ...((workload.aws.keyspacesWrite ?? []).length > 0
       ? [{ kind: 'interface-endpoint' as const, service: 'cassandra', port: KEYSPACES_PORT, description: 'Keyspaces interface endpoint (CQL over TLS)' }]
       : []),
-    ...(workload.aws.lakeWritePrefix !== undefined ? [{ kind: 's3-gateway' as const, port: 443, description: 'S3 via the gateway endpoint (public prefixes)' }] : []),
+    ...(workload.aws.lakeWritePrefix !== undefined
+      ? [{ kind: 's3-gateway' as const, port: 443, description: 'S3 via the gateway endpoint (public prefixes)' }]
+      : []),
   ];
 }
 
@@ -118,7 +120,11 @@ export class PipelineWorkloads extends Construct {
     });
     // KEDA reads consumer-group lag on the topics the apps scale on: describe only, never read data or move offsets.
     const scaledOn = [...new Set(consumerApps.flatMap((a) => a.scalesOn.map((k) => topics[k].name)))];
-    kafka.grantDescribeGroups(this.addons.kedaOperatorRole, scaledOn, consumerApps.map((a) => a.consumerGroup!));
+    kafka.grantDescribeGroups(
+      this.addons.kedaOperatorRole,
+      scaledOn,
+      consumerApps.map((a) => a.consumerGroup!),
+    );
 
     // Prometheus (on the nodes, in the cluster security group) scrapes the brokers' exporters.
     kafka.allowOpenMonitoringFrom(kubernetes.clusterSecurityGroupId, 'Prometheus on EKS');
@@ -191,7 +197,10 @@ export class PipelineWorkloads extends Construct {
         KAFKA_MIN_INSYNC_REPLICAS: String(config.kafka.minInsyncReplicas),
       },
     });
-    kafka.grantTopicAdmin(this.topicJob.role, Object.values(topics).map((t) => t.name));
+    kafka.grantTopicAdmin(
+      this.topicJob.role,
+      Object.values(topics).map((t) => t.name),
+    );
 
     new KafkaBrokerDashboard(this, 'kafka-dashboard', { addons: this.addons });
     new PipelineObservability(this, 'observability', {

@@ -75,9 +75,7 @@ export class PlatformStack extends TerraformStack {
     new AwsProvider(this, 'aws', {
       region: config.region,
       allowedAccountIds: [delivery.accountId],
-      defaultTags: [
-        { tags: { Project: 'streaming-data-platform', Environment: config.name, ManagedBy: 'cdktf', ...config.tags } },
-      ],
+      defaultTags: [{ tags: { Project: 'streaming-data-platform', Environment: config.name, ManagedBy: 'cdktf', ...config.tags } }],
     });
 
     // Network

@@ -2,13 +2,7 @@
  * Idempotent bucket creation for the local lake (MinIO). In AWS the lake bucket is owned by the
  * DataLake construct (encryption, TLS-only policy, lifecycle); this is for S3-compatible servers.
  */
-import {
-  CreateBucketCommand,
-  HeadBucketCommand,
-  PutBucketVersioningCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, PutBucketVersioningCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 
 export interface EnsureBucketOptions {
   /**
@@ -20,8 +14,7 @@ export interface EnsureBucketOptions {
 
 export type EnsureBucketResult = 'created' | 'exists';
 
-const status = (err: unknown): number | undefined =>
-  err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+const status = (err: unknown): number | undefined => (err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined);
 
 /** Creates `bucket` when missing; tolerates a concurrent creator. Fails when the bucket belongs to someone else. */
 export async function ensureBucket(s3: S3Client, bucket: string, options: EnsureBucketOptions = {}): Promise<EnsureBucketResult> {

@@ -15,9 +15,7 @@ const tableNames = declaredTables.map((t) => t.name);
 
 export const ensureCassandraSchemaOptionsSchema = z.object({
   /** Interpolated into CQL, so restricted to Cassandra's unquoted identifier syntax. */
-  keyspace: z
-    .string()
-    .regex(/^[a-z][a-z0-9_]{0,47}$/, 'must be lower_snake_case, start with a letter and be at most 48 characters'),
+  keyspace: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, 'must be lower_snake_case, start with a letter and be at most 48 characters'),
   replicationFactor: z.number().int().min(1),
   /** Default TTL per table name; tables not listed keep data forever (0). */
   ttlSeconds: z
@@ -51,7 +49,11 @@ interface ColumnRow {
 }
 
 /** `map<text, text>` and `map<text,text>` are one type; `varchar` is an alias of `text`. */
-const normalizeType = (t: string): string => t.toLowerCase().replace(/\s+/g, '').replace(/\bvarchar\b/g, 'text');
+const normalizeType = (t: string): string =>
+  t
+    .toLowerCase()
+    .replace(/\s+/g, '')
+    .replace(/\bvarchar\b/g, 'text');
 
 const ddl = { prepare: false } as const;
 
@@ -68,10 +70,7 @@ function existingKey(cols: readonly ColumnRow[]): string {
 }
 
 /** Creates the keyspace and declared tables when missing and repairs additive drift. Re-running changes nothing. */
-export async function ensureCassandraSchema(
-  client: Client,
-  options: EnsureCassandraSchemaOptions,
-): Promise<EnsureCassandraSchemaSummary> {
+export async function ensureCassandraSchema(client: Client, options: EnsureCassandraSchemaOptions): Promise<EnsureCassandraSchemaSummary> {
   const parsed = ensureCassandraSchemaOptionsSchema.safeParse(options);
   if (!parsed.success) throw new Error(`ensureCassandraSchema options are invalid:\n${z.prettifyError(parsed.error)}`);
   const { keyspace, replicationFactor, ttlSeconds = {} } = parsed.data;
@@ -103,11 +102,9 @@ export async function ensureCassandraSchema(
     client.execute('SELECT table_name, default_time_to_live FROM system_schema.tables WHERE keyspace_name = ?', [keyspace], {
       prepare: true,
     }),
-    client.execute(
-      'SELECT table_name, column_name, type, kind, position, clustering_order FROM system_schema.columns WHERE keyspace_name = ?',
-      [keyspace],
-      { prepare: true },
-    ),
+    client.execute('SELECT table_name, column_name, type, kind, position, clustering_order FROM system_schema.columns WHERE keyspace_name = ?', [keyspace], {
+      prepare: true,
+    }),
   ]);
   const ttlByTable = new Map<string, number>(tableRows.rows.map((r) => [r.get('table_name'), r.get('default_time_to_live')]));
   const columnsByTable = new Map<string, ColumnRow[]>();
@@ -156,8 +153,7 @@ export async function ensureCassandraSchema(
         changed = true;
       } else if (normalizeType(current.type) !== normalizeType(col.type)) {
         warnings.push(
-          `${qualified}.${col.name}: type is ${current.type}, declared ${col.type}; ` +
-            'Cassandra cannot change a column type (add a new column and backfill)',
+          `${qualified}.${col.name}: type is ${current.type}, declared ${col.type}; ` + 'Cassandra cannot change a column type (add a new column and backfill)',
         );
       }
     }

@@ -165,11 +165,7 @@ export async function describeExistingTopics(admin: Admin, names: readonly strin
   const overridesByTopic = new Map(
     configs.resources.map((r) => [
       r.resourceName,
-      Object.fromEntries(
-        r.configEntries
-          .filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG)
-          .map((e) => [e.configName, e.configValue]),
-      ),
+      Object.fromEntries(r.configEntries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue])),
     ]),
   );
   for (const t of metadata.topics) {
@@ -187,11 +183,7 @@ export async function describeExistingTopics(admin: Admin, names: readonly strin
  * Creates missing topics, adds partitions and fixes drifted `retention.ms`, `cleanup.policy` and
  * `min.insync.replicas`. A second run with the same declarations changes nothing.
  */
-export async function ensureTopics(
-  admin: Admin,
-  topics: readonly TopicDeclaration[],
-  options: EnsureTopicsOptions,
-): Promise<EnsureTopicsSummary> {
+export async function ensureTopics(admin: Admin, topics: readonly TopicDeclaration[], options: EnsureTopicsOptions): Promise<EnsureTopicsSummary> {
   const { logger } = options;
   const existing = await describeExistingTopics(
     admin,

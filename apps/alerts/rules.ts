@@ -27,7 +27,13 @@ export const thresholdRule = z.string().transform((text, ctx): ThresholdRule => 
     });
     return z.NEVER;
   }
-  return { text: text.trim(), metric: m[1], statistic: m[2] as ThresholdRule['statistic'], comparison: m[3] === '>' ? 'above' : 'below', threshold: Number(m[4]) };
+  return {
+    text: text.trim(),
+    metric: m[1],
+    statistic: m[2] as ThresholdRule['statistic'],
+    comparison: m[3] === '>' ? 'above' : 'below',
+    threshold: Number(m[4]),
+  };
 });
 
 /** The alerts an aggregate raises, one per rule it breaks. */

@@ -36,8 +36,6 @@ export interface SchemaSource {
 }
 
 export async function verifyTables(metadata: SchemaSource, keyspace: string, tables: readonly TableDeclaration[]): Promise<void> {
-  const problems = (
-    await Promise.all(tables.map(async (t) => schemaProblems(keyspace, t, await metadata.getTable(keyspace, t.name))))
-  ).flat();
+  const problems = (await Promise.all(tables.map(async (t) => schemaProblems(keyspace, t, await metadata.getTable(keyspace, t.name))))).flat();
   if (problems.length > 0) throw new Error(`Cassandra schema does not match the contract:\n  - ${problems.join('\n  - ')}`);
 }

@@ -38,10 +38,13 @@ export function route<S extends z.ZodType>(schema: S, writer: RowWriter<z.output
 }
 
 /** The topics this sink consumes, each to its table, all from the contracts (names from the catalog). */
-export function contractRoutes(topics: { readonly clean: string; readonly aggregates: string }, writers: {
-  readonly readings: RowWriter<TelemetryReading>;
-  readonly aggregates: RowWriter<TelemetryAggregate>;
-}): ReadonlyMap<string, SinkRoute> {
+export function contractRoutes(
+  topics: { readonly clean: string; readonly aggregates: string },
+  writers: {
+    readonly readings: RowWriter<TelemetryReading>;
+    readonly aggregates: RowWriter<TelemetryAggregate>;
+  },
+): ReadonlyMap<string, SinkRoute> {
   return new Map([
     [topics.clean, route(telemetryReadingSchema, writers.readings)],
     [topics.aggregates, route(telemetryAggregateSchema, writers.aggregates)],
@@ -79,17 +82,20 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
             const kind = errorKind(err);
             metrics.writeRetries.inc({ kind });
             // One line per retry, not per record: retries are per write unit and backed off.
-            logger.warn(
-              { err, kind, attempt, delayMs, topic: batch.topic, partition: batch.partition },
-              'cassandra write failed; retrying',
-            );
+            logger.warn({ err, kind, attempt, delayMs, topic: batch.topic, partition: batch.partition }, 'cassandra write failed; retrying');
           },
           onDegradedChange: (degraded) => (degraded ? deps.gate.hold('store_failing') : deps.gate.release('store_failing')),
         }),
         deps.deadLetters.send({ topic: batch.topic, partition: batch.partition }, rejections),
       ]);
     } catch (err) {
-      return settleSinkFailure(err, { logger, errors: metrics.errors, kind: 'write', onFatal: deps.onFatal, context: { topic: batch.topic, partition: batch.partition } });
+      return settleSinkFailure(err, {
+        logger,
+        errors: metrics.errors,
+        kind: 'write',
+        onFatal: deps.onFatal,
+        context: { topic: batch.topic, partition: batch.partition },
+      });
     } finally {
       endWrite();
     }

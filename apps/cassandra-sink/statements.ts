@@ -28,12 +28,7 @@ export interface RowWriter<T> {
 /** Separator that cannot occur in the contract's identifiers or ISO dates. */
 const SEP = '\u0000';
 
-export function rowWriter<T>(
-  keyspace: string,
-  table: TableDeclaration,
-  columns: ColumnMapOf<T>,
-  derived: DerivedColumns<T> = {},
-): RowWriter<T> {
+export function rowWriter<T>(keyspace: string, table: TableDeclaration, columns: ColumnMapOf<T>, derived: DerivedColumns<T> = {}): RowWriter<T> {
   const fieldByColumn = new Map<string, keyof T>();
   for (const [field, spec] of Object.entries(columns) as [keyof T & string, ColumnSpec][]) {
     if (!table.columns.some((c) => c.name === spec.column)) {

@@ -24,11 +24,7 @@ const RETRYABLE_CODES = new Set<number>([
  */
 export function classifyWriteError(err: unknown): ErrorClass {
   if (err instanceof errors.ResponseError) return RETRYABLE_CODES.has(err.code) ? 'retryable' : 'fatal';
-  if (
-    err instanceof errors.NoHostAvailableError ||
-    err instanceof errors.OperationTimedOutError ||
-    err instanceof errors.BusyConnectionError
-  ) {
+  if (err instanceof errors.NoHostAvailableError || err instanceof errors.OperationTimedOutError || err instanceof errors.BusyConnectionError) {
     return 'retryable';
   }
   return 'fatal';

@@ -42,7 +42,10 @@ export interface CassandraWriterOptions {
 export class CassandraWriter {
   private readonly limiter: ConcurrencyLimiter;
 
-  constructor(private readonly session: CqlSession, private readonly opts: CassandraWriterOptions) {
+  constructor(
+    private readonly session: CqlSession,
+    private readonly opts: CassandraWriterOptions,
+  ) {
     this.limiter = new ConcurrencyLimiter(opts.concurrency, opts.onPressure);
   }
 

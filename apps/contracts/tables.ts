@@ -26,8 +26,7 @@ export interface TableDeclaration {
 /** The UTC calendar day of the event, part of both partition keys to bound partition size. */
 const dayColumn: TableColumn = { name: 'day', type: 'date' };
 
-const toColumns = (specs: Record<string, ColumnSpec>): TableColumn[] =>
-  Object.values(specs).map((s) => ({ name: s.column, type: s.cql }));
+const toColumns = (specs: Record<string, ColumnSpec>): TableColumn[] => Object.values(specs).map((s) => ({ name: s.column, type: s.cql }));
 
 export const readingsTable: TableDeclaration = {
   name: 'readings_by_device_day',
@@ -58,10 +57,7 @@ const RESERVED = new Set(['count', 'min', 'max', 'avg', 'sum', 'day', 'ts', 'val
 export const cqlName = (name: string): string => (RESERVED.has(name) ? `"${name}"` : name);
 
 export function createKeyspaceCql(keyspace: string, replicationFactor = 1): string {
-  return (
-    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ` +
-    `{'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`
-  );
+  return `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ` + `{'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`;
 }
 
 export function createTableCql(keyspace: string, table: TableDeclaration, defaultTtlSeconds = 0): string {

@@ -71,7 +71,11 @@ export class PartitionLedger<R> {
   private currentBlock = -1;
   private next: number | undefined;
 
-  constructor(readonly topic: string, readonly partition: number, private readonly opts: LedgerOptions) {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private readonly opts: LedgerOptions,
+  ) {
     if (!Number.isSafeInteger(opts.blockSize) || opts.blockSize < 1) {
       throw new Error(`blockSize must be a positive integer, got ${opts.blockSize}`);
     }
@@ -97,9 +101,7 @@ export class PartitionLedger<R> {
   append(offset: number, eventTimeMs: number, bytes: number, row: R): void {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`offset must be a non-negative safe integer, got ${offset}`);
     if (this.next !== undefined && offset < this.next) {
-      throw new Error(
-        `offset ${offset} of ${this.topic}[${this.partition}] is before the next expected ${this.next}; reset the ledger on a rewind`,
-      );
+      throw new Error(`offset ${offset} of ${this.topic}[${this.partition}] is before the next expected ${this.next}; reset the ledger on a rewind`);
     }
     const block = Math.floor(offset / this.opts.blockSize);
     if (block !== this.currentBlock) {

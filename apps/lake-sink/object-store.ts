@@ -11,13 +11,14 @@ export interface ObjectStore {
 }
 
 export class S3ObjectStore implements ObjectStore {
-  constructor(private readonly client: S3Client, private readonly bucket: string) {}
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
 
   async put(key: string, body: Uint8Array): Promise<void> {
     // Encryption comes from the bucket's default (SSE-KMS); the lake construct enforces it.
-    await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/vnd.apache.parquet' }),
-    );
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/vnd.apache.parquet' }));
   }
 }
 

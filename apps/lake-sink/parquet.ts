@@ -48,9 +48,7 @@ function parquetElements(column: GlueColumn): SchemaElement[] {
   }
 }
 
-const fieldByColumn = new Map(
-  (Object.entries(readingColumns) as [keyof TelemetryReading, { column: string }][]).map(([field, spec]) => [spec.column, field]),
-);
+const fieldByColumn = new Map((Object.entries(readingColumns) as [keyof TelemetryReading, { column: string }][]).map(([field, spec]) => [spec.column, field]));
 
 const columns = lakeLayout.columns.map((c) => {
   const field = fieldByColumn.get(c.name);

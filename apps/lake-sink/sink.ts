@@ -78,7 +78,10 @@ export class LakeSink {
   private readonly now: () => number;
   private generation = 0;
 
-  constructor(private readonly opts: LakeSinkOptions, private readonly deps: LakeSinkDeps) {
+  constructor(
+    private readonly opts: LakeSinkOptions,
+    private readonly deps: LakeSinkDeps,
+  ) {
     this.uploads = new ConcurrencyLimiter(opts.uploadConcurrency);
     this.now = deps.clock?.now ?? Date.now;
     deps.metrics.bufferedRows.set(0);
@@ -127,10 +130,7 @@ export class LakeSink {
       const expected = st.ledger.nextOffset;
       if (expected !== undefined && firstOffset < expected) {
         // The position moved back (a replay from the last commit): rebuild from there.
-        this.deps.logger.warn(
-          { topic: st.topic, partition: st.partition, firstOffset, expected },
-          'partition rewound; rebuilding its buffers',
-        );
+        this.deps.logger.warn({ topic: st.topic, partition: st.partition, firstOffset, expected }, 'partition rewound; rebuilding its buffers');
         st.ledger = this.newLedger(st.topic, st.partition);
         st.dirtySince = undefined;
       }
@@ -162,9 +162,7 @@ export class LakeSink {
 
   /** Timer tick: partial uploads for partitions whose rows waited `idleFlushMs`, then report what became safe. */
   async onIdle(ctx: IdleContext): Promise<void> {
-    const due = [...this.partitions.values()].filter(
-      (st) => st.dirtySince !== undefined && this.now() - st.dirtySince >= this.opts.idleFlushMs,
-    );
+    const due = [...this.partitions.values()].filter((st) => st.dirtySince !== undefined && this.now() - st.dirtySince >= this.opts.idleFlushMs);
     await Promise.all(
       due.map((st) =>
         this.exclusive(st, async () => {

@@ -11,10 +11,7 @@ export type CassandraClientConfig = Pick<
 >;
 
 /** Pure translation of the env config into driver options (unit-tested; no connection made). */
-export function cassandraClientOptions(
-  cfg: CassandraClientConfig,
-  authProvider?: auth.AuthProvider,
-): ClientOptions {
+export function cassandraClientOptions(cfg: CassandraClientConfig, authProvider?: auth.AuthProvider): ClientOptions {
   const sigv4 = cfg.CASSANDRA_AUTH === 'sigv4';
   const tls = cfg.CASSANDRA_TLS ?? sigv4;
   return {

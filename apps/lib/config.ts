@@ -16,8 +16,7 @@ import { z } from 'zod';
 export class AppConfigError extends Error {
   constructor(readonly issues: readonly { readonly variable: string; readonly message: string }[]) {
     super(
-      `Invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
-        issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n'),
+      `Invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` + issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n'),
     );
     this.name = 'AppConfigError';
   }
@@ -153,7 +152,12 @@ export const kafkaEnv = z.object({
   /** Bootstrap brokers, `host:port,host:port`. */
   KAFKA_BROKERS: envList(hostPort),
   /** Client id shown in broker logs and quotas. @default APP_NAME, else `sdp-app` */
-  KAFKA_CLIENT_ID: z.string().min(1).max(255).regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" or "-"').optional(),
+  KAFKA_CLIENT_ID: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" or "-"')
+    .optional(),
   /**
    * `none` for local plaintext, `iam` for MSK IAM (SASL OAUTHBEARER), `scram` for SCRAM-SHA-512.
    * @default none
@@ -214,6 +218,9 @@ export const commonEnv = z.object({
   /** Port of /metrics, /healthz, /readyz; 0 picks a free one. @default the app's `httpPort` in apps/contracts/apps.ts */
   HTTP_PORT: envInt(0, 65535).optional(),
   /** Overrides the app name in logs and the `app` metric label (e.g. to tell replicas of a variant apart). */
-  APP_NAME: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits or "-"').optional(),
+  APP_NAME: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits or "-"')
+    .optional(),
 });
 export type CommonEnv = z.output<typeof commonEnv>;

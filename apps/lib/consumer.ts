@@ -137,7 +137,10 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
 
   /** The one way offsets reach the coordinator; serialized so a later mark never lands before an earlier one. */
   let commitChain: Promise<unknown> = Promise.resolve();
-  const commitOffsets = (commits: readonly OffsetCommit[], send: (byTopic: { topic: string; partitions: ReturnType<typeof withMetadata>[] }[]) => Promise<unknown>) => {
+  const commitOffsets = (
+    commits: readonly OffsetCommit[],
+    send: (byTopic: { topic: string; partitions: ReturnType<typeof withMetadata>[] }[]) => Promise<unknown>,
+  ) => {
     const inGeneration = generation;
     const run = commitChain.then(async () => {
       // After a rejoin the group's commit call carries the new generation: marks of the old one
@@ -249,7 +252,10 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
         result = await opts.handleBatch(batch, ctx);
       } catch (err) {
         metrics.errors.inc({ kind: 'handler' });
-        logger.error({ err, topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset() }, 'batch handler failed; replaying from the last commit');
+        logger.error(
+          { err, topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset() },
+          'batch handler failed; replaying from the last commit',
+        );
         throw err;
       } finally {
         endTimer();

@@ -12,7 +12,10 @@ export class ConcurrencyLimiter {
    * @param onPressure true when a caller has to queue for a slot (every slot busy),
    *   false once the queue has drained.
    */
-  constructor(readonly limit: number, private readonly onPressure?: (underPressure: boolean) => void) {
+  constructor(
+    readonly limit: number,
+    private readonly onPressure?: (underPressure: boolean) => void,
+  ) {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer, got ${limit}`);
   }
 

@@ -2,18 +2,7 @@
  * kafkajs clients for the three ways the apps reach Kafka: plaintext locally, MSK with IAM
  * (SASL/OAUTHBEARER signed by aws-msk-iam-sasl-signer-js) or SCRAM-SHA-512, both over TLS.
  */
-import {
-  CompressionTypes,
-  ICustomPartitioner,
-  Kafka,
-  KafkaConfig,
-  logLevel,
-  Message,
-  Partitioners,
-  Producer,
-  ProducerConfig,
-  TopicMessages,
-} from 'kafkajs';
+import { CompressionTypes, ICustomPartitioner, Kafka, KafkaConfig, logLevel, Message, Partitioners, Producer, ProducerConfig, TopicMessages } from 'kafkajs';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import type { Logger } from 'pino';
 import type { KafkaEnv } from './config';
@@ -43,7 +32,11 @@ export function kafkaClientConfig(cfg: KafkaClientConfig, logger?: Logger): Kafk
     case 'scram':
       return {
         ...base,
-        sasl: { mechanism: 'scram-sha-512', username: required(cfg.KAFKA_SASL_USERNAME, 'KAFKA_SASL_USERNAME'), password: required(cfg.KAFKA_SASL_PASSWORD, 'KAFKA_SASL_PASSWORD') },
+        sasl: {
+          mechanism: 'scram-sha-512',
+          username: required(cfg.KAFKA_SASL_USERNAME, 'KAFKA_SASL_USERNAME'),
+          password: required(cfg.KAFKA_SASL_PASSWORD, 'KAFKA_SASL_PASSWORD'),
+        },
       };
     case 'iam': {
       const region = required(cfg.AWS_REGION, 'AWS_REGION');
@@ -147,7 +140,7 @@ export function createSender(producer: Producer, opts: SenderOptions = {}): (top
     let current: TopicMessages[] = [];
     let size = 0;
     for (const { topic, messages } of topicMessages) {
-      for (let i = 0; i < messages.length; ) {
+      for (let i = 0; i < messages.length;) {
         const take = Math.min(limit - size, messages.length - i);
         const slice: Message[] = i === 0 && take === messages.length ? messages : messages.slice(i, i + take);
         current.push({ topic, messages: slice });

@@ -69,7 +69,10 @@ export interface Rejection extends Omit<Rejected, 'ok'> {
 }
 
 /** A batch's records split into the decoded ones (with their message) and the rejections. */
-export function decodeAll<T>(messages: readonly KafkaMessage[], decode: Decoder<T>): { accepted: { message: KafkaMessage; value: T }[]; rejections: Rejection[] } {
+export function decodeAll<T>(
+  messages: readonly KafkaMessage[],
+  decode: Decoder<T>,
+): { accepted: { message: KafkaMessage; value: T }[]; rejections: Rejection[] } {
   const accepted: { message: KafkaMessage; value: T }[] = [];
   const rejections: Rejection[] = [];
   for (const message of messages) {

@@ -34,7 +34,11 @@ export type ErrorClass = 'retryable' | 'fatal';
 
 /** The write kept failing for `maxRetryMs`: do not commit, let the process restart. */
 export class RetriesExhaustedError extends Error {
-  constructor(readonly attempts: number, readonly elapsedMs: number, override readonly cause: unknown) {
+  constructor(
+    readonly attempts: number,
+    readonly elapsedMs: number,
+    override readonly cause: unknown,
+  ) {
     super(`Write still failing after ${attempts} attempts over ${elapsedMs} ms: ${describe(cause)}`);
     this.name = 'RetriesExhaustedError';
   }

@@ -35,7 +35,10 @@ runApp({
         const mine = assignments.find((a) => a.topic === raw)?.partitions ?? [];
         const restored = new Map<number, CommitMetadata | undefined>(mine.map((p) => [p, decodeCommitMetadata(committed(raw, p)?.metadata)]));
         processor.assign(restored);
-        logger.info({ partitions: [...mine].sort((a, b) => a - b), restored: [...restored.values()].filter(Boolean).length }, 'window state reset for assignment');
+        logger.info(
+          { partitions: [...mine].sort((a, b) => a - b), restored: [...restored.values()].filter(Boolean).length },
+          'window state reset for assignment',
+        );
       },
       onIdle: (ctx) => processor.flushIdle(Date.now(), ctx),
     });

@@ -70,7 +70,11 @@ export class Processor {
     this.maxInFlight = opts.maxInFlightMessages ?? 100_000;
     this.topics = opts.topics;
     const registers = [opts.metrics.registry];
-    this.late = new Counter({ name: 'sdp_late_events_total', help: 'Valid readings dropped from windowing because their window was already emitted', registers });
+    this.late = new Counter({
+      name: 'sdp_late_events_total',
+      help: 'Valid readings dropped from windowing because their window was already emitted',
+      registers,
+    });
     this.openWindows = new Gauge({ name: 'sdp_open_windows', help: 'Windows awaiting the watermark', labelNames: ['partition'], registers });
   }
 

@@ -102,7 +102,8 @@ export function* generateReadings(opts: GeneratorOptions): Generator<GeneratedRe
     const model = METRICS[mi];
     const walked = device.values[mi] + (rand() * 2 - 1) * model.step + model.drift;
     // Reflect at the bounds so the walk stays physically plausible; batteries "recharge".
-    device.values[mi] = walked < model.min ? (model.name === 'battery' ? model.max : 2 * model.min - walked) : walked > model.max ? 2 * model.max - walked : walked;
+    device.values[mi] =
+      walked < model.min ? (model.name === 'battery' ? model.max : 2 * model.min - walked) : walked > model.max ? 2 * model.max - walked : walked;
     const ts = Math.max(clock(), device.lastTs[mi] + 1);
     device.lastTs[mi] = ts;
     const reading: TelemetryReading = {

@@ -27,7 +27,16 @@ runApp({
       await run.catch(() => undefined);
     }, 'generator');
 
-    logger.info({ rate: cfg.PRODUCER_RATE, devices: cfg.PRODUCER_DEVICES, events: cfg.PRODUCER_EVENTS, durationSeconds: cfg.PRODUCER_DURATION_SECONDS, malformedRatio: cfg.PRODUCER_MALFORMED_RATIO }, 'producing');
+    logger.info(
+      {
+        rate: cfg.PRODUCER_RATE,
+        devices: cfg.PRODUCER_DEVICES,
+        events: cfg.PRODUCER_EVENTS,
+        durationSeconds: cfg.PRODUCER_DURATION_SECONDS,
+        malformedRatio: cfg.PRODUCER_MALFORMED_RATIO,
+      },
+      'producing',
+    );
     run = runProducer({
       send: createSender(kafkaProducer, { compression: compressionOf(cfg), maxMessagesPerRequest: cfg.PRODUCER_BATCH_SIZE }),
       topic: output('raw'),

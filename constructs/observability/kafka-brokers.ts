@@ -31,7 +31,8 @@ export const MSK_SCRAPE_JOBS = { jmxExporter: 'msk-jmx', nodeExporter: 'msk-node
  * Terraform local with the brokers' domain in `scope`.
  */
 export function mskScrapeConfigs(scope: Construct, props: MskScrapeProps): Record<string, unknown>[] {
-  if (!Number.isInteger(props.brokerCount) || props.brokerCount < 1) throw new Error(`mskScrapeConfigs: brokerCount (${props.brokerCount}) must be a positive integer`);
+  if (!Number.isInteger(props.brokerCount) || props.brokerCount < 1)
+    throw new Error(`mskScrapeConfigs: brokerCount (${props.brokerCount}) must be a positive integer`);
   // A local keeps the quoted regex out of the YAML the reference ends up in.
   const domain = new TerraformLocal(scope, 'msk_broker_domain', Fn.element(Fn.regex('^b-[0-9]+[.]([^:,]+)', props.bootstrapBrokers), 0)).asString;
   const hosts = Array.from({ length: props.brokerCount }, (_, i) => `b-${i + 1}.${domain}`);
@@ -49,26 +50,64 @@ const JMX = `job="${MSK_SCRAPE_JOBS.jmxExporter}"`;
 
 export function kafkaBrokerDashboard(config: { readonly uid?: string; readonly title?: string } = {}): Dashboard {
   const panels = [
-    panel('Under-replicated partitions', 'Partitions with fewer in-sync replicas than replicas, per broker. Anything above 0 for minutes means a slow or lost broker.', 'short', [
-      query(`sum by (broker) (kafka_server_ReplicaManager_Value{${JMX}, name="UnderReplicatedPartitions"})`, 'broker {{broker}}'),
-      query(`sum(kafka_controller_KafkaController_Value{${JMX}, name="OfflinePartitionsCount"})`, 'offline partitions'),
-    ], 0),
-    panel('ISR shrinks and expands', 'In-sync replica set changes per second, per broker; steady shrinks mean followers cannot keep up.', 'short', [
-      query(`sum by (broker) (rate(kafka_server_ReplicaManager_Count{${JMX}, name="IsrShrinksPerSec"}[$__rate_interval]))`, 'shrinks, broker {{broker}}'),
-      query(`sum by (broker) (rate(kafka_server_ReplicaManager_Count{${JMX}, name="IsrExpandsPerSec"}[$__rate_interval]))`, 'expands, broker {{broker}}'),
-    ], 1),
-    panel('Request latency p99', 'Total time of produce and fetch requests on the broker, 99th percentile.', 'ms', [
-      query(`max by (request) (kafka_network_RequestMetrics_99thPercentile{${JMX}, name="TotalTimeMs", request=~"Produce|FetchConsumer|FetchFollower"})`, '{{request}}'),
-    ], 2),
-    panel('Request latency mean', 'Mean total time of produce and fetch requests, per broker.', 'ms', [
-      query(`avg by (broker, request) (kafka_network_RequestMetrics_Mean{${JMX}, name="TotalTimeMs", request=~"Produce|FetchConsumer"})`, '{{request}}, broker {{broker}}'),
-    ], 3),
-    panel('Bytes in per topic', 'Bytes produced per second, per topic, summed over brokers.', 'Bps', [
-      query(`sum by (topic) (rate(kafka_server_BrokerTopicMetrics_Count{${JMX}, name="BytesInPerSec", topic!=""}[$__rate_interval]))`, '{{topic}}'),
-    ], 4),
-    panel('Bytes out per topic', 'Bytes fetched per second by consumers and followers, per topic.', 'Bps', [
-      query(`sum by (topic) (rate(kafka_server_BrokerTopicMetrics_Count{${JMX}, name="BytesOutPerSec", topic!=""}[$__rate_interval]))`, '{{topic}}'),
-    ], 5),
+    panel(
+      'Under-replicated partitions',
+      'Partitions with fewer in-sync replicas than replicas, per broker. Anything above 0 for minutes means a slow or lost broker.',
+      'short',
+      [
+        query(`sum by (broker) (kafka_server_ReplicaManager_Value{${JMX}, name="UnderReplicatedPartitions"})`, 'broker {{broker}}'),
+        query(`sum(kafka_controller_KafkaController_Value{${JMX}, name="OfflinePartitionsCount"})`, 'offline partitions'),
+      ],
+      0,
+    ),
+    panel(
+      'ISR shrinks and expands',
+      'In-sync replica set changes per second, per broker; steady shrinks mean followers cannot keep up.',
+      'short',
+      [
+        query(`sum by (broker) (rate(kafka_server_ReplicaManager_Count{${JMX}, name="IsrShrinksPerSec"}[$__rate_interval]))`, 'shrinks, broker {{broker}}'),
+        query(`sum by (broker) (rate(kafka_server_ReplicaManager_Count{${JMX}, name="IsrExpandsPerSec"}[$__rate_interval]))`, 'expands, broker {{broker}}'),
+      ],
+      1,
+    ),
+    panel(
+      'Request latency p99',
+      'Total time of produce and fetch requests on the broker, 99th percentile.',
+      'ms',
+      [
+        query(
+          `max by (request) (kafka_network_RequestMetrics_99thPercentile{${JMX}, name="TotalTimeMs", request=~"Produce|FetchConsumer|FetchFollower"})`,
+          '{{request}}',
+        ),
+      ],
+      2,
+    ),
+    panel(
+      'Request latency mean',
+      'Mean total time of produce and fetch requests, per broker.',
+      'ms',
+      [
+        query(
+          `avg by (broker, request) (kafka_network_RequestMetrics_Mean{${JMX}, name="TotalTimeMs", request=~"Produce|FetchConsumer"})`,
+          '{{request}}, broker {{broker}}',
+        ),
+      ],
+      3,
+    ),
+    panel(
+      'Bytes in per topic',
+      'Bytes produced per second, per topic, summed over brokers.',
+      'Bps',
+      [query(`sum by (topic) (rate(kafka_server_BrokerTopicMetrics_Count{${JMX}, name="BytesInPerSec", topic!=""}[$__rate_interval]))`, '{{topic}}')],
+      4,
+    ),
+    panel(
+      'Bytes out per topic',
+      'Bytes fetched per second by consumers and followers, per topic.',
+      'Bps',
+      [query(`sum by (topic) (rate(kafka_server_BrokerTopicMetrics_Count{${JMX}, name="BytesOutPerSec", topic!=""}[$__rate_interval]))`, '{{topic}}')],
+      5,
+    ),
   ];
   const builder = new DashboardBuilder(config.title ?? 'Streaming data platform / Kafka brokers')
     .uid(config.uid ?? 'sdp-kafka-brokers')

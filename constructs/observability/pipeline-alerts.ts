@@ -107,7 +107,8 @@ export function pipelineAlertRules(config: PipelineAlertsConfig): AlertRuleGroup
           severity: 'warning',
           summary: '{{ $labels.app }} is falling behind on {{ $labels.topic }}',
           description: 'Consumer lag of {{ $labels.app }} on {{ $labels.topic }} is {{ $value | humanize }} records and has grown for at least 15 minutes.',
-          runbook: 'Check the app\'s batch duration and sink errors; if it is CPU-bound and below its partition count, raise maxReplicas (KEDA scales on this lag).',
+          runbook:
+            "Check the app's batch duration and sink errors; if it is CPU-bound and below its partition count, raise maxReplicas (KEDA scales on this lag).",
         },
         {
           alert: 'SdpDeadLetterRateHigh',
@@ -116,7 +117,8 @@ export function pipelineAlertRules(config: PipelineAlertsConfig): AlertRuleGroup
           severity: 'warning',
           summary: '{{ $labels.app }} sends {{ $value | humanizePercentage }} of its input to the dead-letter topic',
           description: `More than ${dlqRatio * 100}% of the records {{ $labels.app }} reads go to the DLQ: producers are sending data the schema rejects.`,
-          runbook: 'Group sdp_dlq_records_total by reason, read a few DLQ records (the __dlq.errors.* headers name the source and the reason) and fix the sender or the schema.',
+          runbook:
+            'Group sdp_dlq_records_total by reason, read a few DLQ records (the __dlq.errors.* headers name the source and the reason) and fix the sender or the schema.',
         },
         {
           alert: 'SdpSinkErrors',
@@ -124,8 +126,10 @@ export function pipelineAlertRules(config: PipelineAlertsConfig): AlertRuleGroup
           for: '10m',
           severity: 'critical',
           summary: '{{ $labels.app }} fails to write ({{ $labels.kind }})',
-          description: '{{ $labels.app }} reports {{ printf "%.2f" $value }} {{ $labels.kind }} errors per second; records are retried and not committed, so lag builds up.',
-          runbook: 'Read the app logs for the error kind; check Keyspaces/S3 throttling and the IAM grants of the app role, then the VPC endpoints or NAT it writes through.',
+          description:
+            '{{ $labels.app }} reports {{ printf "%.2f" $value }} {{ $labels.kind }} errors per second; records are retried and not committed, so lag builds up.',
+          runbook:
+            'Read the app logs for the error kind; check Keyspaces/S3 throttling and the IAM grants of the app role, then the VPC endpoints or NAT it writes through.',
         },
         {
           alert: 'SdpNoEventsProcessed',
@@ -134,7 +138,8 @@ export function pipelineAlertRules(config: PipelineAlertsConfig): AlertRuleGroup
           severity: 'critical',
           summary: '{{ $labels.app }} processes nothing while {{ $labels.topic }} has lag',
           description: `{{ $labels.app }} has read no record for ${stalledFor} although {{ $value | humanize }} records are waiting on {{ $labels.topic }}. An idle pipeline with nothing to read does not fire.`,
-          runbook: 'Check that the pods are Ready and not rebalancing in a loop (consumer group state), and that the app can reach MSK on 9098 (NetworkPolicy, security groups).',
+          runbook:
+            'Check that the pods are Ready and not rebalancing in a loop (consumer group state), and that the app can reach MSK on 9098 (NetworkPolicy, security groups).',
         },
         {
           alert: 'SdpPodCrashLooping',
@@ -143,7 +148,8 @@ export function pipelineAlertRules(config: PipelineAlertsConfig): AlertRuleGroup
           severity: 'warning',
           summary: '{{ $labels.namespace }}/{{ $labels.pod }} is crash looping',
           description: 'Container {{ $labels.container }} of {{ $labels.namespace }}/{{ $labels.pod }} has been in CrashLoopBackOff for 10 minutes.',
-          runbook: 'kubectl -n {{ $labels.namespace }} logs {{ $labels.pod }} -c {{ $labels.container }} --previous; a config error names the bad environment variable.',
+          runbook:
+            'kubectl -n {{ $labels.namespace }} logs {{ $labels.pod }} -c {{ $labels.container }} --previous; a config error names the bad environment variable.',
         },
       ],
     },

@@ -46,7 +46,9 @@ export function panel(title: string, description: string, unit: string, queries:
     .unit(unit)
     .min(0)
     .gridPos({ x: (index % 2) * WIDTH, y: Math.floor(index / 2) * HEIGHT, w: WIDTH, h: HEIGHT })
-    .legend(new VizLegendOptionsBuilder().displayMode(LegendDisplayMode.Table).placement(LegendPlacement.Bottom).showLegend(true).calcs(['lastNotNull', 'max']));
+    .legend(
+      new VizLegendOptionsBuilder().displayMode(LegendDisplayMode.Table).placement(LegendPlacement.Bottom).showLegend(true).calcs(['lastNotNull', 'max']),
+    );
   queries.forEach((q, i) => p.withTarget(q.refId(String.fromCharCode(65 + i))));
   return p;
 }
@@ -55,27 +57,56 @@ export function pipelineDashboard(config: PipelineDashboardConfig): Dashboard {
   const sinks = (config.sinkApps ?? DEFAULT_SINK_APPS).join('|');
   const namespaces = config.namespaces.join('|');
   const panels = [
-    panel('Throughput', 'Records read and written per second, per app.', 'short', [
-      query(`sum by (app) (rate(sdp_records_in_total{${APP}}[$__rate_interval]))`, '{{app}} in'),
-      query(`sum by (app) (rate(sdp_records_out_total{${APP}}[$__rate_interval]))`, '{{app}} out'),
-    ], 0),
-    panel('End-to-end latency', 'Time from the Kafka record timestamp to the sink write.', 's',
-      [0.5, 0.95, 0.99].map((q) => query(
-        `histogram_quantile(${q}, sum by (app, le) (rate(sdp_end_to_end_latency_seconds_bucket{${APP}}[$__rate_interval])))`,
-        `{{app}} p${Math.round(q * 100)}`,
-      )), 1),
-    panel('Consumer lag', 'Records behind the end of each topic, per consumer group (one group per app), summed over partitions.', 'short', [
-      query(`sum by (app, topic) (max by (app, topic, partition) (sdp_consumer_lag{${APP}}))`, '{{app}} / {{topic}}'),
-    ], 2),
-    panel('Dead-letter rate', 'Records sent to the DLQ per second, by reason.', 'short', [
-      query(`sum by (app, reason) (rate(sdp_dlq_records_total{${APP}}[$__rate_interval]))`, '{{app}}: {{reason}}'),
-    ], 3),
-    panel('Sink errors', 'Failed writes to Keyspaces and S3 per second, by kind. Failed batches are retried, not committed.', 'short', [
-      query(`sum by (app, kind) (rate(sdp_errors_total{app=~"${sinks}"}[$__rate_interval]))`, '{{app}}: {{kind}}'),
-    ], 4),
-    panel('Pod restarts', 'Container restarts in the pipeline namespaces over the last 10 minutes.', 'short', [
-      query(`sum by (namespace, pod) (increase(kube_pod_container_status_restarts_total{namespace=~"${namespaces}"}[10m]))`, '{{namespace}}/{{pod}}'),
-    ], 5),
+    panel(
+      'Throughput',
+      'Records read and written per second, per app.',
+      'short',
+      [
+        query(`sum by (app) (rate(sdp_records_in_total{${APP}}[$__rate_interval]))`, '{{app}} in'),
+        query(`sum by (app) (rate(sdp_records_out_total{${APP}}[$__rate_interval]))`, '{{app}} out'),
+      ],
+      0,
+    ),
+    panel(
+      'End-to-end latency',
+      'Time from the Kafka record timestamp to the sink write.',
+      's',
+      [0.5, 0.95, 0.99].map((q) =>
+        query(
+          `histogram_quantile(${q}, sum by (app, le) (rate(sdp_end_to_end_latency_seconds_bucket{${APP}}[$__rate_interval])))`,
+          `{{app}} p${Math.round(q * 100)}`,
+        ),
+      ),
+      1,
+    ),
+    panel(
+      'Consumer lag',
+      'Records behind the end of each topic, per consumer group (one group per app), summed over partitions.',
+      'short',
+      [query(`sum by (app, topic) (max by (app, topic, partition) (sdp_consumer_lag{${APP}}))`, '{{app}} / {{topic}}')],
+      2,
+    ),
+    panel(
+      'Dead-letter rate',
+      'Records sent to the DLQ per second, by reason.',
+      'short',
+      [query(`sum by (app, reason) (rate(sdp_dlq_records_total{${APP}}[$__rate_interval]))`, '{{app}}: {{reason}}')],
+      3,
+    ),
+    panel(
+      'Sink errors',
+      'Failed writes to Keyspaces and S3 per second, by kind. Failed batches are retried, not committed.',
+      'short',
+      [query(`sum by (app, kind) (rate(sdp_errors_total{app=~"${sinks}"}[$__rate_interval]))`, '{{app}}: {{kind}}')],
+      4,
+    ),
+    panel(
+      'Pod restarts',
+      'Container restarts in the pipeline namespaces over the last 10 minutes.',
+      'short',
+      [query(`sum by (namespace, pod) (increase(kube_pod_container_status_restarts_total{namespace=~"${namespaces}"}[10m]))`, '{{namespace}}/{{pod}}')],
+      5,
+    ),
   ];
 
   const builder = new DashboardBuilder(config.title ?? 'Streaming data platform / Pipeline')

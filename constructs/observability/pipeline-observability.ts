@@ -25,9 +25,7 @@ export class PipelineObservability extends Construct {
       addons: props.addons,
       namespace: ns,
       releaseName: 'sdp-pipeline-alerts',
-      prometheusRules: [
-        { name: 'sdp-pipeline', labels, spec: { groups: prometheusRuleGroups(pipelineAlertRules(props), props.runbookBaseUrl) } },
-      ],
+      prometheusRules: [{ name: 'sdp-pipeline', labels, spec: { groups: prometheusRuleGroups(pipelineAlertRules(props), props.runbookBaseUrl) } }],
     });
 
     const dashboard = pipelineDashboard({ namespaces: props.namespaces, sinkApps: props.sinkApps });

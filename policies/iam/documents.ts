@@ -12,6 +12,7 @@ import { EnvironmentConfig, environments, validateEnvironments } from '../../con
 import { BootstrapConfig, validateBootstrap } from '../../config/bootstrap';
 import { buildApp, withImageTag } from '../../main';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- synthesized Terraform JSON, walked generically
 export type Json = Record<string, any>;
 
 /** One stack as Terraform reads it (cdk.tf.json). */
@@ -140,7 +141,15 @@ export function policyDocuments(stack: SynthesizedStack): FoundPolicy[] {
       // An inline_policy block on a role is an identity policy too.
       for (const [i, inline] of list<Json>(type === 'aws_iam_role' ? body.inline_policy : undefined).entries()) {
         const where = `${stack.id}: ${type}.${name}.inline_policy[${i}]`;
-        found.push({ stack: stack.id, address: `${type}.${name}`, type, name, attribute: `inline_policy[${i}]`, kind: 'identity', document: parseDocument(stack, inline.policy, where) });
+        found.push({
+          stack: stack.id,
+          address: `${type}.${name}`,
+          type,
+          name,
+          attribute: `inline_policy[${i}]`,
+          kind: 'identity',
+          document: parseDocument(stack, inline.policy, where),
+        });
       }
     }
   }
@@ -161,7 +170,9 @@ function parseDocument(stack: SynthesizedStack, value: unknown, where: string): 
     return fromPolicyDocumentData(data, `${stack.id}: data.aws_iam_policy_document.${ref[1]}`);
   }
   if (value.startsWith('${')) {
-    throw new Error(`${where}: policy written as a Terraform expression (${value.slice(0, 60)}…); write it as JSON or a data "aws_iam_policy_document", or teach policies/iam/documents.ts to read it`);
+    throw new Error(
+      `${where}: policy written as a Terraform expression (${value.slice(0, 60)}…); write it as JSON or a data "aws_iam_policy_document", or teach policies/iam/documents.ts to read it`,
+    );
   }
   const doc = JSON.parse(value) as PolicyDocumentJson;
   if (!doc.Statement) throw new Error(`${where}: policy document has no Statement`);

@@ -13,7 +13,10 @@ import { list, PolicyDocumentJson, PolicyStatementJson } from './documents';
 
 /** IAM wildcard match of a whole string. */
 export function wildcardMatch(pattern: string, value: string, caseInsensitive = false): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, caseInsensitive ? 'is' : 's').test(value);
 }
 

@@ -29,9 +29,20 @@ export interface RefreshNeeds {
 }
 
 const s3BucketReads = [
-  's3:ListBucket', 's3:GetBucketTagging', 's3:GetBucketPolicy', 's3:GetBucketAcl', 's3:GetBucketCORS', 's3:GetBucketWebsite',
-  's3:GetBucketVersioning', 's3:GetAccelerateConfiguration', 's3:GetBucketRequestPayment', 's3:GetBucketLogging',
-  's3:GetLifecycleConfiguration', 's3:GetReplicationConfiguration', 's3:GetEncryptionConfiguration', 's3:GetBucketObjectLockConfiguration',
+  's3:ListBucket',
+  's3:GetBucketTagging',
+  's3:GetBucketPolicy',
+  's3:GetBucketAcl',
+  's3:GetBucketCORS',
+  's3:GetBucketWebsite',
+  's3:GetBucketVersioning',
+  's3:GetAccelerateConfiguration',
+  's3:GetBucketRequestPayment',
+  's3:GetBucketLogging',
+  's3:GetLifecycleConfiguration',
+  's3:GetReplicationConfiguration',
+  's3:GetEncryptionConfiguration',
+  's3:GetBucketObjectLockConfiguration',
 ];
 
 const keyspaceArn = (aws: AwsLocation, keyspace: string) => `arn:${aws.partition}:cassandra:${aws.region}:${aws.accountId}:/keyspace/${keyspace}/`;
@@ -45,7 +56,10 @@ const namespaced: RefreshNeeds = { iam: [], eks: 'AmazonEKSViewPolicy', dataBear
 
 export const REFRESH_NEEDS: Readonly<Record<string, RefreshNeeds>> = {
   // Networking
-  aws_vpc: { iam: ['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeRouteTables', 'ec2:DescribeNetworkAcls', 'ec2:DescribeSecurityGroups'], dataBearing: false },
+  aws_vpc: {
+    iam: ['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeRouteTables', 'ec2:DescribeNetworkAcls', 'ec2:DescribeSecurityGroups'],
+    dataBearing: false,
+  },
   aws_subnet: { iam: ['ec2:DescribeSubnets'], dataBearing: false },
   aws_internet_gateway: { iam: ['ec2:DescribeInternetGateways'], dataBearing: false },
   aws_eip: { iam: ['ec2:DescribeAddresses', 'ec2:DescribeAddressesAttribute'], dataBearing: false },

@@ -11,7 +11,11 @@ const root = join(__dirname, '..', '..');
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 
-interface Sample { wallMs: number; maxRssMiB: number; cpuMs: number }
+interface Sample {
+  wallMs: number;
+  maxRssMiB: number;
+  cpuMs: number;
+}
 
 function synthOnce(): Sample {
   rmSync(join(root, 'cdktf.out'), { recursive: true, force: true });

@@ -74,7 +74,8 @@ function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const stages = (values.stages ?? STAGES.join(',')).split(',').map((x) => x.trim());
   const unknown = stages.filter((x) => !(STAGES as readonly string[]).includes(x));
   if (unknown.length > 0) throw new Error(`--stages: unknown stage(s) ${unknown.join(', ')}; choose from ${STAGES.join(', ')}`);
-  if (stages.includes('latency') && !stages.includes('end-to-end')) throw new Error('--stages: latency runs at half the end-to-end rate, so it needs end-to-end too');
+  if (stages.includes('latency') && !stages.includes('end-to-end'))
+    throw new Error('--stages: latency runs at half the end-to-end rate, so it needs end-to-end too');
   const num = (flag: string, v: string | undefined, fallback: number, min: number) => {
     if (v === undefined) return fallback;
     const n = Number(v.replace(/_/g, ''));
@@ -231,7 +232,10 @@ class Bench {
     const records = this.opts.events * 2;
     await this.admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await sleep(1_000);
-    await this.admin.createTopics({ topics: [{ topic, numPartitions: topics.raw.partitions, replicationFactor: localNames.replicationFactor }], waitForLeaders: true });
+    await this.admin.createTopics({
+      topics: [{ topic, numPartitions: topics.raw.partitions, replicationFactor: localNames.replicationFactor }],
+      waitForLeaders: true,
+    });
     try {
       await this.quiet();
       say(`broker baseline: ProducerPerformance, ${records.toLocaleString('en-US')} records of ${recordSize} bytes, acks=all`);
@@ -334,7 +338,9 @@ class Bench {
       finished: (c) => c.lakeRecords,
       done: (c) => c.lakeRecords >= report.valid,
     });
-    say(`  lake-sink: ${round(lake.perSec).toLocaleString('en-US')} readings/s (${lake.seconds.toFixed(1)} s, includes the last ${this.opts.lakeFlushMs} ms flush wait)`);
+    say(
+      `  lake-sink: ${round(lake.perSec).toLocaleString('en-US')} readings/s (${lake.seconds.toFixed(1)} s, includes the last ${this.opts.lakeFlushMs} ms flush wait)`,
+    );
     this.recordCpu('lakeSink', lake, report.valid);
     await p.supervisor.stopAll();
     return { producer: report.eventsPerSecond, processor: proc.perSec, cassandraSink: cass.perSec, lakeSink: lake.perSec };
@@ -364,14 +370,18 @@ class Bench {
     const produced = report.valid + report.malformed;
     const perSec = produced / t.seconds;
     this.recordCpu('endToEnd', t, produced);
-    say(`  end to end: ${round(perSec).toLocaleString('en-US')} events/s (${produced.toLocaleString('en-US')} events in ${t.seconds.toFixed(1)} s; producer ${round(report.eventsPerSecond).toLocaleString('en-US')}/s)`);
+    say(
+      `  end to end: ${round(perSec).toLocaleString('en-US')} events/s (${produced.toLocaleString('en-US')} events in ${t.seconds.toFixed(1)} s; producer ${round(report.eventsPerSecond).toLocaleString('en-US')}/s)`,
+    );
     await p.supervisor.stopAll();
     return { perSec };
   }
 
   /** All apps up, the producer at a fixed rate; latency quantiles after a warm-up. */
   private async latency(rate: number): Promise<{ total: Quantiles; bySink: { cassandra: Quantiles; lake: Quantiles } }> {
-    say(`latency: ${rate.toLocaleString('en-US')} events/s for ${this.opts.latencySeconds} s (50% of the end-to-end maximum), after a ${this.opts.warmupSeconds} s warm-up`);
+    say(
+      `latency: ${rate.toLocaleString('en-US')} events/s for ${this.opts.latencySeconds} s (50% of the end-to-end maximum), after a ${this.opts.warmupSeconds} s warm-up`,
+    );
     await this.reset();
     const p = this.newPipeline('latency');
     await Promise.all(consumerApps.map((app) => p.start(app, this.envOf(app))));
@@ -395,7 +405,8 @@ class Bench {
     for (;;) {
       const c = await p.counters();
       if (cond(c)) return c;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for the pipeline (counters ${JSON.stringify({ ...c, latency: undefined })})`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutMs / 1000} s waiting for the pipeline (counters ${JSON.stringify({ ...c, latency: undefined })})`);
       await sleep(250);
     }
   }
@@ -415,10 +426,10 @@ function perEvent(cpu: CpuReport, events: number): Record<string, number> {
   const out: Record<string, number> = {};
   let total = 0;
   for (const [name, seconds] of Object.entries(cpu.seconds)) {
-    out[name] = Math.round((seconds * 1e6) / events * 10) / 10;
+    out[name] = Math.round(((seconds * 1e6) / events) * 10) / 10;
     total += seconds;
   }
-  out.total = Math.round((total * 1e6) / events * 10) / 10;
+  out.total = Math.round(((total * 1e6) / events) * 10) / 10;
   if (cpu.machineBusyShare !== undefined) out.machineBusyPercent = Math.round(cpu.machineBusyShare * 100);
   return out;
 }

@@ -36,7 +36,10 @@ export interface ProducerPerfResult {
  * `1000000 records sent, 345542.5 records/sec (72.50 MB/sec), 312.27 ms avg latency, 681.00 ms max latency, 302 ms 50th, 600 ms 95th, 650 ms 99th, 680 ms 99.9th.`
  */
 export function parseProducerPerformance(output: string): ProducerPerfResult {
-  const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, [\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, (\d+) ms 99th/.exec(output);
+  const m =
+    /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, [\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, (\d+) ms 99th/.exec(
+      output,
+    );
   if (!m) throw new Error(`ProducerPerformance printed no final summary line:\n${output.slice(-2000)}`);
   return { records: Number(m[1]), recordsPerSec: Number(m[2]), mbPerSec: Number(m[3]), avgLatencyMs: Number(m[4]), p99LatencyMs: Number(m[5]) };
 }
@@ -84,11 +87,17 @@ export interface BrokerBaselineOptions {
 /** acks=all like the apps; everything else is the Java client's defaults. */
 export async function producerPerformance(o: BrokerBaselineOptions): Promise<ProducerPerfResult> {
   const run = await runJava('org.apache.kafka.tools.ProducerPerformance', [
-    '--topic', o.topic,
-    '--num-records', String(o.records),
-    '--record-size', String(o.recordSize),
-    '--throughput', '-1',
-    '--producer-props', `bootstrap.servers=${o.bootstrap}`, 'acks=all',
+    '--topic',
+    o.topic,
+    '--num-records',
+    String(o.records),
+    '--record-size',
+    String(o.recordSize),
+    '--throughput',
+    '-1',
+    '--producer-props',
+    `bootstrap.servers=${o.bootstrap}`,
+    'acks=all',
   ]);
   if (run.code !== 0) throw new Error(`ProducerPerformance exited with ${run.code}:\n${run.output.slice(-2000)}`);
   return parseProducerPerformance(run.output);
@@ -96,11 +105,16 @@ export async function producerPerformance(o: BrokerBaselineOptions): Promise<Pro
 
 export async function consumerPerformance(o: Omit<BrokerBaselineOptions, 'recordSize'> & { readonly group: string }): Promise<ConsumerPerfResult> {
   const run = await runJava('org.apache.kafka.tools.ConsumerPerformance', [
-    '--bootstrap-server', o.bootstrap,
-    '--topic', o.topic,
-    '--messages', String(o.records),
-    '--group', o.group,
-    '--timeout', '30000',
+    '--bootstrap-server',
+    o.bootstrap,
+    '--topic',
+    o.topic,
+    '--messages',
+    String(o.records),
+    '--group',
+    o.group,
+    '--timeout',
+    '30000',
   ]);
   if (run.code !== 0) throw new Error(`ConsumerPerformance exited with ${run.code}:\n${run.output.slice(-2000)}`);
   return parseConsumerPerformance(run.output);

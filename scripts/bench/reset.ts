@@ -20,7 +20,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quiet = { info: () => undefined, warn: () => undefined };
 
 export async function resetTopics(admin: Admin): Promise<void> {
-  await deleteGroups(admin, consumerApps.map((a) => a.consumerGroup as string));
+  await deleteGroups(
+    admin,
+    consumerApps.map((a) => a.consumerGroup as string),
+  );
   await ensureTopics(admin, allTopics, { replicationFactor: localNames.replicationFactor, minInsyncReplicas: localNames.minInsyncReplicas, logger: quiet });
   // Truncating to the high watermark empties a topic without deleting it (no metadata churn,
   // no race with a recreation); the groups are gone, so every app starts at the new log start.

@@ -141,7 +141,8 @@ async function stopGroup(pid: number, graceMs: number, reaped: Promise<unknown> 
   const forced = graceMs <= 0 || !(await gone(Date.now() + graceMs));
   if (forced) {
     signalGroup(pid, 'SIGKILL');
-    if (!(await gone(Date.now() + KILL_WAIT_MS))) throw new Error(`process group ${pid} survived SIGKILL for ${KILL_WAIT_MS / 1000} s; look at it with 'ps -g ${pid} -o pid,stat,args'`);
+    if (!(await gone(Date.now() + KILL_WAIT_MS)))
+      throw new Error(`process group ${pid} survived SIGKILL for ${KILL_WAIT_MS / 1000} s; look at it with 'ps -g ${pid} -o pid,stat,args'`);
   }
   await reaped;
   return forced;

@@ -50,18 +50,14 @@ export async function isReady(name: ServiceName): Promise<boolean> {
 export async function waitReady(name: ServiceName, timeoutMs: number = services[name].readyTimeoutMs): Promise<void> {
   const svc = services[name];
   const tracked = runningPid(pidFile(name));
-  await waitFor(
-    `${svc.title} to serve requests`,
-    async () => ((await isReady(name)) ? done(undefined) : pending('not answering yet')),
-    {
-      timeoutMs,
-      guard: () => {
-        if (tracked === undefined || runningPid(pidFile(name)) !== undefined) return;
-        const consoleTail = svc.logFile() === consoleLog(name) ? '' : `\n${tail(consoleLog(name), 10)}`;
-        throw new Error(`${svc.title} exited during startup; end of ${svc.logFile()}:\n${tail(svc.logFile())}${consoleTail}`);
-      },
+  await waitFor(`${svc.title} to serve requests`, async () => ((await isReady(name)) ? done(undefined) : pending('not answering yet')), {
+    timeoutMs,
+    guard: () => {
+      if (tracked === undefined || runningPid(pidFile(name)) !== undefined) return;
+      const consoleTail = svc.logFile() === consoleLog(name) ? '' : `\n${tail(consoleLog(name), 10)}`;
+      throw new Error(`${svc.title} exited during startup; end of ${svc.logFile()}:\n${tail(svc.logFile())}${consoleTail}`);
     },
-  ).catch((err: Error) => {
+  }).catch((err: Error) => {
     throw err.name === 'WaitTimeoutError' ? new Error(`${err.message}; end of ${svc.logFile()}:\n${tail(svc.logFile())}`) : err;
   });
 }
@@ -295,16 +291,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     case 'status':
       for (const s of await status()) {
-        const state = s.ready
-          ? s.pid !== undefined
-            ? 'ready'
-            : 'ready (not ours)'
-          : s.pid !== undefined
-            ? 'starting/unhealthy'
-            : 'stopped';
+        const state = s.ready ? (s.pid !== undefined ? 'ready' : 'ready (not ours)') : s.pid !== undefined ? 'starting/unhealthy' : 'stopped';
         process.stdout.write(
-          `${s.name.padEnd(10)} ${state.padEnd(19)} ${s.pid !== undefined ? `pid ${s.pid}` : ''}`.padEnd(46) +
-            ` ports ${s.ports.join(',')}  ${s.title}\n`,
+          `${s.name.padEnd(10)} ${state.padEnd(19)} ${s.pid !== undefined ? `pid ${s.pid}` : ''}`.padEnd(46) + ` ports ${s.ports.join(',')}  ${s.title}\n`,
         );
       }
       return;

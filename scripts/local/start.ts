@@ -92,24 +92,26 @@ class StartRun {
       if (signal === 'SIGHUP' || Date.now() - this.interruptedAt < 1_000) return;
       this.say(`${signal} again: killing the apps${this.services.startedHere.length ? ' and the services this run started' : ''} at once`);
       for (const name of this.services.startedHere) kill(name, 'SIGKILL');
-      void (this.pipeline?.supervisor.stopAll(0) ?? Promise.resolve([])).then(
-        () => this.services.down(),
-      ).then(
-        () => {
-          this.say('killed; nothing left running');
-          process.exit(130);
-        },
-        (err: Error) => {
-          process.stderr.write(`[start] kill failed: ${err.message}\n`);
-          process.exit(1);
-        },
-      );
+      void (this.pipeline?.supervisor.stopAll(0) ?? Promise.resolve([]))
+        .then(() => this.services.down())
+        .then(
+          () => {
+            this.say('killed; nothing left running');
+            process.exit(130);
+          },
+          (err: Error) => {
+            process.stderr.write(`[start] kill failed: ${err.message}\n`);
+            process.exit(1);
+          },
+        );
       return;
     }
     this.interrupted = true;
     this.interruptedAt = Date.now();
     this.abort.abort();
-    this.say(`${signal}: stopping the apps${this.services.startedHere.length ? ` and the services this run started (${this.services.startedHere.join(', ')})` : ''}...`);
+    this.say(
+      `${signal}: stopping the apps${this.services.startedHere.length ? ` and the services this run started (${this.services.startedHere.join(', ')})` : ''}...`,
+    );
     void this.cleanup().then(
       (r) => {
         this.say(`stopped ${r.apps.length} app(s)${r.services.length ? ` and ${r.services.join(', ')}` : ''}; nothing left running`);
@@ -170,7 +172,9 @@ class StartRun {
     const what = [o.events !== undefined ? `${o.events.toLocaleString('en-US')} events` : '', o.durationSeconds !== undefined ? `${o.durationSeconds} s` : '']
       .filter(Boolean)
       .join(' or ');
-    this.say(`producing ${what} at ${o.rate > 0 ? `${o.rate.toLocaleString('en-US')}/s` : 'full speed'}, ${o.devices} devices, ${(o.malformed * 100).toFixed(2)}% malformed`);
+    this.say(
+      `producing ${what} at ${o.rate > 0 ? `${o.rate.toLocaleString('en-US')}/s` : 'full speed'}, ${o.devices} devices, ${(o.malformed * 100).toFixed(2)}% malformed`,
+    );
     this.check();
     await pipeline.start(
       'producer',
@@ -228,7 +232,7 @@ class StartRun {
       latencyMs: endToEndQuantiles(bySink),
       latencyBySinkMs: bySink,
       latencyMethod:
-        'latency = sink write acknowledged - Kafka message timestamp, from the sinks\' sdp_end_to_end_latency_seconds histograms, ' +
+        "latency = sink write acknowledged - Kafka message timestamp, from the sinks' sdp_end_to_end_latency_seconds histograms, " +
         'quantiles interpolated within buckets like PromQL histogram_quantile; "in both stores" takes the slower sink',
       durationMs: { produce: report.durationMs, pipeline: pipelineMs, total: Date.now() - this.began, phases: { ...this.phases } },
       ...(stores.sample ? { sample: stores.sample } : {}),
@@ -246,7 +250,9 @@ class StartRun {
    * until the machine is mostly idle, bounded so a machine busy with other work still runs.
    */
   private async warmUp(): Promise<void> {
-    this.say(`waiting for the machine to settle after starting ${this.services.startedHere.join(', ')} (CPU below ${QUIET_BUSY_SHARE * 100}% busy, at most ${WARM_UP_MAX_MS / 1000} s), so the figures are the steady ones`);
+    this.say(
+      `waiting for the machine to settle after starting ${this.services.startedHere.join(', ')} (CPU below ${QUIET_BUSY_SHARE * 100}% busy, at most ${WARM_UP_MAX_MS / 1000} s), so the figures are the steady ones`,
+    );
     const q = await waitForQuietMachine(QUIET_BUSY_SHARE, WARM_UP_MAX_MS);
     this.check();
     this.say(
@@ -285,7 +291,10 @@ class StartRun {
    * (aggregates in Cassandra, the example apps' outputs). Stops waiting when nothing moves for
    * STALL_MS, or the windows take longer than WINDOWS_MAX_MS.
    */
-  private async drain(pipeline: Pipeline, baseline: PipelineCounters): Promise<{ counters: PipelineCounters; doneAt: number; stalled: boolean; windowsOpen: boolean }> {
+  private async drain(
+    pipeline: Pipeline,
+    baseline: PipelineCounters,
+  ): Promise<{ counters: PipelineCounters; doneAt: number; stalled: boolean; windowsOpen: boolean }> {
     let lastKey = '';
     let lastChange = Date.now();
     let doneAt: number | undefined;
@@ -297,7 +306,8 @@ class StartRun {
       const since = countersSince(await pipeline.counters(), baseline);
       // The producer's last scrape may predate its last acks; its report is exact.
       const c = report ? { ...since, produced: report.valid + report.malformed } : since;
-      const stored = report !== undefined && c.clean >= report.valid && c.dlq >= report.malformed && c.cassandraRows >= report.valid && c.lakeRecords >= report.valid;
+      const stored =
+        report !== undefined && c.clean >= report.valid && c.dlq >= report.malformed && c.cassandraRows >= report.valid && c.lakeRecords >= report.valid;
       if (stored && doneAt === undefined) {
         doneAt = now;
         this.progress.flush();
@@ -358,7 +368,10 @@ class StartRun {
           }
           let sample: SampleComparison | undefined;
           if (cass.busiest) {
-            const [lakeStats, cassStats] = await Promise.all([lake.metricStats(cass.busiest), cassandraMetricStats(cassandra, e.cassandraKeyspace, cass.busiest, window)]);
+            const [lakeStats, cassStats] = await Promise.all([
+              lake.metricStats(cass.busiest),
+              cassandraMetricStats(cassandra, e.cassandraKeyspace, cass.busiest, window),
+            ]);
             sample = {
               deviceId: cass.busiest.deviceId,
               day: cass.busiest.day,
@@ -407,7 +420,11 @@ class StartRun {
     const began = Date.now();
     try {
       const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts', '--placeholder-image-tag'], { cwd: repoRoot, env: { ...process.env, CDKTF_OUTDIR: outdir }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts', '--placeholder-image-tag'], {
+          cwd: repoRoot,
+          env: { ...process.env, CDKTF_OUTDIR: outdir },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let output = '';
         child.stdout.on('data', (d: Buffer) => (output += d.toString()));
         child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -450,7 +467,6 @@ async function highWatermarks(admin: ReturnType<Kafka['admin']>, topic: string):
   const offsets = await admin.fetchTopicOffsets(topic);
   return offsets.reduce((n, p) => n + Number(p.high), 0);
 }
-
 
 /** After a normal stop: nothing of the run may remain, by pid and by port. */
 async function leftBehind(apps: RunResult['apps']): Promise<string[]> {
@@ -523,9 +539,7 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   for (const p of remaining) process.stderr.write(`[start] LEFT BEHIND: ${p}\n`);
   if (opts.json) {
-    process.stdout.write(
-      `${summaryJson(summary, { processes: { apps: result.apps, servicesStarted: stopped.services, leftBehind: remaining } })}\n`,
-    );
+    process.stdout.write(`${summaryJson(summary, { processes: { apps: result.apps, servicesStarted: stopped.services, leftBehind: remaining } })}\n`);
   }
   return summary.ok && remaining.length === 0 ? 0 : 1;
 }

@@ -74,7 +74,10 @@ class BindingFile {
     const structs = join(dir, 'index-structs');
     const parts = [readFileSync(path, 'utf8')];
     if (existsSync(structs)) {
-      for (const f of readdirSync(structs).filter((n) => n.endsWith('.js')).sort()) parts.push(readFileSync(join(structs, f), 'utf8'));
+      for (const f of readdirSync(structs)
+        .filter((n) => n.endsWith('.js'))
+        .sort())
+        parts.push(readFileSync(join(structs, f), 'utf8'));
     }
     return new BindingFile(path, parts.join('\n'));
   }
@@ -99,8 +102,7 @@ class BindingFile {
   }
 }
 
-const HCL_ENTRY =
-  /\n {8,}(\w+): \{\n\s+value: (.*),\n\s+isBlock: (true|false),\n\s+type: "(\w+)",\n\s+storageClassType: "(\w+)",\n\s+\}/g;
+const HCL_ENTRY = /\n {8,}(\w+): \{\n\s+value: (.*),\n\s+isBlock: (true|false),\n\s+type: "(\w+)",\n\s+storageClassType: "(\w+)",\n\s+\}/g;
 const FLAGS = /\/\/ (\w+) - computed: (true|false), optional: (true|false), required: (true|false)(?=\n\s*(.*)\n\s*(.*))/g;
 
 function flagsOf(classBody: string | undefined): Map<string, Flags & { code: string }> {
@@ -272,7 +274,10 @@ export function stackUsage(stacksDir: string): StackUsage {
       usage.resources.set(provider, usage.resources.get(provider) ?? new Set());
       usage.dataSources.set(provider, usage.dataSources.get(provider) ?? new Set());
     }
-    for (const [key, target] of [['resource', usage.resources], ['data', usage.dataSources]] as const) {
+    for (const [key, target] of [
+      ['resource', usage.resources],
+      ['data', usage.dataSources],
+    ] as const) {
       for (const type of Object.keys(tf[key] ?? {})) {
         const provider = providerOf(type);
         target.set(provider, (target.get(provider) ?? new Set()).add(type));

@@ -179,7 +179,12 @@ async function checkComments(ws: Workspace, out: string): Promise<Check[]> {
 function checkMockProvider(): Check {
   const t0 = Date.now();
   try {
-    execFileSync('go', ['test', './...'], { cwd: join(ROOT, 'tools', 'mock-provider'), encoding: 'utf8', stdio: 'pipe', env: { ...process.env, GOFLAGS: '-buildvcs=false' } });
+    execFileSync('go', ['test', './...'], {
+      cwd: join(ROOT, 'tools', 'mock-provider'),
+      encoding: 'utf8',
+      stdio: 'pipe',
+      env: { ...process.env, GOFLAGS: '-buildvcs=false' },
+    });
     return { name: 'mock provider go test', ok: true, seconds: (Date.now() - t0) / 1000 };
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };

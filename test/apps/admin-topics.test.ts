@@ -5,12 +5,7 @@ const durability = { replicationFactor: 3, minInsyncReplicas: 2 };
 
 /** A cluster where every declared topic exists exactly as declared. */
 function inSync(): Map<string, ExistingTopic> {
-  return new Map(
-    allTopics.map((t) => [
-      t.name,
-      { name: t.name, partitions: t.partitions, replicationFactor: 3, overrides: topicConfig(t, 2) },
-    ]),
-  );
+  return new Map(allTopics.map((t) => [t.name, { name: t.name, partitions: t.partitions, replicationFactor: 3, overrides: topicConfig(t, 2) }]));
 }
 
 describe('planTopics', () => {

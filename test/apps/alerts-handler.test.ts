@@ -11,10 +11,30 @@ import { createMetrics } from '../../apps/lib/metrics';
 const T0 = Date.UTC(2025, 0, 1, 12);
 const logger = pino({ level: 'silent' });
 const agg = (deviceId: string, metric: string, max: number) =>
-  JSON.stringify({ schemaVersion: 1, deviceId, metric, windowStart: T0, windowEnd: T0 + 60_000, count: 2, min: 1, max, avg: 2, sum: 4, last: 3, lastTs: T0 + 1 });
+  JSON.stringify({
+    schemaVersion: 1,
+    deviceId,
+    metric,
+    windowStart: T0,
+    windowEnd: T0 + 60_000,
+    count: 2,
+    min: 1,
+    max,
+    avg: 2,
+    sum: 4,
+    last: 3,
+    lastTs: T0 + 1,
+  });
 
 function batchOf(values: string[], firstOffset = 40): Batch {
-  const messages = values.map((value, i) => ({ offset: String(firstOffset + i), key: null, value: Buffer.from(value), timestamp: String(T0), attributes: 0, headers: {} }));
+  const messages = values.map((value, i) => ({
+    offset: String(firstOffset + i),
+    key: null,
+    value: Buffer.from(value),
+    timestamp: String(T0),
+    attributes: 0,
+    headers: {},
+  }));
   return {
     topic: topics.aggregates.name,
     partition: 1,
@@ -41,7 +61,16 @@ function harness(failSend = false) {
     topics: { alerts: topics.alerts.name, deadLetter: topics.deadLetter.name },
     metrics,
   });
-  const ctx = { logger, metrics, generation: 1, heartbeat: async () => undefined, isRunning: () => true, isStale: () => false, pause: () => undefined, resume: () => undefined } satisfies BatchContext;
+  const ctx = {
+    logger,
+    metrics,
+    generation: 1,
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+    pause: () => undefined,
+    resume: () => undefined,
+  } satisfies BatchContext;
   return { handle: (b: Batch) => handle(b, ctx), sent, metrics };
 }
 
@@ -51,9 +80,15 @@ describe('alerts handler', () => {
     const result = await h.handle(batchOf([agg('dev-1', 'humidity', 75), agg('dev-2', 'humidity', 50), '{"nope', agg('dev-3', 'temperature', 99)]));
     expect(result).toBe('44');
     const alerts = h.sent.filter((t) => t.topic === topics.alerts.name).flatMap((t) => t.messages);
-    expect(alerts.map((m) => telemetryAlertSchema.parse(JSON.parse(String(m.value))))).toEqual([expect.objectContaining({ deviceId: 'dev-1', value: 75, rule: 'humidity.max>60' })]);
+    expect(alerts.map((m) => telemetryAlertSchema.parse(JSON.parse(String(m.value))))).toEqual([
+      expect.objectContaining({ deviceId: 'dev-1', value: 75, rule: 'humidity.max>60' }),
+    ]);
     const [dead] = h.sent.filter((t) => t.topic === topics.deadLetter.name).flatMap((t) => t.messages);
-    expect(dead.headers).toMatchObject({ [dlqHeaders.offset]: '42', [dlqHeaders.topic]: topics.aggregates.name, [dlqHeaders.reason]: expect.stringMatching(/^invalid_json: /) });
+    expect(dead.headers).toMatchObject({
+      [dlqHeaders.offset]: '42',
+      [dlqHeaders.topic]: topics.aggregates.name,
+      [dlqHeaders.reason]: expect.stringMatching(/^invalid_json: /),
+    });
     const text = await h.metrics.registry.metrics();
     expect(text).toContain('sdp_dlq_records_total{reason="invalid_json",app="alerts"} 1');
     expect(text).toContain(`sdp_records_out_total{topic="${topics.alerts.name}",app="alerts"} 1`);

@@ -117,7 +117,10 @@ function setup(opts: { concurrency?: number; maxRetryMs?: number } = {}) {
     retry: { ...fastRetry, maxRetryMs: opts.maxRetryMs ?? fastRetry.maxRetryMs },
   });
   const handler = cassandraSinkHandler({
-    routes: contractRoutes({ clean: topics.clean.name, aggregates: topics.aggregates.name }, { readings: readingsWriter('ks'), aggregates: aggregatesWriter('ks') }),
+    routes: contractRoutes(
+      { clean: topics.clean.name, aggregates: topics.aggregates.name },
+      { readings: readingsWriter('ks'), aggregates: aggregatesWriter('ks') },
+    ),
     writer,
     deadLetters: dlq,
     gate,
@@ -152,9 +155,7 @@ describe('cassandra sink batch handler', () => {
       ['141', 'schema_violation'],
       ['142', 'empty_value'],
     ]);
-    expect((await metrics.recordsOut.get()).values).toEqual([
-      expect.objectContaining({ value: 40, labels: { topic: readingsTable.name } }),
-    ]);
+    expect((await metrics.recordsOut.get()).values).toEqual([expect.objectContaining({ value: 40, labels: { topic: readingsTable.name } })]);
     const latency = (await metrics.endToEndLatency.get()).values.find((v) => v.metricName === 'sdp_end_to_end_latency_seconds_count');
     expect(latency?.value).toBe(40);
   });
@@ -162,10 +163,7 @@ describe('cassandra sink batch handler', () => {
   it('uses idempotent LOCAL_QUORUM prepared statements, UNLOGGED batches, and plain execute for one row', async () => {
     const { session, handler } = setup();
     await handler(
-      batchOf(topics.clean.name, 0, [
-        ...Array.from({ length: 3 }, (_, i) => message(i, reading('dev-a', i))),
-        message(3, reading('dev-b', 0)),
-      ]),
+      batchOf(topics.clean.name, 0, [...Array.from({ length: 3 }, (_, i) => message(i, reading('dev-a', i))), message(3, reading('dev-b', 0))]),
       ctxOf(),
     );
     const batch = session.requests.find((r) => r.kind === 'batch');
@@ -224,9 +222,7 @@ describe('cassandra sink batch handler', () => {
   it('does not retry a fatal error and does not commit', async () => {
     const { session, handler, fatal } = setup();
     session.fail(1, new errors.ResponseError(types.responseErrorCodes.invalid, 'Undefined column name'));
-    await expect(handler(batchOf(topics.clean.name, 0, [message(0, reading('dev-a', 0))]), ctxOf())).rejects.toThrow(
-      'Undefined column name',
-    );
+    await expect(handler(batchOf(topics.clean.name, 0, [message(0, reading('dev-a', 0))]), ctxOf())).rejects.toThrow('Undefined column name');
     expect(fatal).toHaveLength(1);
   });
 
@@ -244,10 +240,7 @@ describe('cassandra sink batch handler', () => {
     const { session, handler, fatal } = setup();
     session.fail(1_000, new errors.NoHostAvailableError({}));
     const rebalance = Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
-    const run = handler(
-      batchOf(topics.clean.name, 0, [message(0, reading('dev-a', 0))]),
-      ctxOf({ heartbeat: () => Promise.reject(rebalance) }),
-    );
+    const run = handler(batchOf(topics.clean.name, 0, [message(0, reading('dev-a', 0))]), ctxOf({ heartbeat: () => Promise.reject(rebalance) }));
     await expect(run).rejects.toBeInstanceOf(HeartbeatFailedError);
     await expect(run).rejects.toMatchObject({ cause: rebalance });
     expect(fatal).toHaveLength(0);
@@ -255,9 +248,7 @@ describe('cassandra sink batch handler', () => {
 
   it('rejects a topic it has no table for', async () => {
     const { handler } = setup();
-    await expect(handler(batchOf('other.topic', 0, [message(0, reading('d', 0))]), ctxOf())).rejects.toThrow(
-      /No table is mapped for topic other\.topic/,
-    );
+    await expect(handler(batchOf('other.topic', 0, [message(0, reading('d', 0))]), ctxOf())).rejects.toThrow(/No table is mapped for topic other\.topic/);
   });
 });
 
@@ -342,13 +333,11 @@ describe('cassandra sink config', () => {
   });
 
   it('names every bad variable', () => {
-    const problems = configError(() =>
-      loadConfig(cassandraSinkEnv, { ...minimal, CASSANDRA_SINK_CONCURRENCY: '0', CASSANDRA_KEYSPACE: '1bad' }),
-    );
+    const problems = configError(() => loadConfig(cassandraSinkEnv, { ...minimal, CASSANDRA_SINK_CONCURRENCY: '0', CASSANDRA_KEYSPACE: '1bad' }));
     expect(problems).toMatch(/CASSANDRA_SINK_CONCURRENCY: /);
     expect(problems).toMatch(/CASSANDRA_KEYSPACE: must be a Cassandra identifier/);
-    expect(() =>
-      loadConfig(cassandraSinkEnv, { ...minimal, CASSANDRA_SINK_RETRY_BASE_MS: '500', CASSANDRA_SINK_RETRY_MAX_DELAY_MS: '100' }),
-    ).toThrow(/CASSANDRA_SINK_RETRY_MAX_DELAY_MS: must be >= CASSANDRA_SINK_RETRY_BASE_MS \(500\)/);
+    expect(() => loadConfig(cassandraSinkEnv, { ...minimal, CASSANDRA_SINK_RETRY_BASE_MS: '500', CASSANDRA_SINK_RETRY_MAX_DELAY_MS: '100' })).toThrow(
+      /CASSANDRA_SINK_RETRY_MAX_DELAY_MS: must be >= CASSANDRA_SINK_RETRY_BASE_MS \(500\)/,
+    );
   });
 });

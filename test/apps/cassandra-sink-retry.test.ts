@@ -122,7 +122,8 @@ describe('withRetries', () => {
       {
         ...clock,
         random: () => 1,
-        classify: classifyWriteError, shouldContinue: () => true,
+        classify: classifyWriteError,
+        shouldContinue: () => true,
         heartbeat: async () => {
           heartbeats.push(clock.now());
         },

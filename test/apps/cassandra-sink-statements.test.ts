@@ -1,11 +1,4 @@
-import {
-  aggregatesTable,
-  readingColumns,
-  readingsTable,
-  TableDeclaration,
-  TelemetryAggregate,
-  TelemetryReading,
-} from '../../apps/contracts';
+import { aggregatesTable, readingColumns, readingsTable, TableDeclaration, TelemetryAggregate, TelemetryReading } from '../../apps/contracts';
 import { MAX_BATCH_STATEMENTS, PendingRow, planWrites } from '../../apps/cassandra-sink/batching';
 import { schemaProblems } from '../../apps/cassandra-sink/schema-check';
 import { aggregatesWriter, readingsWriter, rowWriter, utcDay } from '../../apps/cassandra-sink/statements';
@@ -124,9 +117,7 @@ describe('statements derived from the table declarations', () => {
 
   it('fails at construction when a contract field has no column', () => {
     const fewer: TableDeclaration = { ...readingsTable, columns: readingsTable.columns.filter((c) => c.name !== 'tags') };
-    expect(() => rowWriter<TelemetryReading>('ks', fewer, readingColumns, { day: () => '2024-01-01' })).toThrow(
-      /Field "tags" maps to column "tags"/,
-    );
+    expect(() => rowWriter<TelemetryReading>('ks', fewer, readingColumns, { day: () => '2024-01-01' })).toThrow(/Field "tags" maps to column "tags"/);
   });
 
   it('utcDay is UTC at both edges of the day', () => {

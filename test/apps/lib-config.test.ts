@@ -62,7 +62,15 @@ describe('loadConfig', () => {
   test('cross-variable rules survive composing schemas that share AWS_REGION, and join field errors', () => {
     const sink = kafkaEnv.extend(cassandraEnv.shape).extend(s3Env.shape).extend(commonEnv.shape);
     const err = configError(() =>
-      loadConfig(sink, { ...kafkaBase, KAFKA_AUTH: 'scram', CASSANDRA_CONTACT_POINTS: 'h', CASSANDRA_KEYSPACE: 'ks', CASSANDRA_AUTH: 'sigv4', S3_BUCKET: 'lake', HTTP_PORT: '-1' }),
+      loadConfig(sink, {
+        ...kafkaBase,
+        KAFKA_AUTH: 'scram',
+        CASSANDRA_CONTACT_POINTS: 'h',
+        CASSANDRA_KEYSPACE: 'ks',
+        CASSANDRA_AUTH: 'sigv4',
+        S3_BUCKET: 'lake',
+        HTTP_PORT: '-1',
+      }),
     );
     expect(err.issues.map((i) => i.variable).sort()).toEqual(['AWS_REGION', 'HTTP_PORT', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_USERNAME']);
     expect(err.issues.find((i) => i.variable === 'AWS_REGION')?.message).toBe('required when CASSANDRA_AUTH=sigv4');
@@ -70,7 +78,12 @@ describe('loadConfig', () => {
 
   test('cassandra and s3 schemas validate names and parse booleans', () => {
     const err = configError(() =>
-      loadConfig(cassandraEnv.extend(s3Env.shape), { CASSANDRA_CONTACT_POINTS: 'a b', CASSANDRA_KEYSPACE: '1bad', S3_BUCKET: 'Bad_Bucket', S3_FORCE_PATH_STYLE: 'yes' }),
+      loadConfig(cassandraEnv.extend(s3Env.shape), {
+        CASSANDRA_CONTACT_POINTS: 'a b',
+        CASSANDRA_KEYSPACE: '1bad',
+        S3_BUCKET: 'Bad_Bucket',
+        S3_FORCE_PATH_STYLE: 'yes',
+      }),
     );
     expect(err.issues.map((i) => i.variable).sort()).toEqual(['CASSANDRA_CONTACT_POINTS', 'CASSANDRA_KEYSPACE', 'S3_BUCKET']);
     const ok = loadConfig(s3Env, { S3_BUCKET: 'lake', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'YES' });
@@ -88,9 +101,7 @@ describe('client options', () => {
     expect(iam.ssl).toBe(true);
     expect(iam.sasl).toEqual({ mechanism: 'oauthbearer', oauthBearerProvider: expect.any(Function) });
 
-    const scram = kafkaClientConfig(
-      loadConfig(kafkaEnv, { ...kafkaBase, KAFKA_AUTH: 'scram', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }),
-    );
+    const scram = kafkaClientConfig(loadConfig(kafkaEnv, { ...kafkaBase, KAFKA_AUTH: 'scram', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }));
     expect(scram).toMatchObject({ ssl: true, sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } });
   });
 

@@ -101,9 +101,7 @@ describe('runConsumer', () => {
 
   test('commits the returned offset (with metadata) only after the handler resolved', async () => {
     let release!: () => void;
-    const { eachBatch, metrics } = await setup(
-      () => new Promise<BatchResult>((r) => (release = () => r({ offset: '11', metadata: 'wm=5' }))),
-    );
+    const { eachBatch, metrics } = await setup(() => new Promise<BatchResult>((r) => (release = () => r({ offset: '11', metadata: 'wm=5' }))));
     const p = payloadFor(batchOf([10, 11, 12], 20));
     const done = eachBatch(p as unknown as EachBatchPayload);
     await new Promise((r) => setImmediate(r));
@@ -174,7 +172,17 @@ describe('runConsumer', () => {
     const { eachBatch, join } = await setup(
       async () => ({ offset: '5', metadata: 'm' }),
       async (ctx) => void seen.push(ctx.committed('t', 2), ctx.committed('t', 3)),
-      { committed: [{ topic: 't', partitions: [{ partition: 2, offset: '5', metadata: 'm' }, { partition: 3, offset: '-1', metadata: null }] }] },
+      {
+        committed: [
+          {
+            topic: 't',
+            partitions: [
+              { partition: 2, offset: '5', metadata: 'm' },
+              { partition: 3, offset: '-1', metadata: null },
+            ],
+          },
+        ],
+      },
     );
     join({ t: [2, 3] });
     const p = payloadFor(batchOf([3, 4], 5));

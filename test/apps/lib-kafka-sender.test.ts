@@ -44,6 +44,9 @@ describe('createSender', () => {
     const [first, second] = await Promise.allSettled([send([{ topic: 't', messages: messages('a', 3) }]), send([{ topic: 't', messages: messages('b', 3) }])]);
     expect(first).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/ECONNREFUSED/) }) });
     expect(second).toEqual({ status: 'fulfilled', value: undefined });
-    expect(f.values()).toEqual([['a-0', 'a-1', 'a-2'], ['b-0', 'b-1', 'b-2']]);
+    expect(f.values()).toEqual([
+      ['a-0', 'a-1', 'a-2'],
+      ['b-0', 'b-1', 'b-2'],
+    ]);
   });
 });

@@ -43,7 +43,7 @@ describe('PartitionProgress.planCommit', () => {
 
   test('property: over random batches the commit never passes any open window and is monotonic', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const windows = new PartitionWindows(5_000);
     const progress = new PartitionProgress();
     const firstOffsetOfOpen = new Map<string, number>();

@@ -44,8 +44,23 @@ describe('Processor send lanes', () => {
       allowedLatenessMs: 0,
       idleFlushMs: 1_000,
     });
-    processor.assign(new Map([[3, undefined], [7, undefined]]), T0);
-    const ctx = { logger, metrics, generation: 1, heartbeat: async () => undefined, isRunning: () => true, isStale: () => false, pause: () => undefined, resume: () => undefined } satisfies BatchContext;
+    processor.assign(
+      new Map([
+        [3, undefined],
+        [7, undefined],
+      ]),
+      T0,
+    );
+    const ctx = {
+      logger,
+      metrics,
+      generation: 1,
+      heartbeat: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+      pause: () => undefined,
+      resume: () => undefined,
+    } satisfies BatchContext;
     await processor.handleBatch(batch(3, 0, [T0, T0 + 1]), ctx);
     await processor.handleBatch(batch(7, 0, [T0 + 2]), ctx);
     expect(calls).toEqual([

@@ -12,7 +12,9 @@ import { BootstrapStack, DEPLOY_SESSION_SECONDS } from '../../stacks/bootstrap-s
 type Json = Record<string, any>;
 const ROOT = join(__dirname, '..', '..');
 const DIR = join(ROOT, '.github', 'workflows');
-const files = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
+const files = readdirSync(DIR)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 const raw = Object.fromEntries(files.map((f) => [f, readFileSync(join(DIR, f), 'utf8')]));
 const workflows: Record<string, Json> = Object.fromEntries(files.map((f) => [f, parse(raw[f])]));
 const ENV_NAMES = environments.map((e) => e.name);
@@ -24,7 +26,10 @@ const job = (file: string, id: string): Json => {
   return j;
 };
 const steps = (j: Json): Json[] => j.steps ?? [];
-const runs = (j: Json): string => steps(j).map((s) => s.run ?? '').join('\n');
+const runs = (j: Json): string =>
+  steps(j)
+    .map((s) => s.run ?? '')
+    .join('\n');
 const usesStep = (j: Json, action: string): Json | undefined => steps(j).find((s) => typeof s.uses === 'string' && s.uses.startsWith(`${action}@`));
 
 it('has the four workflows', () => {
@@ -131,7 +136,11 @@ describe('pull requests', () => {
   });
 
   it('install, test and synthesize, caching npm', () => {
-    expect(steps(test).map((s) => s.run).filter(Boolean)).toEqual(expect.arrayContaining(['npm ci', 'npm test', 'npm run synth']));
+    expect(
+      steps(test)
+        .map((s) => s.run)
+        .filter(Boolean),
+    ).toEqual(expect.arrayContaining(['npm ci', 'npm test', 'npm run synth']));
     expect(runs(test).indexOf('npm ci')).toBeLessThan(runs(test).indexOf('npm test'));
     expect(runs(test).indexOf('npm test')).toBeLessThan(runs(test).indexOf('npm run synth'));
     expect(usesStep(test, 'actions/setup-node')?.with.cache).toBe('npm');
@@ -139,9 +148,7 @@ describe('pull requests', () => {
 
   it('plan the environments with reviewed plans only in their GitHub plan environment (required reviewers)', () => {
     const bootstrapEnvs = validateBootstrap().accounts.flatMap((a) => a.environments);
-    const reviewedInWorkflow = Object.fromEntries(
-      (plan.strategy.matrix.include as Json[]).map((i) => [i.environment, i['reviewed-plan-environment']]),
-    );
+    const reviewedInWorkflow = Object.fromEntries((plan.strategy.matrix.include as Json[]).map((i) => [i.environment, i['reviewed-plan-environment']]));
     expect(plan.environment).toBe('${{ matrix.reviewed-plan-environment }}');
     for (const env of bootstrapEnvs) {
       expect({ env: env.name, githubEnvironment: reviewedInWorkflow[env.name] }).toEqual({
@@ -269,13 +276,21 @@ describe('drift detection', () => {
 });
 
 describe('terraform in CI', () => {
-  const terraformJobs = files.flatMap((f) => jobsOf(f).filter(([, j]) => /terraform -chdir/.test(runs(j))).map(([id, j]) => ({ id: `${f}#${id}`, j })));
+  const terraformJobs = files.flatMap((f) =>
+    jobsOf(f)
+      .filter(([, j]) => /terraform -chdir/.test(runs(j)))
+      .map(([id, j]) => ({ id: `${f}#${id}`, j })),
+  );
 
   it('plans with the read-only plan role without the state lock, and locks only to apply', () => {
-    const planRoleJobs = terraformJobs.filter(({ j }) => /\.planRoleArn/.test(usesStep(j, 'aws-actions/configure-aws-credentials')?.with['role-to-assume'] ?? ''));
+    const planRoleJobs = terraformJobs.filter(({ j }) =>
+      /\.planRoleArn/.test(usesStep(j, 'aws-actions/configure-aws-credentials')?.with['role-to-assume'] ?? ''),
+    );
     expect(planRoleJobs.map((t) => t.id)).toEqual(['deploy-environment.yml#plan', 'drift.yml#drift', 'pull-request.yml#plan']);
     for (const { id, j } of terraformJobs) {
-      const plans = runs(j).split('\n').filter((l) => /terraform -chdir="\$STACK_DIR" (plan|apply)/.test(l));
+      const plans = runs(j)
+        .split('\n')
+        .filter((l) => /terraform -chdir="\$STACK_DIR" (plan|apply)/.test(l));
       expect(plans.length).toBeGreaterThan(0);
       const readOnly = planRoleJobs.some((p) => p.id === id);
       for (const line of plans) expect({ id, line, lockFree: line.includes('-lock=false') }).toEqual({ id, line, lockFree: readOnly });
@@ -341,13 +356,15 @@ describe('runners', () => {
       .map(([id, j]) => ({ file: f, id, runsOn: j['runs-on'] })),
   );
 
-  it('runs every job that touches an environment on that environment\'s runners', () => {
+  it("runs every job that touches an environment on that environment's runners", () => {
     expect(environmentJobs.length).toBeGreaterThanOrEqual(4);
     for (const { file, id, runsOn } of environmentJobs) {
       expect({ file, id, runsOn }).toEqual({
         file,
         id,
-        runsOn: expect.stringMatching(/^\$\{\{ vars\.SDP_CI_CONFIG && fromJSON\(vars\.SDP_CI_CONFIG\)\.environments\[(inputs|matrix)\.environment\]\.runsOn \|\| 'ubuntu-24\.04' \}\}$/),
+        runsOn: expect.stringMatching(
+          /^\$\{\{ vars\.SDP_CI_CONFIG && fromJSON\(vars\.SDP_CI_CONFIG\)\.environments\[(inputs|matrix)\.environment\]\.runsOn \|\| 'ubuntu-24\.04' \}\}$/,
+        ),
       });
     }
   });

@@ -30,13 +30,21 @@ describe('app settings', () => {
   it('resolve consumer scaling from the catalog, up to the partitions the app can use', () => {
     const config = validateEnvironment(withoutAppBlocks(staging));
     const s = appRuntimeSettings(apps.cassandraSink, config);
-    expect(s).toMatchObject({ minReplicas: apps.cassandraSink.deployment.minReplicas, maxReplicas: maxUsefulReplicas(apps.cassandraSink), lagThreshold: staging.apps.lagThreshold });
-    expect(appRuntimeSettings(apps.producer, config)).toMatchObject({ replicas: apps.producer.deployment.replicas, env: { PRODUCER_RATE: '200', PRODUCER_EVENTS: '0' } });
+    expect(s).toMatchObject({
+      minReplicas: apps.cassandraSink.deployment.minReplicas,
+      maxReplicas: maxUsefulReplicas(apps.cassandraSink),
+      lagThreshold: staging.apps.lagThreshold,
+    });
+    expect(appRuntimeSettings(apps.producer, config)).toMatchObject({
+      replicas: apps.producer.deployment.replicas,
+      env: { PRODUCER_RATE: '200', PRODUCER_EVENTS: '0' },
+    });
   });
 
   it('keep production consumers at two replicas unless the environment says otherwise', () => {
     const config = validateEnvironment(withoutAppBlocks(prod));
-    for (const app of allApps.filter((a) => a.consumerGroup)) expect([app.name, appRuntimeSettings(app, config).minReplicas]).toEqual([app.name, PRODUCTION_MIN_REPLICAS]);
+    for (const app of allApps.filter((a) => a.consumerGroup))
+      expect([app.name, appRuntimeSettings(app, config).minReplicas]).toEqual([app.name, PRODUCTION_MIN_REPLICAS]);
   });
 
   it('take overrides field by field, app settings included', () => {
@@ -44,13 +52,20 @@ describe('app settings', () => {
       withoutAppBlocks(staging, { lakeSink: { resources: { limits: { memory: '2Gi' } }, lagThreshold: 20000 }, producer: { ratePerSecond: 5000 } }),
     );
     const lake = appRuntimeSettings(apps.lakeSink, config);
-    expect(lake.resources).toEqual({ requests: apps.lakeSink.deployment.resources.requests, limits: { cpu: apps.lakeSink.deployment.resources.limits.cpu, memory: '2Gi' } });
+    expect(lake.resources).toEqual({
+      requests: apps.lakeSink.deployment.resources.requests,
+      limits: { cpu: apps.lakeSink.deployment.resources.limits.cpu, memory: '2Gi' },
+    });
     expect(lake.lagThreshold).toBe(20000);
     expect(appRuntimeSettings(apps.producer, config).env.PRODUCER_RATE).toBe('5000');
   });
 
   it.each([
-    ['more replicas than partitions', { cassandraSink: { maxReplicas: 24 } }, /apps\.cassandraSink\.maxReplicas: 24 exceeds the 12 partitions of telemetry\.clean\.v1, telemetry\.aggregates\.v1/],
+    [
+      'more replicas than partitions',
+      { cassandraSink: { maxReplicas: 24 } },
+      /apps\.cassandraSink\.maxReplicas: 24 exceeds the 12 partitions of telemetry\.clean\.v1, telemetry\.aggregates\.v1/,
+    ],
     ['min above max', { processor: { minReplicas: 5, maxReplicas: 3 } }, /apps\.processor\.minReplicas: 5 is above apps\.processor\.maxReplicas \(3\)/],
     ['a consumer field on a producer', { producer: { minReplicas: 2 } }, /apps\.producer: Unrecognized key: "minReplicas"/],
     ['an unknown app', { enricher: { minReplicas: 2 } }, /apps: Unrecognized key: "enricher"/],

@@ -109,7 +109,10 @@ describe('ClusterAddons', () => {
     expect(kps.prometheus.prometheusSpec).toMatchObject({ replicas: 2, retention: '15d' });
     expect(kps.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage).toBe('100Gi');
     expect(kps.alertmanager.alertmanagerSpec.replicas).toBe(2);
-    expect(Object.values(prod.resource.kubernetes_storage_class_v1)[0]).toMatchObject({ storage_provisioner: 'ebs.csi.aws.com', parameters: { encrypted: 'true', type: 'gp3' } });
+    expect(Object.values(prod.resource.kubernetes_storage_class_v1)[0]).toMatchObject({
+      storage_provisioner: 'ebs.csi.aws.com',
+      parameters: { encrypted: 'true', type: 'gp3' },
+    });
     const ms = valuesOf(prod, 'metrics-server');
     expect(ms).toMatchObject({ replicas: 2, podDisruptionBudget: { enabled: true }, args: ['--kubelet-insecure-tls=false'] });
     const logGroup = Object.values(prod.resource.aws_cloudwatch_log_group)[0] as any;
@@ -156,7 +159,11 @@ describe('ClusterAddons', () => {
   });
 
   it('grants nothing with a wildcard resource except read-only calls that have no resource-level permissions', () => {
-    const prod = synthAddons({ monitoring: { alertmanager: { sns: { topicArn: 'arn:aws:sns:eu-west-1:123456789012:sdp-alerts', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc' } } } });
+    const prod = synthAddons({
+      monitoring: {
+        alertmanager: { sns: { topicArn: 'arn:aws:sns:eu-west-1:123456789012:sdp-alerts', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc' } },
+      },
+    });
     const all = policies(prod).flatMap((p) => p.doc.Statement);
     expect(all.length).toBeGreaterThan(0);
     for (const s of all) {
@@ -176,15 +183,23 @@ describe('ClusterAddons', () => {
     expect(am.config.receivers.find((r: any) => r.name === 'sns').sns_configs[0]).toMatchObject({ topic_arn: topicArn, send_resolved: true });
     const publish = policies(withSns).find((p) => p.name === 'publish-alerts')!;
     expect(publish.doc.Statement).toEqual([{ Sid: 'PublishAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn }]);
-    const association = (Object.values(withSns.resource.aws_eks_pod_identity_association) as any[]).find((a) => a.service_account === 'kube-prometheus-stack-alertmanager');
+    const association = (Object.values(withSns.resource.aws_eks_pod_identity_association) as any[]).find(
+      (a) => a.service_account === 'kube-prometheus-stack-alertmanager',
+    );
     expect(association).toBeDefined();
     // Without a topic there is no Alertmanager role at all.
     expect(policies(synth).some((p) => p.name === 'publish-alerts')).toBe(false);
   });
 
   it('starts controllers only after their Pod Identity associations exist', () => {
-    for (const [name, sa] of [['keda', 'keda-operator'], ['cluster-autoscaler', 'cluster-autoscaler'], ['aws-for-fluent-bit', 'fluent-bit']]) {
-      expect(release(synth, name).depends_on).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^aws_eks_pod_identity_association\\.cluster_pod-identity-${sa}_`))]));
+    for (const [name, sa] of [
+      ['keda', 'keda-operator'],
+      ['cluster-autoscaler', 'cluster-autoscaler'],
+      ['aws-for-fluent-bit', 'fluent-bit'],
+    ]) {
+      expect(release(synth, name).depends_on).toEqual(
+        expect.arrayContaining([expect.stringMatching(new RegExp(`^aws_eks_pod_identity_association\\.cluster_pod-identity-${sa}_`))]),
+      );
     }
   });
 
@@ -204,7 +219,11 @@ describe('configureKubernetesProviders', () => {
     expect(kubernetes.cluster_ca_certificate).toBe('${base64decode("LS0tLS1CRUdJTg==")}');
     expect(kubernetes.exec).toEqual([{ api_version: 'client.authentication.k8s.io/v1beta1', command: 'aws', args }]);
     const helm = synth.provider!.helm[0];
-    expect(helm.kubernetes).toEqual({ host: kubernetes.host, cluster_ca_certificate: kubernetes.cluster_ca_certificate, exec: { api_version: 'client.authentication.k8s.io/v1beta1', command: 'aws', args } });
+    expect(helm.kubernetes).toEqual({
+      host: kubernetes.host,
+      cluster_ca_certificate: kubernetes.cluster_ca_certificate,
+      exec: { api_version: 'client.authentication.k8s.io/v1beta1', command: 'aws', args },
+    });
     expect(JSON.stringify(synth.provider)).not.toMatch(/"token"|client_key|password/);
   });
 });
@@ -229,7 +248,9 @@ const helm = [process.env.HELM, join(cacheBin, 'helm'), join(homedir(), 'go/bin/
   const template = (values: string) => {
     const file = join(mkdtempSync(join(tmpdir(), 'chart-')), 'values.yaml');
     writeFileSync(file, values);
-    return spawnSync(helm!, ['template', 'r', repoPath('charts/stream-app-resources'), '-n', 'processor', '--kube-version', '1.33', '-f', file], { encoding: 'utf8' });
+    return spawnSync(helm!, ['template', 'r', repoPath('charts/stream-app-resources'), '-n', 'processor', '--kube-version', '1.33', '-f', file], {
+      encoding: 'utf8',
+    });
   };
 
   it('renders the ServiceMonitor, ScaledObject and TriggerAuthentication of a consumer', () => {
@@ -237,9 +258,12 @@ const helm = [process.env.HELM, join(cacheBin, 'helm'), join(homedir(), 'go/bin/
     const values = release(synth, 'processor-resources').values[0].replace(/\$\{[^}]+\}/g, 'resolved');
     const out = template(values);
     expect(out.stderr).toBe('');
-    const docs = parseAllDocuments(out.stdout).map((d) => d.toJS()).filter(Boolean);
+    const docs = parseAllDocuments(out.stdout)
+      .map((d) => d.toJS())
+      .filter(Boolean);
     expect(docs.map((d) => d.kind).sort()).toEqual(['ScaledObject', 'ServiceMonitor', 'TriggerAuthentication']);
-    for (const d of docs) expect(d.metadata).toMatchObject({ namespace: 'processor', labels: { 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/name': 'processor' } });
+    for (const d of docs)
+      expect(d.metadata).toMatchObject({ namespace: 'processor', labels: { 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/name': 'processor' } });
   });
 
   it('rejects values that do not match the chart schema', () => {

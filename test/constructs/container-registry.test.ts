@@ -48,8 +48,14 @@ describe('ContainerRegistry', () => {
     expect(policies.map((p: any) => p.repository).sort()).toEqual(repos.map((x) => `\${aws_ecr_repository.${x.key}.name}`).sort());
     const rules = JSON.parse(policies[0].policy).rules;
     expect(rules).toEqual([
-      expect.objectContaining({ selection: expect.objectContaining({ tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 3 }), action: { type: 'expire' } }),
-      expect.objectContaining({ selection: expect.objectContaining({ tagStatus: 'tagged', countType: 'imageCountMoreThan', countNumber: 12 }), action: { type: 'expire' } }),
+      expect.objectContaining({
+        selection: expect.objectContaining({ tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 3 }),
+        action: { type: 'expire' },
+      }),
+      expect.objectContaining({
+        selection: expect.objectContaining({ tagStatus: 'tagged', countType: 'imageCountMoreThan', countNumber: 12 }),
+        action: { type: 'expire' },
+      }),
     ]);
   });
 

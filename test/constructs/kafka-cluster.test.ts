@@ -34,9 +34,7 @@ function synth(overrides: Partial<KafkaClusterProps> = {}, wire: (kafka: KafkaCl
     return `${type}.${entry[0]}`;
   };
   const serverProperties = (): Record<string, string> =>
-    Object.fromEntries(
-      (all('aws_msk_configuration')[0].server_properties as string).split('\n').map((line) => line.split('=') as [string, string]),
-    );
+    Object.fromEntries((all('aws_msk_configuration')[0].server_properties as string).split('\n').map((line) => line.split('=') as [string, string]));
   const policies = (): Block[] => all('aws_iam_role_policy').map((p) => ({ name: p.name, doc: JSON.parse(p.policy) }));
   return { raw, all, ref, serverProperties, policies, kafka };
 }
@@ -89,7 +87,9 @@ describe('KafkaCluster', () => {
       ]);
       expect(ingress.some((r) => r.cidr_ipv4)).toBe(false);
       const egress = all('aws_vpc_security_group_egress_rule');
-      expect(egress).toEqual([expect.objectContaining({ security_group_id: `\${${clients}.id}`, referenced_security_group_id: `\${${brokers}.id}`, from_port: 9098 })]);
+      expect(egress).toEqual([
+        expect.objectContaining({ security_group_id: `\${${clients}.id}`, referenced_security_group_id: `\${${brokers}.id}`, from_port: 9098 }),
+      ]);
       const rules = [...ingress, ...egress, ...all('aws_security_group')];
       expect(rules.every((r) => typeof r.description === 'string' && r.description.length > 0)).toBe(true);
     });
@@ -97,7 +97,11 @@ describe('KafkaCluster', () => {
     it('adds the SCRAM port and ACL enforcement when SCRAM is on', () => {
       const { all, serverProperties, raw } = synth({ auth: { scram: true } });
       expect(raw).toHaveResourceWithProperties(MskCluster, { client_authentication: { sasl: { iam: true, scram: true }, unauthenticated: false } });
-      expect(all('aws_vpc_security_group_ingress_rule').map((r) => r.from_port).sort()).toEqual([9096, 9098]);
+      expect(
+        all('aws_vpc_security_group_ingress_rule')
+          .map((r) => r.from_port)
+          .sort(),
+      ).toEqual([9096, 9098]);
       expect(serverProperties()['allow.everyone.if.no.acl.found']).toBe('false');
     });
 
@@ -213,7 +217,8 @@ describe('KafkaCluster', () => {
   });
 
   describe('grants', () => {
-    const topicArn = (topic: string) => expect.stringMatching(new RegExp(`:kafka:.+:topic/sdp-test/\\$\\{aws_msk_cluster\\.[^.]+\\.cluster_uuid\\}/${topic.replace('.', '\\.')}$`));
+    const topicArn = (topic: string) =>
+      expect.stringMatching(new RegExp(`:kafka:.+:topic/sdp-test/\\$\\{aws_msk_cluster\\.[^.]+\\.cluster_uuid\\}/${topic.replace('.', '\\.')}$`));
     const resources = (doc: Block): string[] => doc.Statement.flatMap((s: Block) => [s.Resource].flat());
 
     it('grantProduce names only the given topics and the cluster', () => {
@@ -239,7 +244,12 @@ describe('KafkaCluster', () => {
       const [{ name, doc }] = policies();
       expect(name).toBe('msk-sdp-test-consume-cassandra-sink');
       const read = doc.Statement.find((s: Block) => s.Sid === 'ReadTopics');
-      expect(read).toEqual({ Sid: 'ReadTopics', Effect: 'Allow', Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], Resource: [topicArn('telemetry.raw')] });
+      expect(read).toEqual({
+        Sid: 'ReadTopics',
+        Effect: 'Allow',
+        Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+        Resource: [topicArn('telemetry.raw')],
+      });
       const group = doc.Statement.find((s: Block) => s.Sid === 'UseGroup');
       expect(group.Action).toEqual(['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup']);
       expect(group.Resource).toMatch(/:group\/sdp-test\/\$\{aws_msk_cluster\.[^.]+\.cluster_uuid\}\/cassandra-sink$/);
@@ -264,7 +274,11 @@ describe('KafkaCluster', () => {
         kafka.grantProduce(r, ['a']);
         kafka.grantProduce(r, ['b']);
       });
-      expect(policies().map((p) => p.name).sort()).toEqual(['msk-sdp-test-produce', 'msk-sdp-test-produce-2']);
+      expect(
+        policies()
+          .map((p) => p.name)
+          .sort(),
+      ).toEqual(['msk-sdp-test-produce', 'msk-sdp-test-produce-2']);
     });
 
     it('refuses wildcards and empty topic lists', () => {
@@ -284,8 +298,15 @@ describe('KafkaCluster.grantDescribeGroups', () => {
     const stack = new TerraformStack(Testing.app(), 'keda');
     new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
     const kafka = new KafkaCluster(stack, 'kafka', {
-      name: 'k', vpcId: 'vpc-1', subnetIds: ['a', 'b'], kafkaVersion: '3.8.x', brokerCount: 2, instanceType: 'kafka.m7g.large',
-      logRetentionHours: 24, storage: { volumeSizeGiB: 10, maxVolumeSizeGiB: 20 }, logging: { retentionInDays: 7 },
+      name: 'k',
+      vpcId: 'vpc-1',
+      subnetIds: ['a', 'b'],
+      kafkaVersion: '3.8.x',
+      brokerCount: 2,
+      instanceType: 'kafka.m7g.large',
+      logRetentionHours: 24,
+      storage: { volumeSizeGiB: 10, maxVolumeSizeGiB: 20 },
+      logging: { retentionInDays: 7 },
     });
     const role = new IamRole(stack, 'keda', { name: 'keda', assumeRolePolicy: '{}' });
     kafka.grantDescribeGroups(role, ['t1'], ['g1', 'g2']);

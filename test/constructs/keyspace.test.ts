@@ -24,9 +24,7 @@ function build(props: Partial<KeyspaceProps> | PropsFn = {}, wire?: (ks: Keyspac
     wire(ks, role);
   }
   const json: Synth = JSON.parse(Testing.synth(stack));
-  const tablesByName = Object.fromEntries(
-    Object.values(json.resource.aws_keyspaces_table).map((t: any) => [t.table_name, t]),
-  ) as Record<string, any>;
+  const tablesByName = Object.fromEntries(Object.values(json.resource.aws_keyspaces_table).map((t: any) => [t.table_name, t])) as Record<string, any>;
   const policies = Object.values(json.resource.aws_iam_role_policy ?? {}).map((p: any) => ({ name: p.name, doc: JSON.parse(p.policy) }));
   return { json, ks, tablesByName, policies };
 }

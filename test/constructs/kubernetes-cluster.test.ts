@@ -181,7 +181,9 @@ describe('KubernetesCluster', () => {
         expect(addon).toMatchObject({ resolve_conflicts_on_create: 'OVERWRITE', resolve_conflicts_on_update: 'OVERWRITE' });
         expect(addon.addon_version).toBe(EKS_ADDON_VERSIONS[base.version as keyof typeof EKS_ADDON_VERSIONS][addon.addon_name as EksAddonName]);
       }
-      const overridden = synth({ addonVersions: { coredns: 'v1.12.9-eksbuild.1' } }).all('aws_eks_addon').find((a) => a.addon_name === 'coredns');
+      const overridden = synth({ addonVersions: { coredns: 'v1.12.9-eksbuild.1' } })
+        .all('aws_eks_addon')
+        .find((a) => a.addon_name === 'coredns');
       expect(overridden?.addon_version).toBe('v1.12.9-eksbuild.1');
       expect(() => synth({ version: '1.20' })).toThrow(/no pinned EKS add-on versions for Kubernetes 1\.20/);
     });
@@ -248,11 +250,13 @@ describe('KubernetesCluster', () => {
     it('makes one group per AZ, each confined to its subnet, with the sizes of the group', () => {
       const { all } = synth({ availabilityZones: zones, nodeGroups: [{ ...general, perAvailabilityZone: true }] });
       const groups = all('aws_eks_node_group');
-      expect(groups.map((g) => [g.node_group_name_prefix, g.subnet_ids])).toEqual(
-        zones.map((z, i) => [`general-${z}-`, [base.subnetIds[i]]]),
-      );
+      expect(groups.map((g) => [g.node_group_name_prefix, g.subnet_ids])).toEqual(zones.map((z, i) => [`general-${z}-`, [base.subnetIds[i]]]));
       for (const g of groups) expect(g.scaling_config).toEqual({ min_size: 2, desired_size: 3, max_size: 6 });
-      expect(all('aws_launch_template').map((t) => t.name).sort()).toEqual(zones.map((z) => `sdp-test-general-${z}`));
+      expect(
+        all('aws_launch_template')
+          .map((t) => t.name)
+          .sort(),
+      ).toEqual(zones.map((z) => `sdp-test-general-${z}`));
     });
 
     it('exposes every node group and add-on as what pods need, and every access association', () => {
@@ -378,7 +382,11 @@ describe('Network + KafkaCluster + KubernetesCluster in one stack', () => {
     expect(Object.values(json.resource.aws_msk_cluster)[0].broker_node_group_info.client_subnets).toHaveLength(2);
     // One AwsContext is shared, and each construct's key has its own alias.
     expect(Object.keys((json as any).data.aws_caller_identity)).toHaveLength(1);
-    expect(Object.values(json.resource.aws_kms_alias).map((a) => a.name).sort()).toEqual(['alias/sdp-dev-eks', 'alias/sdp-dev-flow-logs', 'alias/sdp-dev-msk']);
+    expect(
+      Object.values(json.resource.aws_kms_alias)
+        .map((a) => a.name)
+        .sort(),
+    ).toEqual(['alias/sdp-dev-eks', 'alias/sdp-dev-flow-logs', 'alias/sdp-dev-msk']);
   });
 });
 
@@ -390,7 +398,11 @@ describe('KubernetesCluster access and network policy', () => {
     const stack = new TerraformStack(Testing.app(), 'eks-access');
     new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
     new KubernetesCluster(stack, 'eks', {
-      name: 'c', version: '1.33', vpcId: 'vpc-1', subnetIds: ['s1', 's2'], logging: { retentionInDays: 7 },
+      name: 'c',
+      version: '1.33',
+      vpcId: 'vpc-1',
+      subnetIds: ['s1', 's2'],
+      logging: { retentionInDays: 7 },
       access: { adminRoleArns: ['arn:aws:iam::111122223333:role/deployer'], viewerRoleArns: ['arn:aws:iam::111122223333:role/planner'] },
       nodeGroups: [{ name: 'g', instanceTypes: ['m6i.large'], capacityType: 'ON_DEMAND', minSize: 1, desiredSize: 1, maxSize: 2, diskSizeGiB: 50 }],
     });

@@ -177,7 +177,9 @@ describe('Monitoring', () => {
     const { r, monitoring } = build((stack) => ({
       ...full,
       dashboard: false,
-      alerts: { kmsKey: new EncryptionKey(stack, 'own-key', { alias: 'own', description: 'own', additionalStatements: [Monitoring.alarmTopicKeyStatement(stack)] }) },
+      alerts: {
+        kmsKey: new EncryptionKey(stack, 'own-key', { alias: 'own', description: 'own', additionalStatements: [Monitoring.alarmTopicKeyStatement(stack)] }),
+      },
     }));
     expect(r.aws_cloudwatch_dashboard).toBeUndefined();
     expect(monitoring.dashboardName).toBeUndefined();

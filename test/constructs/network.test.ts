@@ -127,7 +127,10 @@ describe('Network', () => {
     expect(s3.route_table_ids).toHaveLength(privateRouteTables.length);
 
     const ingress = all('aws_vpc_security_group_ingress_rule');
-    for (const [service, port] of [['sts', 443], ['cassandra', 9142]] as const) {
+    for (const [service, port] of [
+      ['sts', 443],
+      ['cassandra', 9142],
+    ] as const) {
       const sgRef = `\${${ref('aws_security_group', (sg) => sg.name === `sdp-test-endpoint-${service}`)}.id}`;
       expect(iface.find((e) => e.service_name.endsWith(`.${service}`))!.security_group_ids).toEqual([sgRef]);
       expect(ingress.filter((r) => r.security_group_id === sgRef)).toEqual([

@@ -60,7 +60,13 @@ describe('pipeline alert rules', () => {
 
   it('cover lag, DLQ rate, sink errors, stalled consumers and crash loops, each with a runbook', () => {
     const [group] = prometheusRuleGroups(pipelineAlertRules(config), 'https://runbooks.example.com/sdp');
-    expect(group.rules.map((r) => r.alert)).toEqual(['SdpConsumerLagGrowing', 'SdpDeadLetterRateHigh', 'SdpSinkErrors', 'SdpNoEventsProcessed', 'SdpPodCrashLooping']);
+    expect(group.rules.map((r) => r.alert)).toEqual([
+      'SdpConsumerLagGrowing',
+      'SdpDeadLetterRateHigh',
+      'SdpSinkErrors',
+      'SdpNoEventsProcessed',
+      'SdpPodCrashLooping',
+    ]);
     for (const r of group.rules) {
       expect(r.labels.severity).toMatch(/^(warning|critical)$/);
       expect(r.annotations.summary).toBeTruthy();
@@ -81,7 +87,14 @@ describe('pipeline dashboard', () => {
 
   it('has the six pipeline panels on a grid, each with queries', () => {
     expect(dashboard.uid).toBe('sdp-pipeline');
-    expect(dashboard.panels.map((p: any) => p.title)).toEqual(['Throughput', 'End-to-end latency', 'Consumer lag', 'Dead-letter rate', 'Sink errors', 'Pod restarts']);
+    expect(dashboard.panels.map((p: any) => p.title)).toEqual([
+      'Throughput',
+      'End-to-end latency',
+      'Consumer lag',
+      'Dead-letter rate',
+      'Sink errors',
+      'Pod restarts',
+    ]);
     for (const p of dashboard.panels) {
       expect(p.targets.length).toBeGreaterThan(0);
       expect(p.gridPos).toMatchObject({ w: 12, h: 8 });
@@ -89,8 +102,10 @@ describe('pipeline dashboard', () => {
     }
   });
 
-  it('queries the apps\' metrics', () => {
-    expect(exprs('End-to-end latency')).toEqual([0.5, 0.95, 0.99].map((q) => expect.stringContaining(`histogram_quantile(${q}, sum by (app, le) (rate(sdp_end_to_end_latency_seconds_bucket`)));
+  it("queries the apps' metrics", () => {
+    expect(exprs('End-to-end latency')).toEqual(
+      [0.5, 0.95, 0.99].map((q) => expect.stringContaining(`histogram_quantile(${q}, sum by (app, le) (rate(sdp_end_to_end_latency_seconds_bucket`)),
+    );
     expect(exprs('Throughput').join()).toMatch(/sdp_records_in_total.*sdp_records_out_total/);
     expect(exprs('Consumer lag')[0]).toContain('sdp_consumer_lag');
     expect(exprs('Dead-letter rate')[0]).toContain('sum by (app, reason) (rate(sdp_dlq_records_total');
@@ -147,7 +162,9 @@ describe('MSK broker scraping', () => {
   });
 
   it('refuses a broker count that is not a positive integer', () => {
-    expect(() => mskScrapeConfigs(new TerraformStack(Testing.app(), 'x'), { bootstrapBrokers: bootstrap, brokerCount: 0, clusterName: 'c' })).toThrow(/brokerCount \(0\)/);
+    expect(() => mskScrapeConfigs(new TerraformStack(Testing.app(), 'x'), { bootstrapBrokers: bootstrap, brokerCount: 0, clusterName: 'c' })).toThrow(
+      /brokerCount \(0\)/,
+    );
   });
 });
 
@@ -157,7 +174,9 @@ describe('Kafka broker dashboard', () => {
 
   it('shows under-replicated partitions, ISR shrinks, request latency and bytes per topic from the JMX exporter', () => {
     expect(dashboard.uid).toBe('sdp-kafka-brokers');
-    expect(exprs.join('\n')).toMatch(/name="UnderReplicatedPartitions"[\s\S]*name="IsrShrinksPerSec"[\s\S]*RequestMetrics_99thPercentile[\s\S]*name="BytesInPerSec"[\s\S]*name="BytesOutPerSec"/);
+    expect(exprs.join('\n')).toMatch(
+      /name="UnderReplicatedPartitions"[\s\S]*name="IsrShrinksPerSec"[\s\S]*RequestMetrics_99thPercentile[\s\S]*name="BytesInPerSec"[\s\S]*name="BytesOutPerSec"/,
+    );
     for (const e of exprs) expect(e).toContain(`job="${MSK_SCRAPE_JOBS.jmxExporter}"`);
   });
 

@@ -39,7 +39,9 @@ it('deploys the app with KEDA on its topic and exactly the grants it asks for', 
   const enricher = deployments.find((d) => d.metadata.name === 'enricher');
   expect(enricher?.spec.template.spec.container[0].command).toEqual(['node', 'dist/apps/enricher/main.js']);
   // The stack's deploy ordering reaches apps added after the bundled ones too.
-  expect(enricher?.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_eks_access_policy_association\./), expect.stringMatching(/^aws_eks_node_group\./)]));
+  expect(enricher?.depends_on).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^aws_eks_access_policy_association\./), expect.stringMatching(/^aws_eks_node_group\./)]),
+  );
   const policies = JSON.stringify(tf.resource.aws_iam_role_policy ?? {}) + JSON.stringify(tf.data?.aws_iam_policy_document ?? {});
   expect(policies).toContain('telemetry.enriched.v1');
   expect(policies).toContain('enriched/');

@@ -2,7 +2,10 @@ import { Construct } from 'constructs';
 import { ClusterAddons, DataLake, KafkaCluster, KubernetesCluster, StreamApp } from '../../constructs';
 
 /** An `enricher` of your own on the platform's cluster, next to (not inside) the bundled apps. */
-export function addEnricher(scope: Construct, deps: { cluster: KubernetesCluster; addons: ClusterAddons; kafka: KafkaCluster; lake: DataLake; privateSubnetCidrs: string[]; imageRepositoryUrl: string }) {
+export function addEnricher(
+  scope: Construct,
+  deps: { cluster: KubernetesCluster; addons: ClusterAddons; kafka: KafkaCluster; lake: DataLake; privateSubnetCidrs: string[]; imageRepositoryUrl: string },
+) {
   const { cluster, addons, kafka, lake } = deps;
   const enricher = new StreamApp(scope, 'enricher', {
     name: 'enricher',

@@ -70,7 +70,13 @@ function pipeline(): Synth {
       kafka: { bootstrapBrokers: brokers, consumerGroup: apps.lakeSink.consumerGroup, scalesOn: [topics.clean] },
       egress: [msk, https],
     });
-    new TopicAdminJob(scope, 'topics', { cluster: common.cluster, image, kafka: { bootstrapBrokers: brokers }, egress: [msk], env: { KAFKA_REPLICATION_FACTOR: '3' } });
+    new TopicAdminJob(scope, 'topics', {
+      cluster: common.cluster,
+      image,
+      kafka: { bootstrapBrokers: brokers },
+      egress: [msk],
+      env: { KAFKA_REPLICATION_FACTOR: '3' },
+    });
   });
 }
 
@@ -161,7 +167,10 @@ describe('StreamApp', () => {
     expect(deny.spec.egress).toBeUndefined();
 
     expect(allow.spec.ingress).toEqual([
-      { from: [{ namespace_selector: { match_labels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: expect.stringMatching(/^808\d$/), protocol: 'TCP' }] },
+      {
+        from: [{ namespace_selector: { match_labels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+        ports: [{ port: expect.stringMatching(/^808\d$/), protocol: 'TCP' }],
+      },
     ]);
     const egress = allow.spec.egress;
     expect(egress[0].to[0].pod_selector.match_labels).toEqual({ 'k8s-app': 'kube-dns' });
@@ -197,7 +206,13 @@ describe('StreamApp', () => {
     expect(so.minReplicaCount).toBeGreaterThanOrEqual(1);
     const trigger = so.triggers[0];
     expect(trigger.type).toBe('kafka');
-    expect(trigger.metadata).toMatchObject({ sasl: 'oauthbearer', saslTokenProvider: 'aws_msk_iam', tls: 'enable', bootstrapServers: brokers, allowIdleConsumers: 'false' });
+    expect(trigger.metadata).toMatchObject({
+      sasl: 'oauthbearer',
+      saslTokenProvider: 'aws_msk_iam',
+      tls: 'enable',
+      bootstrapServers: brokers,
+      allowIdleConsumers: 'false',
+    });
     const auth = values.triggerAuthentications.find((t: any) => t.name === trigger.authenticationRef.name);
     expect(auth.spec).toEqual({ podIdentity: { provider: 'aws' } });
     // KEDA owns the replica count; Terraform must not reset it on every apply.
@@ -215,7 +230,9 @@ describe('StreamApp', () => {
   it('adds one lag trigger per scaling topic, capped by the largest of them', () => {
     const so = chartValues(synth, 'cassandra-sink-resources').scaledObjects[0].spec;
     expect(so.triggers.map((t: any) => t.metadata.topic)).toEqual([topics.clean.name, topics.aggregates.name]);
-    expect(so.triggers.every((t: any) => t.metadata.consumerGroup === apps.cassandraSink.consumerGroup && t.authenticationRef.name === 'cassandra-sink-msk-iam')).toBe(true);
+    expect(
+      so.triggers.every((t: any) => t.metadata.consumerGroup === apps.cassandraSink.consumerGroup && t.authenticationRef.name === 'cassandra-sink-msk-iam'),
+    ).toBe(true);
     expect(so.maxReplicaCount).toBe(Math.max(topics.clean.partitions, topics.aggregates.partitions));
   });
 
@@ -240,7 +257,9 @@ describe('StreamApp', () => {
   it('creates pods only after their Pod Identity association exists', () => {
     for (const app of APPS) {
       const deployment = byName(synth, 'kubernetes_deployment_v1', app);
-      expect(deployment.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^aws_eks_pod_identity_association\\.cluster_pod-identity-${app}_association`))]));
+      expect(deployment.depends_on).toEqual(
+        expect.arrayContaining([expect.stringMatching(new RegExp(`^aws_eks_pod_identity_association\\.cluster_pod-identity-${app}_association`))]),
+      );
     }
     const association = Object.values(synth.resource.aws_eks_pod_identity_association).find((a: any) => a.service_account === 'processor') as any;
     expect(association.namespace).toMatch(/kubernetes_namespace_v1\.processor_namespace/);
@@ -329,15 +348,13 @@ describe('TopicAdminJob', () => {
     const allow = byName(synth, 'kubernetes_network_policy_v1', 'topic-admin-allow');
     expect(allow.spec.ingress).toBeUndefined();
     expect(allow.spec.policy_types).toEqual(['Ingress', 'Egress']);
-    expect(allow.spec.egress.slice(2)).toEqual([
-      { to: msk.cidrs.map((cidr) => ({ ip_block: { cidr } })), ports: [{ port: '9098', protocol: 'TCP' }] },
-    ]);
+    expect(allow.spec.egress.slice(2)).toEqual([{ to: msk.cidrs.map((cidr) => ({ ip_block: { cidr } })), ports: [{ port: '9098', protocol: 'TCP' }] }]);
     expect(job.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_eks_pod_identity_association\.cluster_pod-identity-topic-admin/)]));
   });
 
   it('requires egress to the brokers', () => {
-    expect(() => build((scope, common) => new TopicAdminJob(scope, 'topics', { cluster: common.cluster, image, kafka: { bootstrapBrokers: brokers }, egress: [] }))).toThrow(
-      /egress: must allow the MSK brokers/,
-    );
+    expect(() =>
+      build((scope, common) => new TopicAdminJob(scope, 'topics', { cluster: common.cluster, image, kafka: { bootstrapBrokers: brokers }, egress: [] })),
+    ).toThrow(/egress: must allow the MSK brokers/);
   });
 });

@@ -15,7 +15,20 @@ import { done, pending, waitFor } from './support/wait';
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const aggregate = (device: number, metric: string, max: number) =>
-  JSON.stringify({ schemaVersion: 1, deviceId: `dev-${device}`, metric, windowStart: T0, windowEnd: T0 + 60_000, count: 4, min: max - 3, max, avg: max - 1, sum: 4 * (max - 1), last: max - 2, lastTs: T0 + 30_000 });
+  JSON.stringify({
+    schemaVersion: 1,
+    deviceId: `dev-${device}`,
+    metric,
+    windowStart: T0,
+    windowEnd: T0 + 60_000,
+    count: 4,
+    min: max - 3,
+    max,
+    avg: max - 1,
+    sum: 4 * (max - 1),
+    last: max - 2,
+    lastTs: T0 + 30_000,
+  });
 
 describe('alerts app (real Kafka)', () => {
   let app: AppProcess | undefined;
@@ -30,7 +43,11 @@ describe('alerts app (real Kafka)', () => {
     const guard = () => {
       if (!app?.running) throw new Error(`alerts exited (${JSON.stringify(app?.exit)}):\n${app?.logTail()}`);
     };
-    await waitFor('alerts /readyz', async () => ((await probeStatus(app!.port, '/readyz')) === 200 ? done(undefined) : pending('not ready')), { timeoutMs: 90_000, intervalMs: 250, guard });
+    await waitFor('alerts /readyz', async () => ((await probeStatus(app!.port, '/readyz')) === 200 ? done(undefined) : pending('not ready')), {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+      guard,
+    });
 
     // 200 devices: humidity max cycles 50..69 (breach above 60), battery min 17..36 (breach below 20).
     const values: string[] = [];
@@ -44,7 +61,11 @@ describe('alerts app (real Kafka)', () => {
     const producer = testKafka('sdp-integration-alerts').producer();
     await producer.connect();
     try {
-      await producer.send({ topic: topics.aggregates.name, acks: -1, messages: [...values.map((value, i) => ({ key: `k${i}`, value })), { key: 'bad', value: '{"broken' }] });
+      await producer.send({
+        topic: topics.aggregates.name,
+        acks: -1,
+        messages: [...values.map((value, i) => ({ key: `k${i}`, value })), { key: 'bad', value: '{"broken' }],
+      });
     } finally {
       await producer.disconnect();
     }
@@ -53,7 +74,10 @@ describe('alerts app (real Kafka)', () => {
       'the alerts app to write every breach and commit its input',
       () =>
         withAdmin(async (admin) => {
-          const [alerts, backlog] = [await topicSize(admin, topics.alerts.name), await groupBacklog(admin, apps.alerts.consumerGroup, topics.aggregates.name, await topicOffsets(admin, topics.aggregates.name))];
+          const [alerts, backlog] = [
+            await topicSize(admin, topics.alerts.name),
+            await groupBacklog(admin, apps.alerts.consumerGroup, topics.aggregates.name, await topicOffsets(admin, topics.aggregates.name)),
+          ];
           return alerts >= expected && backlog === 0 ? done(undefined) : pending(`${alerts}/${expected} alerts, ${backlog} aggregates behind the commit`);
         }),
       { timeoutMs: 120_000, intervalMs: 500, guard },

@@ -124,11 +124,9 @@ describe('local services', () => {
 
   it('provisions the keyspace and tables with the declared columns', async () => {
     await withCassandra(async (client) => {
-      const rs = await client.execute(
-        'SELECT table_name, column_name, type, kind FROM system_schema.columns WHERE keyspace_name = ?',
-        [e.cassandraKeyspace],
-        { prepare: true },
-      );
+      const rs = await client.execute('SELECT table_name, column_name, type, kind FROM system_schema.columns WHERE keyspace_name = ?', [e.cassandraKeyspace], {
+        prepare: true,
+      });
       for (const table of tables) {
         const columns = rs.rows.filter((r) => r.get('table_name') === table.name);
         const actual = Object.fromEntries(columns.map((r) => [r.get('column_name'), String(r.get('type')).replace(/\s/g, '')]));

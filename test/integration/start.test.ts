@@ -187,7 +187,8 @@ describe('npm start', () => {
     expect(dead).toHaveLength(s.malformed);
     for (const d of dead) {
       expect(d.headers[dlqHeaders.topic]).toBe(topics.raw.name);
-      for (const h of [dlqHeaders.reason, dlqHeaders.partition, dlqHeaders.offset, dlqHeaders.exceptionClass, dlqHeaders.failedAt]) expect(d.headers[h]).toBeTruthy();
+      for (const h of [dlqHeaders.reason, dlqHeaders.partition, dlqHeaders.offset, dlqHeaders.exceptionClass, dlqHeaders.failedAt])
+        expect(d.headers[h]).toBeTruthy();
     }
 
     // Reused services are left running, untouched; the apps are gone.

@@ -31,7 +31,13 @@ const all = (s: Synth, type: string): [string, Block][] => Object.entries(s.reso
 const ignored = (r: Block): string[] => r.lifecycle?.ignore_changes ?? [];
 
 /** Annotation prefixes that Kubernetes controllers and tools write on the objects they touch. */
-const CONTROLLER_ANNOTATION_PREFIXES = ['deployment.kubernetes.io/', 'kubectl.kubernetes.io/', 'autoscaling.alpha.kubernetes.io/', 'meta.helm.sh/', 'batch.kubernetes.io/'];
+const CONTROLLER_ANNOTATION_PREFIXES = [
+  'deployment.kubernetes.io/',
+  'kubectl.kubernetes.io/',
+  'autoscaling.alpha.kubernetes.io/',
+  'meta.helm.sh/',
+  'batch.kubernetes.io/',
+];
 
 /** Names of Deployments a ScaledObject (rendered through a local-chart Helm release) scales, with its namespace release. */
 function kedaScaleTargets(s: Synth): Set<string> {

@@ -63,7 +63,9 @@ class Graph {
   }
 
   private rulesOf(type: string, groupRef: string): Block[] {
-    return this.all(type).map(([, r]) => r).filter((r) => r.security_group_id === groupRef);
+    return this.all(type)
+      .map(([, r]) => r)
+      .filter((r) => r.security_group_id === groupRef);
   }
 
   /** Does `groupRef` let traffic out to `cidrs` on `port`? */
@@ -100,7 +102,9 @@ class Graph {
 
   /** The allow policy of a workload's pods, by its name. */
   networkPolicy(name: string): Block | undefined {
-    return this.all('kubernetes_network_policy_v1').map(([, p]) => p).find((p) => p.metadata.name === name);
+    return this.all('kubernetes_network_policy_v1')
+      .map(([, p]) => p)
+      .find((p) => p.metadata.name === name);
   }
 }
 
@@ -120,7 +124,9 @@ function policyAllowsCidrs(policy: Block, cidrs: readonly string[], port: number
   return (policy.spec.egress ?? []).some(
     (e: Block) =>
       (e.ports ?? []).some((p: Block) => p.port === String(port) && (p.protocol ?? 'TCP') === protocol) &&
-      cidrs.every((c) => (e.to ?? []).some((t: Block) => t.ip_block && contains(t.ip_block.cidr, c) && !(t.ip_block.except ?? []).some((x: string) => contains(x, c)))),
+      cidrs.every((c) =>
+        (e.to ?? []).some((t: Block) => t.ip_block && contains(t.ip_block.cidr, c) && !(t.ip_block.except ?? []).some((x: string) => contains(x, c))),
+      ),
   );
 }
 
@@ -154,7 +160,10 @@ function blockedHops(g: Graph, policyName: string, destination: Destination): st
       for (const msk of clusters) {
         const cidrs = msk.broker_node_group_info.client_subnets.map((r: string) => g.subnetCidr(r));
         check(`NetworkPolicy egress to the brokers' subnets on ${destination.port}`, policyAllowsCidrs(policy, cidrs, destination.port, 'TCP'));
-        check(`pod security group egress on ${destination.port}`, podGroups.every((sg) => g.egressAllows(sg, cidrs, destination.port, 'tcp')));
+        check(
+          `pod security group egress on ${destination.port}`,
+          podGroups.every((sg) => g.egressAllows(sg, cidrs, destination.port, 'tcp')),
+        );
         check(`broker security group ingress on ${destination.port}`, g.ingressAllows(msk.broker_node_group_info.security_groups, destination.port, 'tcp'));
       }
       break;
@@ -163,22 +172,37 @@ function blockedHops(g: Graph, policyName: string, destination: Destination): st
       const endpoint = g.interfaceEndpoint(destination.service);
       if (!endpoint) return [`an interface endpoint for ${destination.service}`];
       const cidrs = endpoint.subnet_ids.map((r: string) => g.subnetCidr(r));
-      check(`NetworkPolicy egress to the ${destination.service} endpoint's subnets on ${destination.port}`, policyAllowsCidrs(policy, cidrs, destination.port, 'TCP'));
-      check(`pod security group egress on ${destination.port}`, podGroups.every((sg) => g.egressAllows(sg, cidrs, destination.port, 'tcp')));
-      check(`${destination.service} endpoint security group ingress on ${destination.port}`, g.ingressAllows(endpoint.security_group_ids, destination.port, 'tcp'));
+      check(
+        `NetworkPolicy egress to the ${destination.service} endpoint's subnets on ${destination.port}`,
+        policyAllowsCidrs(policy, cidrs, destination.port, 'TCP'),
+      );
+      check(
+        `pod security group egress on ${destination.port}`,
+        podGroups.every((sg) => g.egressAllows(sg, cidrs, destination.port, 'tcp')),
+      );
+      check(
+        `${destination.service} endpoint security group ingress on ${destination.port}`,
+        g.ingressAllows(endpoint.security_group_ids, destination.port, 'tcp'),
+      );
       break;
     }
     case 's3-gateway': {
       const anywhere = ['0.0.0.0/0'];
       check(`NetworkPolicy egress to S3's public prefixes on ${destination.port}`, policyAllowsCidrs(policy, anywhere, destination.port, 'TCP'));
-      check(`pod security group egress on ${destination.port}`, podGroups.every((sg) => g.egressAllows(sg, anywhere, destination.port, 'tcp')));
-      const gateway = g.all('aws_vpc_endpoint').map(([, e]) => e).find((e) => e.vpc_endpoint_type === 'Gateway' && String(e.service_name).endsWith('.s3'));
+      check(
+        `pod security group egress on ${destination.port}`,
+        podGroups.every((sg) => g.egressAllows(sg, anywhere, destination.port, 'tcp')),
+      );
+      const gateway = g
+        .all('aws_vpc_endpoint')
+        .map(([, e]) => e)
+        .find((e) => e.vpc_endpoint_type === 'Gateway' && String(e.service_name).endsWith('.s3'));
       const podRouteTables = g
         .all('aws_route_table_association')
         .map(([, a]) => a)
         .filter((a) => g.podSubnetCidrs().includes(g.subnetCidr(a.subnet_id)))
         .map((a) => a.route_table_id);
-      check('S3 gateway endpoint on the pods\' route tables', gateway !== undefined && podRouteTables.every((rt) => gateway.route_table_ids.includes(rt)));
+      check("S3 gateway endpoint on the pods' route tables", gateway !== undefined && podRouteTables.every((rt) => gateway.route_table_ids.includes(rt)));
       break;
     }
   }
@@ -203,7 +227,7 @@ describe.each([
     });
   });
 
-  it('lets Prometheus scrape the brokers\' JMX and node exporters', () => {
+  it("lets Prometheus scrape the brokers' JMX and node exporters", () => {
     const monitoringPolicies = graph.all('kubernetes_network_policy_v1').filter(([, p]) => p.metadata.namespace === 'monitoring');
     // Prometheus runs without an egress policy; one added later must open the exporters too.
     expect(monitoringPolicies).toEqual([]);

@@ -116,7 +116,12 @@ describe.each(synthesized)('deploy ordering of %s', (_env, tf) => {
     expect(adminAccess.length).toBeGreaterThan(0);
     expect(ofType('aws_eks_node_group').length).toBeGreaterThan(0);
     expect(ofType('aws_eks_addon').map((a) => a.split('.')[1])).toEqual(
-      expect.arrayContaining([expect.stringContaining('vpc-cni'), expect.stringContaining('coredns'), expect.stringContaining('kube-proxy'), expect.stringContaining('eks-pod-identity-agent')]),
+      expect.arrayContaining([
+        expect.stringContaining('vpc-cni'),
+        expect.stringContaining('coredns'),
+        expect.stringContaining('kube-proxy'),
+        expect.stringContaining('eks-pod-identity-agent'),
+      ]),
     );
   });
 

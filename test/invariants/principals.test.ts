@@ -48,7 +48,12 @@ interface Finding {
 
 function pinsToOwnAccount(s: PolicyStatementJson, accountId: string, stack: SynthesizedStack): boolean {
   const equals = s.Condition?.StringEquals ?? {};
-  return OWN_ACCOUNT_KEYS.some((k) => list(equals[k] as string | string[]).map((v) => withAwsContext(v, stack.aws)).every((v) => v === accountId) && equals[k] !== undefined);
+  return OWN_ACCOUNT_KEYS.some(
+    (k) =>
+      list(equals[k] as string | string[])
+        .map((v) => withAwsContext(v, stack.aws))
+        .every((v) => v === accountId) && equals[k] !== undefined,
+  );
 }
 
 function checkPrincipal(stack: SynthesizedStack, type: string, raw: string, statement: PolicyStatementJson | undefined): string | undefined {
@@ -63,10 +68,15 @@ function checkPrincipal(stack: SynthesizedStack, type: string, raw: string, stat
   if (type !== 'AWS') return `principal type '${type}' is not checked by this test; extend it`;
   if (value === '*') {
     if (!statement || statement.Effect === 'Deny') return undefined;
-    return pinsToOwnAccount(statement, stack.aws.accountId, stack) ? undefined : `"*" in an Allow must be pinned to this account (${OWN_ACCOUNT_KEYS.join(' or ')})`;
+    return pinsToOwnAccount(statement, stack.aws.accountId, stack)
+      ? undefined
+      : `"*" in an Allow must be pinned to this account (${OWN_ACCOUNT_KEYS.join(' or ')})`;
   }
   const ref = parseReference(value);
-  if (ref) return ref.type === 'aws_iam_role' && !ref.data && ref.attribute === 'arn' ? undefined : `references ${ref.type}.${ref.attribute}, not a role this stack creates`;
+  if (ref)
+    return ref.type === 'aws_iam_role' && !ref.data && ref.attribute === 'arn'
+      ? undefined
+      : `references ${ref.type}.${ref.attribute}, not a role this stack creates`;
   const root = /^arn:[\w-]+:iam::(\d{12}):root$/.exec(value);
   if (root) return configuredAccounts.has(root[1]) ? undefined : `account ${root[1]} is not an account of config/bootstrap.ts`;
   if (/^\d{12}$/.test(value)) return configuredAccounts.has(value) ? undefined : `account ${value} is not an account of config/bootstrap.ts`;
@@ -117,10 +127,18 @@ describe('principals in every policy of every stack', () => {
 describe('the principal check itself', () => {
   const [stack] = app.stacks.filter((s) => s.environment);
   const acct = stack.aws.accountId;
-  const allow = (condition?: PolicyStatementJson['Condition']): PolicyStatementJson => ({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: condition });
+  const allow = (condition?: PolicyStatementJson['Condition']): PolicyStatementJson => ({
+    Effect: 'Allow',
+    Action: 'kms:Decrypt',
+    Resource: '*',
+    Condition: condition,
+  });
 
   it.each([
-    ['a service-linked role that exists only once the service was used', `arn:aws:iam::${acct}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`],
+    [
+      'a service-linked role that exists only once the service was used',
+      `arn:aws:iam::${acct}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+    ],
     ['a role nobody creates', `arn:aws:iam::${acct}:role/someone-elses-role`],
     ['an account outside the config', 'arn:aws:iam::999999999999:root'],
     ['a user', `arn:aws:iam::${acct}:user/alice`],
@@ -170,7 +188,12 @@ describe('policy extraction (policies/iam/documents.ts)', () => {
     );
     expect(found).toMatchObject({ kind: 'trust', address: 'aws_iam_role.r' });
     expect(found.document.Statement).toEqual([
-      { Effect: 'Allow', Action: ['sts:AssumeRole'], Principal: { Service: ['ec2.amazonaws.com'] }, Condition: { StringEquals: { 'aws:SourceAccount': ['111122223333'] } } },
+      {
+        Effect: 'Allow',
+        Action: ['sts:AssumeRole'],
+        Principal: { Service: ['ec2.amazonaws.com'] },
+        Condition: { StringEquals: { 'aws:SourceAccount': ['111122223333'] } },
+      },
     ]);
   });
 

@@ -14,7 +14,17 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { ciNames, ciRoleArns } from '../../config/bootstrap';
-import { Json, list, parseReference, policyDocuments, PolicyDocumentJson, resolveLiteral, SynthesizedStack, synthesizeApp, withAwsContext } from '../../policies/iam/documents';
+import {
+  Json,
+  list,
+  parseReference,
+  policyDocuments,
+  PolicyDocumentJson,
+  resolveLiteral,
+  SynthesizedStack,
+  synthesizeApp,
+  withAwsContext,
+} from '../../policies/iam/documents';
 import { evaluate, wildcardMatch } from '../../policies/iam/matcher';
 import { EKS_VIEW_POLICIES, REFRESH_NEEDS, refreshKey } from '../../policies/iam/refresh-actions';
 import { DATA_BEARING_RESOURCES } from '../../scripts/ci/plan-summary';
@@ -89,7 +99,10 @@ function refreshGaps(role: PlanRole): string[] {
   const stacks = [role.environment, role.bootstrap];
   const eks = eksAccessPolicies(role.environment, role.arn);
   for (const stack of stacks) {
-    for (const [mode, blocks] of [['resource', stack.json.resource ?? {}], ['data', stack.json.data ?? {}]] as const) {
+    for (const [mode, blocks] of [
+      ['resource', stack.json.resource ?? {}],
+      ['data', stack.json.data ?? {}],
+    ] as const) {
       for (const [type, byName] of Object.entries<Record<string, Json>>(blocks)) {
         const key = refreshKey(mode, type);
         const needs = REFRESH_NEEDS[key];

@@ -17,7 +17,19 @@ function scan(policyDir: string, resources: Record<string, Record<string, unknow
   writeFileSync(join(dir, 'stack', 'cdk.tf.json'), JSON.stringify({ resource: resources }));
   const res = spawnSync(
     checkov,
-    ['-d', join(dir, 'stack'), '--framework', 'terraform_json', '--external-checks-dir', join(root, 'policies/checkov', policyDir), '--check', 'CKV_SDP_1,CKV_SDP_2,CKV_SDP_3,CKV_SDP_101,CKV_SDP_102,CKV_SDP_103,CKV_SDP_104,CKV_SDP_105', '-o', 'json', '--compact'],
+    [
+      '-d',
+      join(dir, 'stack'),
+      '--framework',
+      'terraform_json',
+      '--external-checks-dir',
+      join(root, 'policies/checkov', policyDir),
+      '--check',
+      'CKV_SDP_1,CKV_SDP_2,CKV_SDP_3,CKV_SDP_101,CKV_SDP_102,CKV_SDP_103,CKV_SDP_104,CKV_SDP_105',
+      '-o',
+      'json',
+      '--compact',
+    ],
     { encoding: 'utf8' },
   );
   const report = JSON.parse(res.stdout || '{}');
@@ -29,7 +41,10 @@ function scan(policyDir: string, resources: Record<string, Record<string, unknow
   return out;
 }
 
-const props = (lines: Record<string, string>) => Object.entries(lines).map(([k, v]) => `${k}=${v}`).join('\n');
+const props = (lines: Record<string, string>) =>
+  Object.entries(lines)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
 
 describe('project checkov policies', () => {
   beforeAll(() => {
@@ -92,7 +107,11 @@ describe('project checkov policies', () => {
   }, 60_000);
 
   it('CKV_SDP_105: the production API server is private or allow-listed, never open to the internet', () => {
-    const cluster = (vpc: Record<string, unknown>) => ({ name: 'c', role_arn: 'r', vpc_config: { subnet_ids: ['a', 'b'], endpoint_private_access: true, ...vpc } });
+    const cluster = (vpc: Record<string, unknown>) => ({
+      name: 'c',
+      role_arn: 'r',
+      vpc_config: { subnet_ids: ['a', 'b'], endpoint_private_access: true, ...vpc },
+    });
     const results = scan('production', {
       aws_eks_cluster: {
         eks_private: cluster({ endpoint_public_access: false }),

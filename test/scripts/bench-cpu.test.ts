@@ -3,7 +3,7 @@ import { CpuMeter, machineCpuSeconds, processCpuSeconds } from '../../scripts/be
 const linux = process.platform === 'linux' ? describe : describe.skip;
 
 linux('CPU accounting from /proc', () => {
-  test('a busy loop shows up as this process\'s CPU time', () => {
+  test("a busy loop shows up as this process's CPU time", () => {
     const meter = new CpuMeter({ self: process.pid, gone: 2 ** 22 + 12_345 });
     // Spin until this process itself has used 0.3 s of CPU, however busy the machine is
     // (a wall-clock loop gets less CPU on a loaded machine); the wall bound only stops a hang.

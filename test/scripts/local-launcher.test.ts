@@ -39,7 +39,9 @@ describe('launch', () => {
   });
 
   test('a command that does not exist fails with its name', () => {
-    expect(() => launch({ name: 'ghost', command: path.join(dir, 'no-such-binary'), args: [], cwd: dir, logFile: path.join(dir, 'ghost.log') })).toThrow(/could not start ghost/);
+    expect(() => launch({ name: 'ghost', command: path.join(dir, 'no-such-binary'), args: [], cwd: dir, logFile: path.join(dir, 'ghost.log') })).toThrow(
+      /could not start ghost/,
+    );
   });
 });
 

@@ -151,7 +151,17 @@ describe('AWS-typed plans (hand-made in the JSON plan format)', () => {
   });
 
   it('covers the resource types the platform keeps its data in', () => {
-    for (const type of ['aws_msk_cluster', 'aws_keyspaces_keyspace', 'aws_keyspaces_table', 'aws_s3_bucket', 'aws_kms_key', 'aws_eks_cluster', 'aws_ebs_volume', 'kubernetes_persistent_volume_claim_v1', 'aws_glue_catalog_table']) {
+    for (const type of [
+      'aws_msk_cluster',
+      'aws_keyspaces_keyspace',
+      'aws_keyspaces_table',
+      'aws_s3_bucket',
+      'aws_kms_key',
+      'aws_eks_cluster',
+      'aws_ebs_volume',
+      'kubernetes_persistent_volume_claim_v1',
+      'aws_glue_catalog_table',
+    ]) {
       expect(DATA_BEARING_RESOURCES).toHaveProperty(type);
     }
     expect(DATA_BEARING_RESOURCES).not.toHaveProperty('aws_athena_workgroup');
@@ -236,7 +246,14 @@ describe('input and markdown safety', () => {
           address: 'terraform_data.script',
           mode: 'managed',
           type: 'terraform_data',
-          change: { actions: ['update'], before: { input: 'echo `date`' }, after: { input: 'echo ```x```' }, after_unknown: {}, before_sensitive: {}, after_sensitive: {} },
+          change: {
+            actions: ['update'],
+            before: { input: 'echo `date`' },
+            after: { input: 'echo ```x```' },
+            after_unknown: {},
+            before_sensitive: {},
+            after_sensitive: {},
+          },
         },
       ],
     });

@@ -1,5 +1,15 @@
 import { allApps } from '../../apps/contracts/apps';
-import { appNames, consumerApps, countersSince, endToEndQuantiles, pipelineCounters, quantilesMs, ratePerSec, Scrapes, unreadByApp } from '../../scripts/local/start/counters';
+import {
+  appNames,
+  consumerApps,
+  countersSince,
+  endToEndQuantiles,
+  pipelineCounters,
+  quantilesMs,
+  ratePerSec,
+  Scrapes,
+  unreadByApp,
+} from '../../scripts/local/start/counters';
 import { parseMetrics } from '../../scripts/local/start/prometheus';
 
 /** What the four apps expose, as prom-client writes it (apps/lib/metrics.ts). */
@@ -86,7 +96,12 @@ describe('latency quantiles', () => {
   test('end to end takes the slower sink per quantile', () => {
     const e2e = endToEndQuantiles({ cassandra: quantilesMs(c.latency.cassandra), lake: quantilesMs(c.latency.lake) });
     expect(e2e).toEqual({ p50: 556, p95: 3000, p99: 4600, count: 100 });
-    expect(endToEndQuantiles({ cassandra: { p50: 5, p95: NaN, p99: 9, count: 1 }, lake: { p50: NaN, p95: 7, p99: NaN, count: 0 } })).toEqual({ p50: 5, p95: 7, p99: 9, count: 0 });
+    expect(endToEndQuantiles({ cassandra: { p50: 5, p95: NaN, p99: 9, count: 1 }, lake: { p50: NaN, p95: 7, p99: NaN, count: 0 } })).toEqual({
+      p50: 5,
+      p95: 7,
+      p99: 9,
+      count: 0,
+    });
   });
 
   test('ratePerSec', () => {
@@ -102,7 +117,10 @@ describe('per-app flows from the catalog', () => {
   test('every app of the catalog gets its records in and out by topic label', () => {
     const c = pipelineCounters(s);
     expect(Object.keys(c.apps).sort()).toEqual([...appNames].sort());
-    expect(c.apps.processor).toEqual({ in: { 'telemetry.raw.v1': 100 }, out: { 'telemetry.clean.v1': 95, 'telemetry.aggregates.v1': 40, 'telemetry.dlq.v1': 5 } });
+    expect(c.apps.processor).toEqual({
+      in: { 'telemetry.raw.v1': 100 },
+      out: { 'telemetry.clean.v1': 95, 'telemetry.aggregates.v1': 40, 'telemetry.dlq.v1': 5 },
+    });
     expect(c.apps['cassandra-sink'].out).toEqual({ readings_by_device_day: 95, aggregates_by_device_minute: 40 });
     expect(c.lag.processor).toBe(10);
   });

@@ -33,17 +33,34 @@ describe('parseMetrics', () => {
   });
 
   test('histogramOf returns sorted cumulative buckets with +Inf', () => {
-    expect(histogramOf(samples, 'sdp_end_to_end_latency_seconds')).toEqual(b([[0.5, 10], [1, 30], [Infinity, 40]]));
+    expect(histogramOf(samples, 'sdp_end_to_end_latency_seconds')).toEqual(
+      b([
+        [0.5, 10],
+        [1, 30],
+        [Infinity, 40],
+      ]),
+    );
   });
 
   test('histograms of several processes merge bucket by bucket', () => {
     const other = parseMetrics(exposition.replace(/lake-sink/g, 'cassandra-sink'));
-    expect(histogramOf([...samples, ...other], 'sdp_end_to_end_latency_seconds')).toEqual(b([[0.5, 20], [1, 60], [Infinity, 80]]));
+    expect(histogramOf([...samples, ...other], 'sdp_end_to_end_latency_seconds')).toEqual(
+      b([
+        [0.5, 20],
+        [1, 60],
+        [Infinity, 80],
+      ]),
+    );
   });
 });
 
 describe('histogramQuantile (PromQL semantics)', () => {
-  const h = b([[0.1, 50], [0.5, 90], [1, 100], [Infinity, 100]]);
+  const h = b([
+    [0.1, 50],
+    [0.5, 90],
+    [1, 100],
+    [Infinity, 100],
+  ]);
 
   test('interpolates linearly inside the bucket holding the rank', () => {
     expect(histogramQuantile(0.5, h)).toBeCloseTo(0.1); // rank 50: the top of the first bucket
@@ -53,21 +70,63 @@ describe('histogramQuantile (PromQL semantics)', () => {
   });
 
   test('a rank in the +Inf bucket returns the largest finite bound', () => {
-    expect(histogramQuantile(0.99, b([[1, 10], [2, 20], [Infinity, 100]]))).toBe(2);
+    expect(
+      histogramQuantile(
+        0.99,
+        b([
+          [1, 10],
+          [2, 20],
+          [Infinity, 100],
+        ]),
+      ),
+    ).toBe(2);
   });
 
   test('edge cases: no data, no +Inf bucket, q outside [0, 1]', () => {
-    expect(histogramQuantile(0.5, b([[1, 0], [Infinity, 0]]))).toBeNaN();
-    expect(histogramQuantile(0.5, b([[1, 5], [2, 10]]))).toBeNaN();
+    expect(
+      histogramQuantile(
+        0.5,
+        b([
+          [1, 0],
+          [Infinity, 0],
+        ]),
+      ),
+    ).toBeNaN();
+    expect(
+      histogramQuantile(
+        0.5,
+        b([
+          [1, 5],
+          [2, 10],
+        ]),
+      ),
+    ).toBeNaN();
     expect(histogramQuantile(-0.1, h)).toBe(-Infinity);
     expect(histogramQuantile(1.1, h)).toBe(Infinity);
   });
 
   test('histogramDelta keeps only what was observed between two scrapes', () => {
-    const before = b([[0.1, 50], [0.5, 90], [1, 100], [Infinity, 100]]);
-    const after = b([[0.1, 50], [0.5, 95], [1, 110], [Infinity, 120]]);
+    const before = b([
+      [0.1, 50],
+      [0.5, 90],
+      [1, 100],
+      [Infinity, 100],
+    ]);
+    const after = b([
+      [0.1, 50],
+      [0.5, 95],
+      [1, 110],
+      [Infinity, 120],
+    ]);
     const delta = histogramDelta(after, before);
-    expect(delta).toEqual(b([[0.1, 0], [0.5, 5], [1, 10], [Infinity, 20]]));
+    expect(delta).toEqual(
+      b([
+        [0.1, 0],
+        [0.5, 5],
+        [1, 10],
+        [Infinity, 20],
+      ]),
+    );
     expect(totalCount(delta)).toBe(20);
     // Half of the 20 new observations are above 1 s: the median is the top finite bound.
     expect(histogramQuantile(0.5, delta)).toBe(1);

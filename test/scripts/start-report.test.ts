@@ -1,5 +1,15 @@
 import { pipelineCounters } from '../../scripts/local/start/counters';
-import { appFlowLines, findProblems, progressBlock, progressLine, redraw, RunSummary, summaryJson, summaryText, waitingFor } from '../../scripts/local/start/report';
+import {
+  appFlowLines,
+  findProblems,
+  progressBlock,
+  progressLine,
+  redraw,
+  RunSummary,
+  summaryJson,
+  summaryText,
+  waitingFor,
+} from '../../scripts/local/start/report';
 
 const counters = { ...pipelineCounters({}), produced: 20_000, processed: 19_990, dlq: 190, cassandraRows: 18_000, lakeRecords: 12_345 };
 const view = { elapsedMs: 12_345, counters, phase: 'draining', rates: { produced: 10_000, processed: 9_999.6, cassandra: 9_000, lake: 0 } };
@@ -26,7 +36,7 @@ const summary: RunSummary = {
   sample: {
     deviceId: 'dev-000042',
     day: '2025-01-01',
-    sql: "SELECT metric, count(*)\nFROM raw_telemetry",
+    sql: 'SELECT metric, count(*)\nFROM raw_telemetry',
     lake: [{ metric: 'battery', count: 5, avg: 80.12345 }],
     cassandra: [{ metric: 'battery', count: 5, avg: 80.12345 }],
     agree: true,
@@ -105,7 +115,13 @@ describe('what npm start says it waits for', () => {
   });
 
   test('the summary lists each app with its records in and out', () => {
-    const text = summaryText({ ...summary, apps: { processor: { in: { 'telemetry.raw.v1': 20_000 }, out: { 'telemetry.clean.v1': 19_810 } }, producer: { in: {}, out: { 'telemetry.raw.v1': 20_000 } } } });
+    const text = summaryText({
+      ...summary,
+      apps: {
+        processor: { in: { 'telemetry.raw.v1': 20_000 }, out: { 'telemetry.clean.v1': 19_810 } },
+        producer: { in: {}, out: { 'telemetry.raw.v1': 20_000 } },
+      },
+    });
     expect(text).toMatch(/processor\s+in telemetry.raw.v1 20,000 {2}-> {2}out telemetry.clean.v1 19,810/);
     expect(text).toMatch(/producer\s+in - {2}-> {2}out telemetry.raw.v1 20,000/);
     expect(appFlowLines({})).toEqual([]);

@@ -1,13 +1,5 @@
 import { App, Testing } from 'cdktf';
-import {
-  bootstrap,
-  BootstrapConfigError,
-  BootstrapConfigInput,
-  ciNames,
-  ciRoleArns,
-  reviewedPlanEnvironment,
-  validateBootstrap,
-} from '../../config/bootstrap';
+import { bootstrap, BootstrapConfigError, BootstrapConfigInput, ciNames, ciRoleArns, reviewedPlanEnvironment, validateBootstrap } from '../../config/bootstrap';
 import { environments } from '../../config/environments';
 import { EnvironmentConfigInput } from '../../config/schema';
 import {
@@ -85,7 +77,10 @@ describe('BootstrapStack (every environment in one account)', () => {
 
     it('is encrypted with its own rotating CMK, without bucket keys so encryption context is per object', () => {
       const [rule] = resource(tf, 'aws_s3_bucket_server_side_encryption_configuration', 'state-encryption').rule;
-      expect(rule).toEqual({ apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: stateKeyArn }, bucket_key_enabled: false });
+      expect(rule).toEqual({
+        apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: stateKeyArn },
+        bucket_key_enabled: false,
+      });
       const key = resource(tf, 'aws_kms_key', stateKeyId);
       expect(key.enable_key_rotation).toBe(true);
       expect(key.lifecycle).toEqual({ prevent_destroy: true });
@@ -127,8 +122,13 @@ describe('BootstrapStack (every environment in one account)', () => {
       const logs = resource(tf, 'aws_s3_bucket', 'access-logs');
       expect(logs.bucket).toBe(`${STATE_BUCKET}-access-logs`);
       expect(logs.lifecycle).toEqual({ prevent_destroy: true });
-      expect(resource(tf, 'aws_s3_bucket_logging', 'state-logging')).toMatchObject({ target_bucket: '${aws_s3_bucket.access-logs.id}', target_prefix: `${STATE_BUCKET}/` });
-      expect(resource(tf, 'aws_s3_bucket_server_side_encryption_configuration', 'access-logs-encryption').rule[0].apply_server_side_encryption_by_default).toEqual({ sse_algorithm: 'AES256' });
+      expect(resource(tf, 'aws_s3_bucket_logging', 'state-logging')).toMatchObject({
+        target_bucket: '${aws_s3_bucket.access-logs.id}',
+        target_prefix: `${STATE_BUCKET}/`,
+      });
+      expect(
+        resource(tf, 'aws_s3_bucket_server_side_encryption_configuration', 'access-logs-encryption').rule[0].apply_server_side_encryption_by_default,
+      ).toEqual({ sse_algorithm: 'AES256' });
       const policy = resource(tf, 'aws_s3_bucket_policy', 'access-logs-policy').policy;
       expect(stmt(policy, 'S3ServerAccessLogDelivery')).toMatchObject({
         Principal: { Service: 'logging.s3.amazonaws.com' },
@@ -149,7 +149,11 @@ describe('BootstrapStack (every environment in one account)', () => {
 
   const trustOf = (role: Json) => {
     const [s] = statements(role.assume_role_policy);
-    expect(s).toMatchObject({ Effect: 'Allow', Action: 'sts:AssumeRoleWithWebIdentity', Principal: { Federated: '${aws_iam_openid_connect_provider.github-oidc.arn}' } });
+    expect(s).toMatchObject({
+      Effect: 'Allow',
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Principal: { Federated: '${aws_iam_openid_connect_provider.github-oidc.arn}' },
+    });
     expect(s.Condition?.StringEquals[`${GITHUB_OIDC_HOST}:aud`]).toBe('sts.amazonaws.com');
     expect(Object.keys(s.Condition ?? {})).toEqual(['StringEquals']); // no StringLike wildcards on sub
     return list(s.Condition?.StringEquals[`${GITHUB_OIDC_HOST}:sub`]);
@@ -238,7 +242,9 @@ describe('BootstrapStack (every environment in one account)', () => {
       expect(stmt(boundary, 'PlatformIamOutsideTheBootstrap').NotResource).toEqual(allow.NotResource);
       expect(list(allow.Action)).not.toContain('iam:*');
       expect(stmt(boundary, 'OwnStateObjects').Resource).toBe(`${stateKey}*`);
-      expect(list(stmt(boundary, 'NoIamUsersOrLongLivedCredentials').Action)).toEqual(expect.arrayContaining(['iam:*User*', 'iam:*AccessKey*', 'iam:*LoginProfile*']));
+      expect(list(stmt(boundary, 'NoIamUsersOrLongLivedCredentials').Action)).toEqual(
+        expect.arrayContaining(['iam:*User*', 'iam:*AccessKey*', 'iam:*LoginProfile*']),
+      );
       expect(stmt(boundary, 'NoOtherEnvironmentsResources')).toMatchObject({
         Effect: 'Deny',
         Condition: { StringNotEquals: { 'aws:ResourceTag/Environment': env }, Null: { 'aws:ResourceTag/Environment': 'false' } },
@@ -263,7 +269,12 @@ describe('BootstrapStack (every environment in one account)', () => {
   it('hosts the app image repository: immutable tags, scanned, KMS-encrypted, pushed from main only', () => {
     const repoId = Object.keys(resources(tf, 'aws_ecr_repository'))[0];
     const repo = resource(tf, 'aws_ecr_repository', repoId);
-    expect(repo).toMatchObject({ name: 'sdp/apps', image_tag_mutability: 'IMMUTABLE', image_scanning_configuration: { scan_on_push: true }, force_delete: false });
+    expect(repo).toMatchObject({
+      name: 'sdp/apps',
+      image_tag_mutability: 'IMMUTABLE',
+      image_scanning_configuration: { scan_on_push: true },
+      force_delete: false,
+    });
     expect(repo.encryption_configuration[0].encryption_type).toBe('KMS');
     const lifecycle = Object.values(resources(tf, 'aws_ecr_lifecycle_policy'));
     expect(lifecycle).toHaveLength(1);
@@ -285,7 +296,10 @@ describe('BootstrapStack (every environment in one account)', () => {
         planRoleArn: `\${aws_iam_role.${env}-plan-role.arn}`,
         deployRoleArn: `\${aws_iam_role.${env}-deploy-role.arn}`,
         stateKmsKeyArn: stateKeyArn,
-        runsOn: environments.find((e) => e.name === env)!.kubernetes.endpoint.access === 'private' ? ['self-hosted', `${config.namePrefix}-${env}`] : ['ubuntu-24.04'],
+        runsOn:
+          environments.find((e) => e.name === env)!.kubernetes.endpoint.access === 'private'
+            ? ['self-hosted', `${config.namePrefix}-${env}`]
+            : ['ubuntu-24.04'],
       });
     }
     // prod ships with a private API endpoint: hosted runners cannot reach it.
@@ -333,7 +347,13 @@ describe('BootstrapStack options', () => {
       expect(shared.terraform.backend.local.path).toBe('../../../bootstrap-111111111111.tfstate');
       expect(resource(shared, 'aws_s3_bucket', 'state').bucket).toBe(firstEnv.state.bucket);
       expect(resource(prod, 'aws_s3_bucket', 'state').bucket).toBe('sdp-prod-terraform-state');
-      expect(Object.keys(resources(shared, 'aws_iam_role')).sort()).toEqual(['dev-deploy-role', 'dev-plan-role', 'image-publish-role', 'staging-deploy-role', 'staging-plan-role']);
+      expect(Object.keys(resources(shared, 'aws_iam_role')).sort()).toEqual([
+        'dev-deploy-role',
+        'dev-plan-role',
+        'image-publish-role',
+        'staging-deploy-role',
+        'staging-plan-role',
+      ]);
       expect(Object.keys(resources(prod, 'aws_iam_role')).sort()).toEqual(['prod-deploy-role', 'prod-plan-role']);
       expect(prod.provider.aws[0].allowed_account_ids).toEqual(['222222222222']);
     });
@@ -384,11 +404,27 @@ describe('validateBootstrap', () => {
   });
 
   it.each<[string, BootstrapConfigInput, RegExp]>([
-    ['a repository that is not owner/name', { ...bootstrap, repository: 'streaming-data-platform' }, /^repository: must be a GitHub repository as 'owner\/name'/],
-    ['an account ID that is not 12 digits', { ...bootstrap, accounts: { ...bootstrap.accounts, dev: '12345' } }, /^accounts\.dev: must be a 12-digit AWS account ID/],
+    [
+      'a repository that is not owner/name',
+      { ...bootstrap, repository: 'streaming-data-platform' },
+      /^repository: must be a GitHub repository as 'owner\/name'/,
+    ],
+    [
+      'an account ID that is not 12 digits',
+      { ...bootstrap, accounts: { ...bootstrap.accounts, dev: '12345' } },
+      /^accounts\.dev: must be a 12-digit AWS account ID/,
+    ],
     ['an environment without an account', { ...bootstrap, accounts: { dev: '123456789012', staging: '123456789012' } }, /^accounts\.prod: is missing/],
-    ['an account for an unknown environment', { ...bootstrap, accounts: { ...bootstrap.accounts, qa: '123456789012' } }, /^accounts\.qa: is not an environment in config\/environments\.ts/],
-    ['an unknown image registry environment', { ...bootstrap, image: { registryEnvironment: 'qa' } }, /^image\.registryEnvironment: 'qa' is not an environment/],
+    [
+      'an account for an unknown environment',
+      { ...bootstrap, accounts: { ...bootstrap.accounts, qa: '123456789012' } },
+      /^accounts\.qa: is not an environment in config\/environments\.ts/,
+    ],
+    [
+      'an unknown image registry environment',
+      { ...bootstrap, image: { registryEnvironment: 'qa' } },
+      /^image\.registryEnvironment: 'qa' is not an environment/,
+    ],
     ['an unknown reviewed-plan environment', { ...bootstrap, reviewedPlanEnvironments: ['qa'] }, /^reviewedPlanEnvironments: 'qa' is not an environment/],
     ['an unknown field', { ...bootstrap, stateBucket: 'x' } as BootstrapConfigInput, /^\(root\): Unrecognized key/],
   ])('rejects %s, naming the field', (_, input, message) => {

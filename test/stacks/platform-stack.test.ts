@@ -54,13 +54,27 @@ describe('environment stacks', () => {
 
   it.each(['dev', 'staging', 'prod'] as const)('%s declares every platform component', (env) => {
     for (const type of [
-      'aws_vpc', 'aws_flow_log', 'aws_default_security_group', 'aws_vpc_endpoint',
-      'aws_msk_cluster', 'aws_msk_configuration', 'aws_appautoscaling_policy',
-      'aws_eks_cluster', 'aws_eks_node_group', 'aws_eks_addon',
-      'aws_keyspaces_keyspace', 'aws_keyspaces_table',
-      'aws_s3_bucket', 'aws_glue_catalog_table', 'aws_athena_workgroup',
-      'aws_sns_topic', 'aws_cloudwatch_metric_alarm', 'aws_cloudwatch_dashboard',
-      'helm_release', 'kubernetes_deployment_v1', 'kubernetes_job_v1',
+      'aws_vpc',
+      'aws_flow_log',
+      'aws_default_security_group',
+      'aws_vpc_endpoint',
+      'aws_msk_cluster',
+      'aws_msk_configuration',
+      'aws_appautoscaling_policy',
+      'aws_eks_cluster',
+      'aws_eks_node_group',
+      'aws_eks_addon',
+      'aws_keyspaces_keyspace',
+      'aws_keyspaces_table',
+      'aws_s3_bucket',
+      'aws_glue_catalog_table',
+      'aws_athena_workgroup',
+      'aws_sns_topic',
+      'aws_cloudwatch_metric_alarm',
+      'aws_cloudwatch_dashboard',
+      'helm_release',
+      'kubernetes_deployment_v1',
+      'kubernetes_job_v1',
     ]) {
       expect([env, type, all(out[env], type).length > 0]).toEqual([env, type, true]);
     }
@@ -142,9 +156,7 @@ describe('environment stacks', () => {
     const used = groups.map((g) => String(g.subnet_ids[0]).match(/aws_subnet\.([^.]+)\.id/)?.[1]);
     expect(new Set(used).size).toBe(groups.length);
     expect(used.every((id) => subnets.some(([sid]) => sid === id))).toBe(true);
-    expect(groups.map((g) => g.node_group_name_prefix).sort()).toEqual(
-      cfg[env].network.availabilityZones.map((az) => `general-${az}-`).sort(),
-    );
+    expect(groups.map((g) => g.node_group_name_prefix).sort()).toEqual(cfg[env].network.availabilityZones.map((az) => `general-${az}-`).sort());
   });
 
   it('tells the cluster autoscaler to keep the zonal node groups balanced', () => {
@@ -168,7 +180,9 @@ describe('environment stacks', () => {
     const associations = all(out.prod, 'aws_eks_access_policy_association');
     const entry = all(out.prod, 'aws_eks_access_entry').find((e) => e.principal_arn === admin);
     expect(entry).toBeDefined();
-    expect(associations.some((a) => String(a.principal_arn).includes('platform-break-glass') && String(a.policy_arn).endsWith('/AmazonEKSClusterAdminPolicy'))).toBe(true);
+    expect(
+      associations.some((a) => String(a.principal_arn).includes('platform-break-glass') && String(a.policy_arn).endsWith('/AmazonEKSClusterAdminPolicy')),
+    ).toBe(true);
   });
 
   describe('app image tag', () => {
@@ -199,23 +213,40 @@ describe('environment stacks', () => {
     const IAM_NAMED = ['aws_iam_role', 'aws_iam_policy'];
     /** `arn:...:role/acme-dev-*` as a RegExp over names. */
     const managedNamePatterns = (bootstrapJson: any, env: string): RegExp[] => {
-      const policies = Object.values<any>(bootstrapJson.resource.aws_iam_role_policy ?? {}).filter((p) => String(p.role).includes(`${env}-deploy`) || String(p.name).includes('platform-iam'));
+      const policies = Object.values<any>(bootstrapJson.resource.aws_iam_role_policy ?? {}).filter(
+        (p) => String(p.role).includes(`${env}-deploy`) || String(p.name).includes('platform-iam'),
+      );
       const statements = policies.flatMap((p) => JSON.parse(p.policy).Statement).filter((st: any) => st.Sid === 'ManagePlatformIam');
       return statements
         .flatMap((st: any) => [st.Resource].flat())
-        .map((arn: string) => new RegExp(`^${arn.split(':').pop()!.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
+        .map(
+          (arn: string) =>
+            new RegExp(
+              `^${arn
+                .split(':')
+                .pop()!
+                .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*/g, '.*')}$`,
+            ),
+        );
     };
 
     it.each(['sdp', 'acme'])('names every IAM role and policy of an environment so that its deploy role may manage it (namePrefix %s)', (namePrefix) => {
       const app = buildApp(Testing.app() as App, {
-        bootstrap: { repository: 'example-org/streaming-data-platform', accounts: { dev: '123456789012', staging: '123456789012', prod: '123456789012' }, namePrefix },
+        bootstrap: {
+          repository: 'example-org/streaming-data-platform',
+          accounts: { dev: '123456789012', staging: '123456789012', prod: '123456789012' },
+          namePrefix,
+        },
       });
       const bootstrapJson = JSON.parse(Testing.synth(app.node.findChild('bootstrap') as any));
       for (const env of ['dev', 'staging'] as const) {
         const stack = JSON.parse(Testing.synth(app.node.findChild(env) as PlatformStack));
         const patterns = managedNamePatterns(bootstrapJson, env);
         expect(patterns.length).toBeGreaterThan(0);
-        const names = IAM_NAMED.flatMap((type) => Object.values<any>(stack.resource[type] ?? {}).map((r) => `${type === 'aws_iam_role' ? 'role' : 'policy'}/${r.name}`));
+        const names = IAM_NAMED.flatMap((type) =>
+          Object.values<any>(stack.resource[type] ?? {}).map((r) => `${type === 'aws_iam_role' ? 'role' : 'policy'}/${r.name}`),
+        );
         expect(names.length).toBeGreaterThan(5);
         const unmanaged = names.filter((n) => !patterns.some((p) => p.test(n)));
         expect([namePrefix, env, unmanaged]).toEqual([namePrefix, env, []]);

@@ -22,12 +22,19 @@ const MAX_ALIGNMENT_CELLS = 1_000_000;
  * adding or removing members never reorders the others, and this alignment is exactly the
  * membership difference of a set. For a real list it is the diff Terraform itself shows.
  */
-function alignLists(before: readonly unknown[], after: readonly unknown[], equal: (i: number, j: number) => boolean): Array<{ before?: number; after?: number }> {
+function alignLists(
+  before: readonly unknown[],
+  after: readonly unknown[],
+  equal: (i: number, j: number) => boolean,
+): Array<{ before?: number; after?: number }> {
   let start = 0;
   while (start < before.length && start < after.length && equal(start, start)) start++;
   let endB = before.length;
   let endA = after.length;
-  while (endB > start && endA > start && equal(endB - 1, endA - 1)) endB--, endA--;
+  while (endB > start && endA > start && equal(endB - 1, endA - 1)) {
+    endB--;
+    endA--;
+  }
   const n = endB - start;
   const m = endA - start;
   const anchors: Array<[number, number]> = [];
@@ -36,7 +43,7 @@ function alignLists(before: readonly unknown[], after: readonly unknown[], equal
     for (let i = n - 1; i >= 0; i--) {
       for (let j = m - 1; j >= 0; j--) lcs[i][j] = equal(start + i, start + j) ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
     }
-    for (let i = 0, j = 0; i < n && j < m; ) {
+    for (let i = 0, j = 0; i < n && j < m;) {
       if (equal(start + i, start + j)) anchors.push([start + i++, start + j++]);
       else if (lcs[i + 1][j] >= lcs[i][j + 1]) i++;
       else j++;
@@ -75,7 +82,8 @@ export function attributeChanges(change: Change, redactor: Redactor): AttributeC
     return replacePaths.some((r) => key === r || key.startsWith(`${r}\u0000`));
   };
   const push = (p: AttributePath, before: string, after: string) => out.push({ path: formatPath(p), before, after, forcesReplacement: forces(p) });
-  const child = (p: AttributePath, k: Segment): AttributePath => (p.json ? { attribute: p.attribute, json: [...p.json, k] } : { attribute: [...p.attribute, k] });
+  const child = (p: AttributePath, k: Segment): AttributePath =>
+    p.json ? { attribute: p.attribute, json: [...p.json, k] } : { attribute: [...p.attribute, k] };
 
   const walk = (p: AttributePath, b: unknown, a: unknown, bs: unknown, as: unknown, au: unknown): void => {
     if (bs === true || as === true) {
@@ -95,14 +103,15 @@ export function attributeChanges(change: Change, redactor: Redactor): AttributeC
         const j = pair.after;
         if (i === undefined) push(child(p, j!), ABSENT, formatValue(a[j!], markAt(as, j!), redactor, markAt(au, j!)));
         else if (j === undefined) push(child(p, i), formatValue(b[i], markAt(bs, i), redactor), ABSENT);
-        else walk(
-          child(p, j ?? i!),
-          i === undefined ? undefined : b[i],
-          j === undefined ? undefined : a[j],
-          i === undefined ? undefined : markAt(bs, i),
-          j === undefined ? undefined : markAt(as, j),
-          j === undefined ? undefined : markAt(au, j),
-        );
+        else
+          walk(
+            child(p, j ?? i!),
+            i === undefined ? undefined : b[i],
+            j === undefined ? undefined : a[j],
+            i === undefined ? undefined : markAt(bs, i),
+            j === undefined ? undefined : markAt(as, j),
+            j === undefined ? undefined : markAt(au, j),
+          );
       }
       return;
     }

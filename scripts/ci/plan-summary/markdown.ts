@@ -6,6 +6,7 @@
 
 /** Control and line-separator characters, escaped as JSON does (`\n`, `\u2028`). */
 export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return s.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (ch) => {
     const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
     return named[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;

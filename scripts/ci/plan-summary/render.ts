@@ -160,7 +160,7 @@ export function renderPlanSummary(planJson: unknown, options: RenderOptions): st
       let line = `> - ${what} ${label(c.rc)}`;
       if (detail === 'full') {
         line += `: loses ${DATA_BEARING_RESOURCES[c.rc.type]}`;
-        const reason = c.rc.action_reason ? REASONS[c.rc.action_reason] ?? printable(c.rc.action_reason) : undefined;
+        const reason = c.rc.action_reason ? (REASONS[c.rc.action_reason] ?? printable(c.rc.action_reason)) : undefined;
         const forcing = (c.rc.change.replace_paths ?? []).map((p) => code(formatPath({ attribute: p })));
         if (forcing.length > 0) line += `; forced by ${forcing.slice(0, 5).join(', ')}${forcing.length > 5 ? '…' : ''}`;
         else if (reason) line += `; ${reason}`;
@@ -276,13 +276,17 @@ export function renderPlanSummary(planJson: unknown, options: RenderOptions): st
     if (outputs.length > 0 && l.outputs > 0) parts.push(['#### Outputs', outputs.slice(0, l.outputs).join('\n')].join('\n\n'));
     if (detailBlocks.length > 0 && l.details > 0) {
       parts.push(
-        [`<details><summary>Full details (${plural(detailBlocks.length, 'resource change')})</summary>`, ...headAndTail(detailBlocks, l.details, (omitted) => `…${plural(omitted, 'resource change')} omitted here: see ${fullPlanAt}.`), '</details>'].join(
-          '\n\n',
-        ),
+        [
+          `<details><summary>Full details (${plural(detailBlocks.length, 'resource change')})</summary>`,
+          ...headAndTail(detailBlocks, l.details, (omitted) => `…${plural(omitted, 'resource change')} omitted here: see ${fullPlanAt}.`),
+          '</details>',
+        ].join('\n\n'),
       );
     }
     const footer = [...l.notes];
-    footer.push(`<sub>Rendered by scripts/ci/plan-summary.ts from \`terraform show -json\`${plan.terraform_version ? ` (Terraform ${printable(plan.terraform_version)})` : ''}. Sensitive values are masked.</sub>`);
+    footer.push(
+      `<sub>Rendered by scripts/ci/plan-summary.ts from \`terraform show -json\`${plan.terraform_version ? ` (Terraform ${printable(plan.terraform_version)})` : ''}. Sensitive values are masked.</sub>`,
+    );
     parts.push(footer.join('\n\n'));
     return `${parts.join('\n\n')}\n`;
   };
@@ -354,4 +358,3 @@ export function renderPlanFailure(environment: string, reason: string, runUrl?: 
     '',
   ].join('\n');
 }
-

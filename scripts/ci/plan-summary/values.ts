@@ -94,7 +94,9 @@ function withPlaceholders(value: unknown, sensitive: unknown, unknown: unknown, 
   if (Array.isArray(value)) return value.map((v, i) => withPlaceholders(v, markAt(sensitive, i), markAt(unknown, i), redactor));
   if (isContainer(value)) {
     const keys = new Set([...Object.keys(value), ...(isContainer(unknown) ? Object.keys(unknown).filter((k) => markAt(unknown, k) === true) : [])]);
-    return Object.fromEntries([...keys].sort().map((k) => [k, withPlaceholders((value as Record<string, unknown>)[k], markAt(sensitive, k), markAt(unknown, k), redactor)]));
+    return Object.fromEntries(
+      [...keys].sort().map((k) => [k, withPlaceholders((value as Record<string, unknown>)[k], markAt(sensitive, k), markAt(unknown, k), redactor)]),
+    );
   }
   return value;
 }

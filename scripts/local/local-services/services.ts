@@ -9,17 +9,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { Kafka, logLevel } from 'kafkajs';
 import * as path from 'path';
-import {
-  cassandraLibDir,
-  dataDir,
-  endpoints,
-  kafkaLibDir,
-  LOOPBACK,
-  minioBinary,
-  ports,
-  ServiceName,
-  versions,
-} from './config';
+import { cassandraLibDir, dataDir, endpoints, kafkaLibDir, LOOPBACK, minioBinary, ports, ServiceName, versions } from './config';
 import { run } from './install';
 import type { LaunchSpec } from '../launcher';
 
@@ -263,14 +253,7 @@ const s3: ServiceDefinition = {
     const e = endpoints();
     return {
       command: minioBinary(),
-      args: [
-        'server',
-        storage,
-        '--address',
-        `${LOOPBACK}:${ports.s3.api}`,
-        '--console-address',
-        `${LOOPBACK}:${ports.s3.console}`,
-      ],
+      args: ['server', storage, '--address', `${LOOPBACK}:${ports.s3.api}`, '--console-address', `${LOOPBACK}:${ports.s3.console}`],
       env: {
         ...process.env,
         MINIO_ROOT_USER: e.s3AccessKeyId,

@@ -161,4 +161,3 @@ export function unreadByApp(c: PipelineCounters): string[] {
     }),
   );
 }
-

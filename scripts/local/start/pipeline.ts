@@ -18,7 +18,11 @@ export interface ProducerReport {
 }
 
 export class AppFailedError extends Error {
-  constructor(readonly app: AppName, detail: string, logTail: string) {
+  constructor(
+    readonly app: AppName,
+    detail: string,
+    logTail: string,
+  ) {
     super(`${app} ${detail}; end of its log:\n${logTail}`);
     this.name = 'AppFailedError';
   }
@@ -43,7 +47,7 @@ export class Pipeline {
     const timeoutMs = opts.readyTimeoutMs ?? 90_000;
     try {
       await waitAppReady(proc.process, port, { timeoutMs });
-    } catch (err) {
+    } catch {
       throw new AppFailedError(app, proc.process.running ? `was not ready after ${timeoutMs / 1000} s` : 'exited during start-up', proc.process.logTail());
     }
     return proc;

@@ -34,8 +34,7 @@ function parseValue(s: string): number {
   return Number(s);
 }
 
-const matches = (s: Sample, name: string, filter: LabelFilter) =>
-  s.name === name && Object.entries(filter).every(([k, v]) => s.labels[k] === v);
+const matches = (s: Sample, name: string, filter: LabelFilter) => s.name === name && Object.entries(filter).every(([k, v]) => s.labels[k] === v);
 
 /** Sum over every series of `name` whose labels match `filter` (0 when there is none). */
 export function sumOf(samples: readonly Sample[], name: string, filter: LabelFilter = {}): number {

@@ -117,13 +117,15 @@ export function summaryText(s: RunSummary): string {
     `    lake        ${q(s.latencyBySinkMs.lake)}`,
     `    ${s.latencyMethod}`,
   ];
-  if (s.apps) lines.push('', 'Per app, records in and out by topic (or table), from each app\'s /metrics:', ...appFlowLines(s.apps));
+  if (s.apps) lines.push('', "Per app, records in and out by topic (or table), from each app's /metrics:", ...appFlowLines(s.apps));
   if (s.sample) {
     const { sample } = s;
     lines.push('', `Sample query, busiest device/day of the run (${sample.deviceId}, ${sample.day}), lake via DuckDB as in Athena:`);
     lines.push(...sample.sql.split('\n').map((l) => `    ${l}`));
     const metrics = [...new Set([...sample.lake, ...sample.cassandra].map((m) => m.metric))].sort();
-    lines.push(`    ${'metric'.padEnd(14)}${'lake count'.padStart(11)}${'lake avg'.padStart(12)}${'cassandra count'.padStart(17)}${'cassandra avg'.padStart(15)}`);
+    lines.push(
+      `    ${'metric'.padEnd(14)}${'lake count'.padStart(11)}${'lake avg'.padStart(12)}${'cassandra count'.padStart(17)}${'cassandra avg'.padStart(15)}`,
+    );
     for (const m of metrics) {
       const l = sample.lake.find((x) => x.metric === m);
       const c = sample.cassandra.find((x) => x.metric === m);
@@ -145,7 +147,10 @@ export function summaryText(s: RunSummary): string {
 
 /** One line per app: `  processor       in telemetry.raw.v1 20,000  ->  out telemetry.clean.v1 19,800, ...`. */
 export function appFlowLines(flows: Readonly<Record<string, AppFlow>>): string[] {
-  const list = (m: Readonly<Record<string, number>>) => Object.entries(m).map(([t, n]) => `${t} ${int(n)}`).join(', ') || '-';
+  const list = (m: Readonly<Record<string, number>>) =>
+    Object.entries(m)
+      .map(([t, n]) => `${t} ${int(n)}`)
+      .join(', ') || '-';
   return Object.entries(flows).map(([app, f]) => `  ${app.padEnd(16)}in ${list(f.in)}  ->  out ${list(f.out)}`);
 }
 
@@ -155,10 +160,13 @@ export function summaryJson(s: RunSummary, extra: Readonly<Record<string, unknow
 }
 
 /** What is missing, in words; empty when the run is complete. */
-export function findProblems(s: Pick<RunSummary, 'valid' | 'malformed' | 'dlq' | 'cassandraRows' | 'lakeRecords' | 'lakeDuplicates'> & { sampleAgrees?: boolean }): string[] {
+export function findProblems(
+  s: Pick<RunSummary, 'valid' | 'malformed' | 'dlq' | 'cassandraRows' | 'lakeRecords' | 'lakeDuplicates'> & { sampleAgrees?: boolean },
+): string[] {
   const problems: string[] = [];
   if (s.cassandraRows !== s.valid) problems.push(`Cassandra holds ${int(s.cassandraRows)} of this run's ${int(s.valid)} valid readings`);
-  if (s.lakeRecords - s.lakeDuplicates !== s.valid) problems.push(`the lake holds ${int(s.lakeRecords - s.lakeDuplicates)} of this run's ${int(s.valid)} valid readings`);
+  if (s.lakeRecords - s.lakeDuplicates !== s.valid)
+    problems.push(`the lake holds ${int(s.lakeRecords - s.lakeDuplicates)} of this run's ${int(s.valid)} valid readings`);
   if (s.lakeDuplicates > 0) problems.push(`the lake holds ${int(s.lakeDuplicates)} duplicate reading(s)`);
   if (s.dlq !== s.malformed) problems.push(`the DLQ received ${int(s.dlq)} records for ${int(s.malformed)} malformed ones produced`);
   if (s.sampleAgrees === false) problems.push('the sample query gives different results in the lake and in Cassandra');
@@ -169,7 +177,7 @@ export function findProblems(s: Pick<RunSummary, 'valid' | 'malformed' | 'dlq' |
 export function waitingFor(c: PipelineCounters, produced: boolean, stored: boolean, unread: readonly string[]): string {
   if (!produced) return c.produced === 0 ? 'waiting for the producer to connect and send its first records' : 'producing';
   if (!stored) return 'draining: waiting for every record to reach Cassandra, the lake and the DLQ';
-  if (c.openWindows > 0) return `waiting for the processor to close its last ${c.openWindows.toLocaleString('en-US')} 1-minute window(s) (once their minute has passed and the partition is idle)`;
+  if (c.openWindows > 0)
+    return `waiting for the processor to close its last ${c.openWindows.toLocaleString('en-US')} 1-minute window(s) (once their minute has passed and the partition is idle)`;
   return `waiting for the apps to read what the others wrote (${unread.join(', ')})`;
 }
-

@@ -92,9 +92,7 @@ export interface PartitionOffsets {
 
 export async function topicOffsets(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
   const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets
-    .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
-    .sort((a, b) => a.partition - b.partition);
+  return offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((a, b) => a.partition - b.partition);
 }
 
 /** Records currently in the topic (high - low summed over partitions). */
@@ -143,9 +141,7 @@ export interface TopicRecord {
 }
 
 const headerText = (headers: IHeaders | undefined): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : v.toString()]),
-  );
+  Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : v.toString()]));
 
 /**
  * Every record of `topic` from its log start to its high watermark at the time of the call,
@@ -190,7 +186,10 @@ export async function readTopic(topic: string, timeoutMs = 120_000): Promise<Top
       },
     });
     const timer = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`reading ${topic}: partitions ${[...remaining.keys()].join(',')} not read to their end after ${timeoutMs} ms`)), timeoutMs).unref(),
+      setTimeout(
+        () => reject(new Error(`reading ${topic}: partitions ${[...remaining.keys()].join(',')} not read to their end after ${timeoutMs} ms`)),
+        timeoutMs,
+      ).unref(),
     );
     await Promise.race([finished, timer]);
   } finally {

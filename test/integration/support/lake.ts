@@ -36,9 +36,7 @@ export interface LakeObject {
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** `raw/telemetry/dt=YYYY-MM-DD/hour=HH/<topic>+<partition>+<10-digit start offset>.parquet` (apps/contracts/lake.ts). */
-const KEY = new RegExp(
-  `^${escape(lakeLayout.prefix)}dt=(\\d{4}-\\d{2}-\\d{2})/hour=(\\d{2})/${escape(topics.clean.name)}\\+(\\d+)\\+(\\d{10})\\.parquet$`,
-);
+const KEY = new RegExp(`^${escape(lakeLayout.prefix)}dt=(\\d{4}-\\d{2}-\\d{2})/hour=(\\d{2})/${escape(topics.clean.name)}\\+(\\d+)\\+(\\d{10})\\.parquet$`);
 
 export class Lake {
   private readonly s3: S3Client = createLocalS3Client();
@@ -53,9 +51,7 @@ export class Lake {
     const out: { key: string; etag: string; lastModified: number }[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: lakeLayout.prefix, ContinuationToken: token }),
-      );
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: lakeLayout.prefix, ContinuationToken: token }));
       for (const o of page.Contents ?? []) {
         out.push({ key: o.Key as string, etag: o.ETag ?? '', lastModified: o.LastModified?.getTime() ?? 0 });
       }

@@ -44,9 +44,7 @@ export async function scrape(port: number): Promise<Scrape> {
 
 /** Sum of the samples of `name` whose labels include `labels`. */
 export function total(s: Scrape, name: string, labels: Readonly<Record<string, string>> = {}): number {
-  return s.samples
-    .filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
-    .reduce((n, x) => n + x.value, 0);
+  return s.samples.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((n, x) => n + x.value, 0);
 }
 
 export function samplesOf(s: Scrape, name: string): Sample[] {

@@ -186,9 +186,7 @@ const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** `readings_by_device_day` against the reference: one row per valid reading, same values, right day. */
 export function compareReadings(ref: Reference, rows: readonly StoredReading[]): Comparison {
-  return compare(ref.readings, rows, readingKey, (e, a) =>
-    a.day !== utcDay(e.ts) ? `day ${a.day}, expected ${utcDay(e.ts)}` : readingDiff(e, a),
-  );
+  return compare(ref.readings, rows, readingKey, (e, a) => (a.day !== utcDay(e.ts) ? `day ${a.day}, expected ${utcDay(e.ts)}` : readingDiff(e, a)));
 }
 
 /** Every lake row against the reference: each valid reading exactly once across all objects. */
@@ -233,7 +231,10 @@ export function compareDeadLetters(ref: Reference, dlq: readonly TopicRecord[], 
 }
 
 /** The manifest (acknowledged sends) against the raw topic: the brokers kept every acknowledged record. */
-export function compareManifest(ref: Reference, manifest: readonly ManifestEntry[]): { valid: Comparison; malformedByKind: Record<string, number>; malformedInTopicByKind: Record<string, number> } {
+export function compareManifest(
+  ref: Reference,
+  manifest: readonly ManifestEntry[],
+): { valid: Comparison; malformedByKind: Record<string, number>; malformedInTopicByKind: Record<string, number> } {
   const valid = manifest.filter((e): e is Extract<ManifestEntry, { valid: true }> => e.valid);
   const tally = (kinds: readonly string[]) => kinds.reduce<Record<string, number>>((t, k) => ({ ...t, [k]: (t[k] ?? 0) + 1 }), {});
   return {
@@ -270,7 +271,19 @@ export function referenceAggregates(ref: Reference): Map<string, ExpectedAggrega
     const key = aggregateKey({ deviceId: r.deviceId, metric: r.metric, windowStart });
     const a = out.get(key);
     if (!a) {
-      out.set(key, { deviceId: r.deviceId, metric: r.metric, windowStart, windowEnd: windowStart + WINDOW_MS, count: 1, min: r.value, max: r.value, sum: r.value, avg: r.value, last: r.value, lastTs: r.ts });
+      out.set(key, {
+        deviceId: r.deviceId,
+        metric: r.metric,
+        windowStart,
+        windowEnd: windowStart + WINDOW_MS,
+        count: 1,
+        min: r.value,
+        max: r.value,
+        sum: r.value,
+        avg: r.value,
+        last: r.value,
+        lastTs: r.ts,
+      });
       continue;
     }
     const sum = a.sum + r.value;

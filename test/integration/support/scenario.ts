@@ -140,10 +140,7 @@ export class Scenario {
   /** Waits for the producer to finish its events and exit 0. */
   async waitProducer(timeoutMs = 120_000): Promise<void> {
     const producer = this.app('producer');
-    const exit = await Promise.race([
-      producer.exited,
-      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref()),
-    ]);
+    const exit = await Promise.race([producer.exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref())]);
     if (exit === undefined) throw new Error(`producer still running after ${timeoutMs / 1000} s; end of its log:\n${producer.logTail()}`);
     if (exit.code !== 0) throw new Error(`producer exited with ${JSON.stringify(exit)}; end of its log:\n${producer.logTail()}`);
   }

@@ -25,7 +25,11 @@ describe('lint-iam reference substitution', () => {
       Principal: { AWS: '${aws_iam_role.app.arn}' },
     });
     expect(JSON.parse(resolveReferences(stack, text, 'here'))).toEqual({
-      Resource: ['arn:aws:s3:::sdp-dev-lake-111122223333/*', expect.stringMatching(/^arn:aws:kafka:eu-west-1:111122223333:cluster\/sdp-dev\/[0-9a-f-]+$/), 'arn:aws:logs:eu-west-1:*'],
+      Resource: [
+        'arn:aws:s3:::sdp-dev-lake-111122223333/*',
+        expect.stringMatching(/^arn:aws:kafka:eu-west-1:111122223333:cluster\/sdp-dev\/[0-9a-f-]+$/),
+        'arn:aws:logs:eu-west-1:*',
+      ],
       Principal: { AWS: 'arn:aws:iam::111122223333:role/sdp-dev-app' },
     });
   });

@@ -135,9 +135,10 @@ describe('per-app flows from the catalog', () => {
   test('unreadByApp names each consumer that has not read all the others wrote to its topics', () => {
     // The cassandra-sink has read the clean readings but none of the 40 aggregates; the lake-sink
     // exposes no records-in at all here, so all 95 clean readings count as unread by it (its own
-    // records-out, labelled with the clean topic, are not writes to that topic).
+    // records-out, labelled with the clean topic, are not writes to that topic); the alerts app
+    // reports nothing here, so the 40 aggregates are unread by it too.
     const unread = unreadByApp(pipelineCounters(s));
-    expect(unread).toEqual(['cassandra-sink: 40 of telemetry.aggregates.v1', 'lake-sink: 95 of telemetry.clean.v1']);
+    expect(unread).toEqual(['cassandra-sink: 40 of telemetry.aggregates.v1', 'lake-sink: 95 of telemetry.clean.v1', 'alerts: 40 of telemetry.aggregates.v1']);
     expect(unread.some((u) => u.startsWith('processor'))).toBe(false);
   });
 

@@ -240,7 +240,7 @@ export class LaunchedProcess {
 
   constructor(
     readonly spec: LaunchSpec,
-    child: ChildProcess,
+    private readonly child: ChildProcess,
   ) {
     if (child.pid === undefined) throw new Error(`could not start ${spec.name} (${spec.command}): is it installed and on PATH?`);
     this.pid = child.pid;
@@ -279,6 +279,9 @@ export class LaunchedProcess {
    * and the process reaped. Removes the pid file. Safe to repeat.
    */
   async stop(graceMs: number): Promise<StopResult & { readonly pid: number; readonly exit: ProcessExit }> {
+    // The child is unref'd so that services may outlive us; while we wait for its exit it must
+    // keep our event loop alive, or Node ends this process (exit 0) before 'exit' is delivered.
+    this.child.ref();
     const forced = groupAlive(this.pid) ? await stopGroup(this.pid, graceMs, this.exited) : false;
     const exit = await this.exited;
     if (this.spec.pidFile) fs.rmSync(this.spec.pidFile, { force: true });

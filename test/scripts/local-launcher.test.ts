@@ -147,3 +147,24 @@ describe('waitFor', () => {
     await expect(wait).rejects.toThrow('the app died');
   });
 });
+
+describe('stop with nothing else to do', () => {
+  // A process whose only pending work is stopping a launched (unref'd) child must not exit
+  // before the stop resolves: Node ends a process whose event loop is empty, with code 0.
+  test('resolves and lets the caller go on, every time', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'launcher-stop-'));
+    const script = path.join(dir, 'stop.ts');
+    const launcher = path.join(__dirname, '../../scripts/local/launcher');
+    fs.writeFileSync(
+      script,
+      `import { launch } from ${JSON.stringify(launcher)};\n` +
+        `const p = launch({ name: 'sleeper', command: 'sh', args: ['-c', 'sleep 30'], logFile: ${JSON.stringify(path.join(dir, 'sleeper.log'))} });\n` +
+        `p.stop(5000).then((r) => console.log('stopped', r.exit.signal));\n`,
+    );
+    for (let i = 0; i < 5; i++) {
+      const out = require('child_process').execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+      expect(out.trim()).toBe('stopped SIGTERM');
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+});

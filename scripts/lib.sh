@@ -7,30 +7,23 @@ export PATH="$SDP_CACHE_DIR/bin:$PATH"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 CHECKOV_VERSION=3.3.30
-
-# Installs checkov from PyPI into a cached virtualenv (never into the system Python).
-ensure_checkov() {
-  local venv="$SDP_CACHE_DIR/checkov-$CHECKOV_VERSION"
-  if [ ! -x "$venv/bin/checkov" ]; then
-    log "installing checkov $CHECKOV_VERSION into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-  fi
-  ln -sf "$venv/bin/checkov" "$SDP_CACHE_DIR/bin/checkov"
-}
-
 PARLIAMENT_VERSION=1.6.4
 
-# Installs parliament (IAM policy linter) from PyPI into a cached virtualenv, like checkov.
-ensure_parliament() {
-  local venv="$SDP_CACHE_DIR/parliament-$PARLIAMENT_VERSION"
-  if [ ! -x "$venv/bin/parliament" ]; then
-    log "installing parliament $PARLIAMENT_VERSION into $venv"
+# Installs a PyPI tool into its own cached virtualenv (never into the system Python) and links
+# its command into the cache's bin.
+ensure_pip_tool() { # package version
+  local venv="$SDP_CACHE_DIR/$1-$2"
+  if [ ! -x "$venv/bin/$1" ]; then
+    log "installing $1 $2 into $venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "parliament==$PARLIAMENT_VERSION"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$1==$2"
   fi
-  ln -sf "$venv/bin/parliament" "$SDP_CACHE_DIR/bin/parliament"
+  ln -sf "$venv/bin/$1" "$SDP_CACHE_DIR/bin/$1"
 }
+
+ensure_checkov() { ensure_pip_tool checkov "$CHECKOV_VERSION"; }
+# parliament: the IAM policy linter behind `npm run lint:iam`.
+ensure_parliament() { ensure_pip_tool parliament "$PARLIAMENT_VERSION"; }
 
 # promtool comes from Debian's prometheus package.
 ensure_promtool() {

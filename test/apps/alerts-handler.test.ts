@@ -5,7 +5,7 @@ import { alertsEnv } from '../../apps/alerts/config';
 import { dlqHeaders, topics } from '../../apps/contracts/topics';
 import { telemetryAlertSchema } from '../../apps/contracts/telemetry';
 import { loadConfig } from '../../apps/lib/config';
-import type { BatchContext } from '../../apps/lib/consumer';
+import { runningBatchContext } from './batch-context';
 import { createMetrics } from '../../apps/lib/metrics';
 
 const T0 = Date.UTC(2025, 0, 1, 12);
@@ -61,16 +61,7 @@ function harness(failSend = false) {
     topics: { alerts: topics.alerts.name, deadLetter: topics.deadLetter.name },
     metrics,
   });
-  const ctx = {
-    logger,
-    metrics,
-    generation: 1,
-    heartbeat: async () => undefined,
-    isRunning: () => true,
-    isStale: () => false,
-    pause: () => undefined,
-    resume: () => undefined,
-  } satisfies BatchContext;
+  const ctx = runningBatchContext(logger, metrics);
   return { handle: (b: Batch) => handle(b, ctx), sent, metrics };
 }
 

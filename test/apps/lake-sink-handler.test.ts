@@ -7,6 +7,7 @@ import { lakeSinkEnv, lakeSinkOptionsOf } from '../../apps/lake-sink/config';
 import { requireEsm } from '../../apps/lake-sink/esm';
 import { classifyS3Error } from '../../apps/lake-sink/object-store';
 import { LakeSink, LakeSinkMetrics } from '../../apps/lake-sink/sink';
+import { runningBatchContext } from './batch-context';
 import type { AssignmentContext, BatchContext, IdleContext, OffsetCommit, PartitionAssignment } from '../../apps/lib/consumer';
 import { loadConfig } from '../../apps/lib/config';
 import { createLogger } from '../../apps/lib/logger';
@@ -117,17 +118,7 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; committed
     },
   );
   const commits: OffsetCommit[] = [];
-  const ctx = (over: Partial<BatchContext> = {}): BatchContext => ({
-    logger,
-    metrics,
-    generation: 1,
-    heartbeat: async () => undefined,
-    isRunning: () => true,
-    isStale: () => false,
-    pause: () => undefined,
-    resume: () => undefined,
-    ...over,
-  });
+  const ctx = (over: Partial<BatchContext> = {}): BatchContext => runningBatchContext(logger, metrics, over);
   const idle: IdleContext = {
     logger,
     metrics,

@@ -1,7 +1,8 @@
 import type { Batch, TopicMessages } from 'kafkajs';
 import pino from 'pino';
 import { topics } from '../../apps/contracts/topics';
-import type { BatchContext, IdleContext } from '../../apps/lib/consumer';
+import { runningBatchContext } from './batch-context';
+import type { IdleContext } from '../../apps/lib/consumer';
 import { createMetrics } from '../../apps/lib/metrics';
 import { Processor } from '../../apps/processor/processor';
 
@@ -51,16 +52,7 @@ describe('Processor send lanes', () => {
       ]),
       T0,
     );
-    const ctx = {
-      logger,
-      metrics,
-      generation: 1,
-      heartbeat: async () => undefined,
-      isRunning: () => true,
-      isStale: () => false,
-      pause: () => undefined,
-      resume: () => undefined,
-    } satisfies BatchContext;
+    const ctx = runningBatchContext(logger, metrics);
     await processor.handleBatch(batch(3, 0, [T0, T0 + 1]), ctx);
     await processor.handleBatch(batch(7, 0, [T0 + 2]), ctx);
     expect(calls).toEqual([

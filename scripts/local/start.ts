@@ -23,6 +23,7 @@ import * as path from 'path';
 import { topics } from '../../apps/contracts/topics';
 import { createLocalS3Client, endpoints, isPortFree, kill, ServiceName } from './local-services';
 import { ArgsError, parseStartArgs, StartOptions, usage } from './start/args';
+import { renderRunChart, RunChartOptions } from './start/chart';
 import { consumerApps, countersSince, unreadByApp, endToEndQuantiles, PipelineCounters, quantilesMs, ratePerSec } from './start/counters';
 import { AppFailedError, Pipeline } from './start/pipeline';
 import { ProgressPrinter } from './start/progress';
@@ -201,6 +202,16 @@ class StartRun {
     const pipelineMs = Math.max(1, drained.doneAt - producedAt);
     const bySink = { cassandra: quantilesMs(c.latency.cassandra), lake: quantilesMs(c.latency.lake) };
     const produced = report.valid + report.malformed;
+    const chart = await this.phase('chart', () =>
+      this.drawChart(path.join(logsDir, 'run.svg'), {
+        subtitle: `${produced.toLocaleString('en-US')} events (${report.malformed.toLocaleString('en-US')} malformed), run ${runId}`,
+        events: [
+          { atMs: producedAt, label: 'producer sending' },
+          { atMs: producedAt + report.durationMs, label: 'producer done' },
+          ...(drained.stalled ? [] : [{ atMs: drained.doneAt, label: 'every record stored' }]),
+        ],
+      }),
+    );
     const facts = {
       valid: report.valid,
       malformed: report.malformed,
@@ -240,8 +251,19 @@ class StartRun {
       problems,
       ok: problems.length === 0,
       logsDir,
+      ...(chart ? { chart } : {}),
     };
     return { summary, apps: pipeline.supervisor.apps.map((a) => ({ name: a.name, pid: a.pid, port: a.port })) };
+  }
+
+  /** The picture of the run; a failure to draw it is a warning, never a failed run. */
+  private async drawChart(file: string, opts: RunChartOptions): Promise<string | undefined> {
+    try {
+      return await renderRunChart(this.progress.samples(), file, opts);
+    } catch (err) {
+      this.say(`warning: could not draw the picture of the run (${(err as Error).message.split('\n')[0]}); the summary does not need it`);
+      return undefined;
+    }
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
  * Live progress on a stream: a block redrawn in place on a terminal (twice a second), one line
  * every few seconds otherwise, so logs and CI output stay readable. Rates are taken over the last
- * few seconds of scrapes.
+ * few seconds of scrapes; the whole run is kept too (bounded), for its picture.
  */
+import { RunPoint, RunSeries } from './chart';
 import { PipelineCounters, ratePerSec } from './counters';
 import { progressBlock, progressLine, ProgressView, redraw } from './report';
 
@@ -10,6 +11,7 @@ const RATE_WINDOW_MS = 3_000;
 
 export class ProgressPrinter {
   private readonly history: { at: number; c: PipelineCounters }[] = [];
+  private series = new RunSeries();
   private drawnLines = 0;
   private lastPrint = 0;
   private readonly tty: boolean;
@@ -24,6 +26,7 @@ export class ProgressPrinter {
 
   update(counters: PipelineCounters, phase: string, now = Date.now()): void {
     this.history.push({ at: now, c: counters });
+    this.series.add(now, counters);
     while (this.history.length > 2 && now - this.history[1].at >= RATE_WINDOW_MS) this.history.shift();
     const since = now - this.lastPrint;
     if (since < (this.tty ? 500 : this.lineIntervalMs)) return;
@@ -44,9 +47,15 @@ export class ProgressPrinter {
     this.drawnLines = 0;
   }
 
-  /** Counters start over (a new baseline): forget the rate history. */
+  /** Every update since the start (or the last restart), thinned to a bounded number of points. */
+  samples(): RunPoint[] {
+    return this.series.points();
+  }
+
+  /** Counters start over (a new baseline): forget the rate history and the run's samples. */
   restart(): void {
     this.history.length = 0;
+    this.series = new RunSeries();
     this.drawnLines = 0;
     this.lastPrint = 0;
   }

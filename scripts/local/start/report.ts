@@ -98,6 +98,8 @@ export interface RunSummary {
   readonly problems: readonly string[];
   readonly ok: boolean;
   readonly logsDir: string;
+  /** The SVG picture of the run (each stage's rate over time); absent when it could not be drawn. */
+  readonly chart?: string;
 }
 
 export function summaryText(s: RunSummary): string {
@@ -142,6 +144,7 @@ export function summaryText(s: RunSummary): string {
     lines.push('', `Took ${(s.durationMs.total / 1000).toFixed(1)} s: ${phases.join(', ')}`);
   }
   lines.push(`App logs: ${s.logsDir}`);
+  if (s.chart) lines.push(`Picture of the run (records/s per stage over time): ${s.chart}`);
   return lines.join('\n');
 }
 

@@ -181,6 +181,9 @@ describe('npm start', () => {
     expect(s.cassandraAggregates).toBeGreaterThan(0);
     // Each app of the catalog reports its records in and out.
     expect(Object.keys(s.apps).sort()).toEqual([...apps].sort());
+    // The picture of the run, beside its logs.
+    expect(s.chart).toBe(path.join(s.logsDir, 'run.svg'));
+    expect(fs.readFileSync(s.chart, 'utf8')).toMatch(/^<svg/);
 
     // The DLQ itself, independently of the summary: one record per malformed one, with context headers.
     const dead = await dlqSince(dlqBefore);

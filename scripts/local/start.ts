@@ -204,7 +204,10 @@ class StartRun {
     const produced = report.valid + report.malformed;
     const chart = await this.phase('chart', () =>
       this.drawChart(path.join(logsDir, 'run.svg'), {
-        subtitle: `${produced.toLocaleString('en-US')} events (${report.malformed.toLocaleString('en-US')} malformed), run ${runId}`,
+        subtitle: [
+          `${produced.toLocaleString('en-US')} events (${report.malformed.toLocaleString('en-US')} malformed), run ${runId}`,
+          'once every record is stored, the processor closes its last 1-minute windows when their minute has passed',
+        ],
         events: [
           { atMs: producedAt, label: 'producer sending' },
           { atMs: producedAt + report.durationMs, label: 'producer done' },

@@ -89,7 +89,7 @@ describe('runChartSpec', () => {
 
   test('title, axis titles with units, subtitle; marks only the moments inside the run', () => {
     const spec = runChartSpec(points, {
-      subtitle: '1,000 events',
+      subtitle: ['1,000 events'],
       events: [
         { atMs: 9_000, label: 'before' },
         { atMs: 12_500, label: 'producer done' },
@@ -101,7 +101,7 @@ describe('runChartSpec', () => {
     expect(spec.vconcat[0].layer[0].encoding.y.title).toMatch(/records\/s/);
     expect(spec.vconcat[0].layer[0].encoding.x.title).toMatch(/\(s\)/);
     expect(spec.vconcat[1].encoding.y.title).toMatch(/records/);
-    expect(spec.vconcat[0].layer[1].data.values).toEqual([{ t: 2.5, label: 'producer done', y: 4 }]);
+    expect(spec.vconcat[0].layer[1].data.values).toEqual([{ t: 2.5, label: 'producer done', y: -4 }]);
   });
 
   test('the log-scale ticks are the powers of ten up to the largest value', () => {

@@ -26,7 +26,8 @@ export interface RunEvent {
 }
 
 export interface RunChartOptions {
-  readonly subtitle?: string;
+  /** Lines under the title. */
+  readonly subtitle?: readonly string[];
   readonly events?: readonly RunEvent[];
   /**
    * Shortest interval a rate is taken over. The apps count per batch (a lake file, a Cassandra
@@ -105,9 +106,9 @@ export class RunSeries {
 }
 
 /**
- * Two panels over one time axis: records per second per stage (each interval between two samples
- * drawn as a step at its rate, from rest at the first sample), and each stage's running count,
- * which shows how far each stage trails the one before it.
+ * Two panels over one time axis: records per second per stage (each interval drawn as a step at
+ * its rate, from rest at the first sample), and each stage's running count, which shows how far
+ * each stage trails the one before it.
  */
 export function runChartSpec(points: readonly RunPoint[], opts: RunChartOptions = {}): TopLevelSpec {
   if (points.length < 2) throw new Error(`the run chart needs at least two samples of the counters, got ${points.length}`);
@@ -116,14 +117,16 @@ export function runChartSpec(points: readonly RunPoint[], opts: RunChartOptions 
   const seconds = (ms: number) => (ms - t0) / 1000;
   const stages = [...new Set(points.flatMap((p) => Object.keys(p.counts)))];
   const countOf = (p: RunPoint, stage: string) => p.counts[stage] ?? 0;
-  const bounds = intervalBounds(points, opts.rateIntervalMs ?? 1_000);
+  const intervalMs = opts.rateIntervalMs ?? 1_000;
+  const bounds = intervalBounds(points, intervalMs);
   const rates = stages.flatMap((stage) => [
     { stage, t: 0, rate: 0 },
     ...bounds.slice(1).map((p, i) => ({ stage, t: seconds(p.atMs), rate: ratePerSec(countOf(p, stage) - countOf(bounds[i], stage), p.atMs - bounds[i].atMs) })),
   ]);
   const counts = stages.flatMap((stage) => points.map((p) => ({ stage, t: seconds(p.atMs), count: countOf(p, stage) })));
-  // Labels one under the other, so two moments close in time stay readable.
-  const events = (opts.events ?? []).filter((e) => e.atMs >= t0 && e.atMs <= end).map((e, i) => ({ t: seconds(e.atMs), label: e.label, y: 4 + 14 * i }));
+  // Labels above the plot, one over the other, so they cover no line and two moments close in time stay readable.
+  const inRun = (opts.events ?? []).filter((e) => e.atMs >= t0 && e.atMs <= end);
+  const events = inRun.map((e, i) => ({ t: seconds(e.atMs), label: e.label, y: -4 - 14 * (inRun.length - 1 - i) }));
 
   const x = { field: 't', type: 'quantitative', title: 'time since the producer was launched (s)', scale: { nice: false } } as const;
   const color = { field: 'stage', type: 'nominal', title: 'stage', scale: { domain: stages }, legend: { labelLimit: 300 } } as const;
@@ -136,7 +139,7 @@ export function runChartSpec(points: readonly RunPoint[], opts: RunChartOptions 
         { data: { values: events }, mark: { type: 'rule' as const, strokeDash: [4, 3], color: '#888' }, encoding: { x } },
         {
           data: { values: events },
-          mark: { type: 'text' as const, align: 'left' as const, baseline: 'top' as const, dx: 3, color: '#555' },
+          mark: { type: 'text' as const, align: 'left' as const, baseline: 'bottom' as const, color: '#555' },
           encoding: { x, y: { field: 'y', type: 'quantitative' as const, scale: null }, text: { field: 'label' } },
         },
       ]
@@ -145,7 +148,7 @@ export function runChartSpec(points: readonly RunPoint[], opts: RunChartOptions 
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: 'npm start: records per second at each stage',
-      subtitle: [...(opts.subtitle ? [opts.subtitle] : []), "each step is a stage's rate between two scrapes of the apps' /metrics"],
+      subtitle: [...(opts.subtitle ?? []), `each step: a stage's rate over ${intervalMs / 1000} s or more, from its app's /metrics`],
       anchor: 'start',
     },
     background: 'white',
@@ -158,7 +161,15 @@ export function runChartSpec(points: readonly RunPoint[], opts: RunChartOptions 
           {
             data: { values: rates },
             mark: { type: 'line', interpolate: 'step-before', strokeWidth: 1.5 },
-            encoding: { x, y: y('rate', 'records/s (log scale)', Math.max(...rates.map((r) => r.rate))), color },
+            encoding: {
+              x,
+              y: y(
+                'rate',
+                'records/s (log scale)',
+                rates.reduce((m, r) => Math.max(m, r.rate), 0),
+              ),
+              color,
+            },
           },
           ...eventLayers,
         ],
@@ -168,7 +179,15 @@ export function runChartSpec(points: readonly RunPoint[], opts: RunChartOptions 
         height: 160,
         data: { values: counts },
         mark: { type: 'line', strokeWidth: 1.5 },
-        encoding: { x, y: y('count', 'records so far (log scale)', Math.max(...counts.map((c) => c.count))), color },
+        encoding: {
+          x,
+          y: y(
+            'count',
+            'records so far (log scale)',
+            counts.reduce((m, c) => Math.max(m, c.count), 0),
+          ),
+          color,
+        },
       },
     ],
   };

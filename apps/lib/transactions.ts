@@ -21,6 +21,7 @@
 import type { Kafka, PartitionOffset, Producer, Transaction, TopicMessages } from 'kafkajs';
 import { CompressionTypes } from 'kafkajs';
 import type { Logger } from 'pino';
+import { transactionalIdOf } from '../contracts/apps';
 import type { SafeOffset } from './commits';
 import { createProducer, createSender } from './kafka';
 
@@ -55,8 +56,6 @@ export interface PartitionTransactionsOptions {
    */
   readonly transactionTimeoutMs?: number;
 }
-
-export const transactionalIdOf = (groupId: string, topic: string, partition: number): string => `${groupId}.${topic}.${partition}`;
 
 export class PartitionTransactions {
   private producers = new Map<number, Producer>();

@@ -314,6 +314,27 @@ export class KafkaCluster extends Construct {
     ]);
   }
 
+  /**
+   * Use Kafka transactions with the transactional ids that start with `transactionalIdPrefix`
+   * (a literal prefix, e.g. the consumer group's `telemetry-processor.`). Offsets committed in a
+   * transaction still need the group's AlterGroup from `grantConsume`.
+   */
+  grantTransactions(role: IamRole, transactionalIdPrefix: string): IamRolePolicy {
+    if (!/^[a-zA-Z0-9._-]+$/.test(transactionalIdPrefix)) {
+      throw new Error(`${this.node.path}: transactionalIdPrefix must be a literal prefix (letters, digits, '.', '_', '-'), got '${transactionalIdPrefix}'`);
+    }
+    return this.grantStatements(role, 'transactions', [
+      ...this.connectStatements(),
+      { Sid: 'IdempotentWrites', Effect: 'Allow', Action: 'kafka-cluster:WriteDataIdempotently', Resource: this.clusterArn },
+      {
+        Sid: 'UseTransactionalIds',
+        Effect: 'Allow',
+        Action: ['kafka-cluster:DescribeTransactionalId', 'kafka-cluster:AlterTransactionalId'],
+        Resource: this.kafkaArn('transactional-id', `${transactionalIdPrefix}*`),
+      },
+    ]);
+  }
+
   /** Read these topics as members of one consumer group (IAM auth). */
   grantConsume(role: IamRole, topicNames: readonly string[], groupId: string): IamRolePolicy {
     if (!groupId || groupId.includes('*')) throw new Error(`${this.node.path}: groupId must be a literal consumer group id, got '${groupId}'`);
@@ -392,7 +413,7 @@ export class KafkaCluster extends Construct {
   }
 
   /** `arn:<p>:kafka:<region>:<account>:<kind>/<clusterName>/<clusterUuid>/<name>` */
-  private kafkaArn(kind: 'topic' | 'group', resourceName: string): string {
+  private kafkaArn(kind: 'topic' | 'group' | 'transactional-id', resourceName: string): string {
     return AwsContext.of(this).arn('kafka', `${kind}/${this.clusterName}/${this.clusterUuid}/${resourceName}`);
   }
 

@@ -1,5 +1,14 @@
 import { Construct } from 'constructs';
-import { AppDeclaration, allApps, AppName, consumedTopicNames, consumerApps, keyspaceTableNames, producedTopicNames } from '../apps/contracts/apps';
+import {
+  AppDeclaration,
+  allApps,
+  AppName,
+  consumedTopicNames,
+  consumerApps,
+  keyspaceTableNames,
+  producedTopicNames,
+  transactionalIdPrefixOf,
+} from '../apps/contracts/apps';
 import { topics } from '../apps/contracts/topics';
 import { EnvironmentConfig } from '../config';
 import { appRuntimeSettings } from '../config/apps';
@@ -181,6 +190,7 @@ export class PipelineWorkloads extends Construct {
       });
       if (app.consumes.length > 0) kafka.grantConsume(streamApp.role, consumedTopicNames(app), app.consumerGroup!);
       if (app.produces.length > 0) kafka.grantProduce(streamApp.role, producedTopicNames(app));
+      if (app.exactlyOnce) kafka.grantTransactions(streamApp.role, transactionalIdPrefixOf(app.consumerGroup!));
       if (app.aws.keyspacesWrite) keyspace.grantWrite(streamApp.role, keyspaceTableNames(app));
       if (app.aws.lakeWritePrefix !== undefined) lake.grantWrite(streamApp.role, app.aws.lakeWritePrefix);
       deployed[app.name as AppName] = streamApp;

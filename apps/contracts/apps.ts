@@ -38,6 +38,13 @@ export interface AppDeclaration {
   /** Topics whose consumer-group lag KEDA scales the app on (a subset of `consumes`). */
   readonly scalesOn: readonly TopicKey[];
   readonly aws: AppAwsAccess;
+  /**
+   * Writes its output in Kafka transactions that also commit its consumed offsets (exactly once,
+   * apps/lib/transactions.ts), one transactional id per input partition: `transactionalIdOf`.
+   * The stacks grant it exactly the ids under its consumer group's prefix.
+   * @default false
+   */
+  readonly exactlyOnce?: boolean;
   /** How the app runs on the cluster unless the environment config says otherwise. */
   readonly deployment: AppDeploymentDefaults;
   /**
@@ -81,6 +88,12 @@ export interface AppSetting {
   readonly min?: number;
 }
 
+/** The transactional id of an exactly-once app for one partition of an input topic: whoever owns the partition owns the id. */
+export const transactionalIdOf = (consumerGroup: string, topic: string, partition: number): string =>
+  `${transactionalIdPrefixOf(consumerGroup)}${topic}.${partition}`;
+/** Every transactional id of an exactly-once app starts with this (what IAM grants it). */
+export const transactionalIdPrefixOf = (consumerGroup: string): string => `${consumerGroup}.`;
+
 export const apps = {
   producer: {
     name: 'producer',
@@ -112,6 +125,7 @@ export const apps = {
     produces: ['clean', 'aggregates', 'deadLetter'],
     scalesOn: ['raw'],
     aws: {},
+    exactlyOnce: true,
     // Validation, routing and windowing: the most CPU per record of the pipeline.
     deployment: {
       minReplicas: 1,

@@ -33,8 +33,9 @@ export interface AppRuntime<C> {
   /** A connected idempotent producer, disconnected on shutdown. */
   producer(name: string, overrides?: Partial<ProducerConfig>): Promise<Producer>;
   /**
-   * Joins the catalog's consumer group on the catalog's topics; /readyz and /healthz follow
-   * the consumer from then on.
+   * Joins the catalog's consumer group on the catalog's topics; /readyz (a member of its group)
+   * and /healthz (not given up) follow the consumer from then on, and the app exits non-zero if
+   * the consumer cannot rejoin its group (see apps/lib/consumer.ts).
    */
   consume(opts: Omit<RunConsumerOptions, 'kafka' | 'groupId' | 'topics' | 'logger' | 'metrics'>): Promise<RunningConsumer>;
   /** Adds a readiness condition (e.g. "producer connected"); /readyz is 200 once all hold. */
@@ -110,6 +111,7 @@ async function bootstrap<S extends z.ZodType<KafkaEnv & CommonEnv>>(spec: AppSpe
     consume: async (opts) => {
       if (app.consumerGroup === undefined) throw new Error(`${app.name} has no consumerGroup in its catalog entry (apps/contracts/apps.ts)`);
       const consumer = await runConsumer({
+        onGiveUp: (err) => runtime.fail(err, 'the consumer could not rejoin its group'),
         ...opts,
         kafka,
         groupId: app.consumerGroup,

@@ -171,6 +171,12 @@ export const kafkaEnv = z.object({
   KAFKA_TLS: envBool().optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /**
+   * Retries of a failed Kafka request (backoff doubling from 300 ms, capped at 30 s) before the
+   * client gives up; a consumer that gives up is restarted by the runner (apps/lib/consumer.ts).
+   * @default 8 (about a minute)
+   */
+  KAFKA_RETRIES: envInt(0, 100).default(8),
   /** Producer compression; kafkajs only ships GZIP without extra codecs. @default none */
   KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
   /** Region for MSK IAM token signing; required with KAFKA_AUTH=iam. */

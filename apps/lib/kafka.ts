@@ -11,7 +11,7 @@ import type { KafkaEnv } from './config';
 export type KafkaClientConfig = Pick<
   KafkaEnv,
   'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_AUTH' | 'KAFKA_TLS' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD' | 'AWS_REGION'
-> & { readonly APP_NAME?: string };
+> & { readonly APP_NAME?: string; readonly KAFKA_RETRIES?: number };
 
 /** Pure translation of the env config into kafkajs options (unit-tested; no connection made). */
 export function kafkaClientConfig(cfg: KafkaClientConfig, logger?: Logger): KafkaConfig {
@@ -23,7 +23,7 @@ export function kafkaClientConfig(cfg: KafkaClientConfig, logger?: Logger): Kafk
     connectionTimeout: 10_000,
     requestTimeout: 30_000,
     // Bounded retries: a broker outage surfaces as an error (and a restart) instead of a silent hang.
-    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 30_000 },
+    retry: { initialRetryTime: 300, retries: cfg.KAFKA_RETRIES ?? 8, maxRetryTime: 30_000 },
     ...(logger ? { logLevel: logLevel.WARN, logCreator: pinoLogCreator(logger) } : {}),
   };
   switch (cfg.KAFKA_AUTH) {
@@ -116,7 +116,8 @@ export interface SenderOptions {
 
 /**
  * Returns `send(topicMessages)`: chunks the messages into produce requests of bounded size,
- * sends them with acks=all and resolves once every one was acknowledged.
+ * sends them with acks=all and resolves once every one was acknowledged. `producer` may be a
+ * kafkajs transaction (see ./transactions.ts).
  *
  * Requests go out one at a time per sender, also across concurrent calls. kafkajs' idempotent
  * producer hands a failed request's sequence numbers back before retrying it; a concurrent
@@ -126,7 +127,7 @@ export interface SenderOptions {
  * while acknowledging it. kafkajs holds a per-broker lock for each request's round trip anyway,
  * so serializing costs little throughput.
  */
-export function createSender(producer: Producer, opts: SenderOptions = {}): (topicMessages: readonly TopicMessages[]) => Promise<void> {
+export function createSender(producer: Pick<Producer, 'sendBatch'>, opts: SenderOptions = {}): (topicMessages: readonly TopicMessages[]) => Promise<void> {
   const limit = opts.maxMessagesPerRequest ?? 500;
   const compression = opts.compression ?? CompressionTypes.None;
   let tail: Promise<unknown> = Promise.resolve();

@@ -29,12 +29,18 @@ export const processorEnv = kafkaEnv.extend(commonEnv.shape).extend({
    */
   PROCESSOR_MESSAGES_PER_REQUEST: envInt(1, 100_000).default(250),
   /**
-   * Idempotent producers to send with. kafkajs allows an idempotent producer one request in
-   * flight per broker, so with one producer the processor idles while acks travel; each raw
-   * partition always uses the same producer, which keeps per-key order.
-   * @default 4
+   * A transaction commits at the end of each batch, or once it has been open this long (then the
+   * batch goes on in a new one), whichever comes first. Bounds how long read_committed consumers
+   * wait for output and how much is redone after a crash; shorter costs more commits.
+   * @default 1000
    */
-  PROCESSOR_PRODUCERS: envInt(1, 16).default(4),
+  PROCESSOR_COMMIT_INTERVAL_MS: envInt(10, 60_000).default(1_000),
+  /**
+   * The coordinator aborts a transaction left open this long by a hung member; read_committed
+   * consumers of its output partitions wait at most this long. Must exceed the longest batch.
+   * @default 60000
+   */
+  PROCESSOR_TRANSACTION_TIMEOUT_MS: envInt(1_000, 900_000).default(60_000),
 });
 
 export type ProcessorConfig = z.output<typeof processorEnv>;

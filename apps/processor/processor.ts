@@ -1,26 +1,47 @@
 /**
- * The processor's batch logic, independent of the Kafka connections (they are injected), so
- * it is unit-tested end to end: validate -> clean / DLQ, window, emit aggregates, plan the
- * commit. Per partition, batches and idle flushes run one at a time.
+ * The processor's batch logic, independent of the Kafka connections (they are injected), so it
+ * is unit-tested end to end: validate -> clean / DLQ, window, emit aggregates, commit. Per
+ * partition, batches and idle flushes run one at a time.
+ *
+ * Exactly once, raw topic -> clean, aggregates and DLQ (read by read_committed consumers):
+ *
+ * - Every output of a raw partition is written in a Kafka transaction of that partition's own
+ *   transactional producer (apps/lib/transactions.ts), and the SAME transaction commits the raw
+ *   offset with the metadata below. Output and progress are therefore atomic: either both are
+ *   visible or neither is. A transaction commits at the end of each batch, or earlier once it has
+ *   been open `commitIntervalMs` (then the batch continues in the next one).
+ * - State recovery replays from a floor (offsets.ts), and that stays correct because the floor,
+ *   the watermark and `sentUpTo` are committed in the same transaction as the outputs they
+ *   describe:
+ *   1. committed offset = the smallest offset still contributing to an OPEN window (else the next
+ *      offset), so replaying from it rebuilds every open window exactly;
+ *   2. `watermark` = the watermark at that commit: every window ending at or before it was emitted
+ *      in a committed transaction, so its replayed records are skipped (not re-aggregated);
+ *   3. `sentUpTo` = every record below it has its clean/DLQ output in a committed transaction, so
+ *      replayed records below it are not re-sent.
+ *   A crash or fence between transactions loses only uncommitted (invisible) output, which the
+ *   replay writes again. Replaying from an EARLIER offset than the floor is also harmless: such
+ *   records are below `sentUpTo` and belong to emitted windows (1-3), so they produce nothing.
+ * - Before a partition's committed offset is read on assignment, a fresh producer fences every
+ *   earlier writer of the partition (`onAssignmentStart`), so no older transaction can commit
+ *   behind the state just restored.
+ * - A transaction that fails leaves in-memory state ahead of the commits: the batch throws (the
+ *   runner restarts the member, which replays from the commits) or, for an idle flush, asks the
+ *   runner to restart. A transaction that fails because the partition was revoked meanwhile is
+ *   dropped quietly: its new owner replays it.
  */
-import type { Batch, Message, TopicMessages } from 'kafkajs';
+import type { Batch, KafkaMessage, Message, TopicMessages } from 'kafkajs';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from 'pino';
 import { telemetryAggregateSchema } from '../contracts/telemetry';
 import type { BatchContext, BatchResult, IdleContext } from '../lib/consumer';
+import type { BeginTransaction, OutputTransaction } from '../lib/transactions';
 import { countDeadLetters, deadLetterMessage, Rejection } from '../lib/dead-letter';
 import type { AppMetrics } from '../lib/metrics';
 import { schemaViolation } from '../lib/records';
 import { CommitMetadata, PartitionProgress } from './offsets';
 import { canonicalReading, validateRecord } from './validate';
 import { ClosedWindow, PartitionWindows } from './windows';
-
-/**
- * Sends topic messages and resolves once all were acknowledged (acks=all). `sourcePartition` is
- * the raw partition they derive from: a sender with several producers keeps each source
- * partition on one of them, so per-key order is kept.
- */
-export type SendFn = (topicMessages: readonly TopicMessages[], sourcePartition: number) => Promise<void>;
 
 /** The processor's input and outputs: topic names from its catalog entry. */
 export interface ProcessorTopics {
@@ -31,7 +52,8 @@ export interface ProcessorTopics {
 }
 
 export interface ProcessorOptions {
-  readonly send: SendFn;
+  /** Opens a transaction for a raw partition's output (apps/lib/transactions.ts). */
+  readonly begin: BeginTransaction;
   readonly topics: ProcessorTopics;
   readonly logger: Logger;
   readonly metrics: AppMetrics;
@@ -41,6 +63,12 @@ export interface ProcessorOptions {
   readonly idleFlushMs?: number;
   /** Messages awaiting acknowledgement across partitions before the consumer pauses. @default 100000 */
   readonly maxInFlightMessages?: number;
+  /** A transaction open this long commits after its current chunk; the batch goes on in a new one. @default 1000 */
+  readonly commitIntervalMs?: number;
+  /** Records processed and sent per step of a batch (the granularity of `commitIntervalMs`). @default 1000 */
+  readonly chunkSize?: number;
+  /** The clock `commitIntervalMs` is measured with. @default Date.now */
+  readonly now?: () => number;
 }
 
 interface PartitionState {
@@ -57,17 +85,24 @@ export class Processor {
   private readonly allowedLatenessMs: number;
   private readonly idleFlushMs: number;
   private readonly maxInFlight: number;
+  private readonly commitIntervalMs: number;
+  private readonly chunkSize: number;
+  private readonly now: () => number;
   private readonly topics: ProcessorTopics;
   private inFlight = 0;
   private paused = false;
   private resumeConsumption: () => void = () => undefined;
   private readonly late: Counter<never>;
   private readonly openWindows: Gauge<'partition'>;
+  private readonly transactions: Counter<'outcome'>;
 
   constructor(private readonly opts: ProcessorOptions) {
     this.allowedLatenessMs = opts.allowedLatenessMs ?? 10_000;
     this.idleFlushMs = opts.idleFlushMs ?? 15_000;
     this.maxInFlight = opts.maxInFlightMessages ?? 100_000;
+    this.commitIntervalMs = opts.commitIntervalMs ?? 1_000;
+    this.chunkSize = opts.chunkSize ?? 1_000;
+    this.now = opts.now ?? Date.now;
     this.topics = opts.topics;
     const registers = [opts.metrics.registry];
     this.late = new Counter({
@@ -76,6 +111,13 @@ export class Processor {
       registers,
     });
     this.openWindows = new Gauge({ name: 'sdp_open_windows', help: 'Windows awaiting the watermark', labelNames: ['partition'], registers });
+    this.transactions = new Counter({ name: 'sdp_transactions_total', help: 'Output transactions by outcome', labelNames: ['outcome'], registers });
+  }
+
+  /** Drops all state at the start of a new assignment: work still in flight sees it is stale. */
+  revokeAll(): void {
+    this.states.clear();
+    this.openWindows.reset();
   }
 
   /**
@@ -101,38 +143,101 @@ export class Processor {
     return this.serialize(st, () => this.processBatch(st, batch, ctx));
   }
 
-  /** Timer tick: partitions idle for `idleFlushMs` advance their watermark to `now` minus the allowed lateness and report their new commit. */
+  /** Timer tick: partitions idle for `idleFlushMs` advance their watermark to `now` minus the allowed lateness and commit it with the windows it closes. */
   async flushIdle(now: number, ctx: IdleContext): Promise<void> {
     const idle = [...this.states].filter(([, st]) => st.windows.openCount > 0 && now - st.lastActivity >= this.idleFlushMs);
     await Promise.all(
       idle.map(([partition, st]) =>
         this.serialize(st, async () => {
-          if (this.states.get(partition) !== st) return; // reassigned meanwhile
+          if (this.states.get(partition) !== st || st.nextOffset === undefined || !ctx.isRunning()) return;
           // The wall clock stands for the newest possible event time, so lateness still applies:
           // a record stamped just before a window's end may still be on its way.
           st.windows.advanceWatermarkTo(now - this.allowedLatenessMs);
           const closed = st.windows.closeReady();
-          if (closed.length === 0 || st.nextOffset === undefined) return;
-          const rejections: Rejection[] = [];
-          await this.sendAll(this.aggregateMessages(closed, partition, rejections), undefined, partition, rejections);
+          if (closed.length === 0) return;
+          const nextOffset = st.nextOffset;
+          try {
+            await this.inTransaction(
+              partition,
+              async (txn) => {
+                const rejections: Rejection[] = [];
+                await this.sendAll(txn, this.aggregateMessages(closed, partition, rejections), undefined, rejections);
+                return nextOffset;
+              },
+              st,
+            );
+          } catch (err) {
+            if (this.states.get(partition) === st) ctx.restart(`idle flush of ${this.topics.raw}[${partition}] failed`, err);
+            return;
+          }
           this.openWindows.set({ partition: String(partition) }, st.windows.openCount);
-          if (this.states.get(partition) !== st || !ctx.isRunning()) return;
-          ctx.markSafe(this.topics.raw, partition, st.progress.planCommit(st.nextOffset, st.windows.minOpenOffset(), st.windows.watermark));
           ctx.logger.debug({ partition, windows: closed.length, watermark: st.windows.watermark }, 'idle flush');
         }),
       ),
     );
   }
 
+  /** Processes the batch in chunks, each sent in the partition's open transaction; commits at the end or every `commitIntervalMs`. */
   private async processBatch(st: PartitionState, batch: Batch, ctx: BatchContext): Promise<BatchResult> {
     st.lastActivity = Date.now();
+    const { messages } = batch;
+    let from = 0;
+    try {
+      while (from < messages.length) {
+        if (this.states.get(batch.partition) !== st) return undefined; // revoked meanwhile: the new owner replays it
+        await this.inTransaction(
+          batch.partition,
+          async (txn) => {
+            const openedAt = this.now();
+            do {
+              const to = Math.min(from + this.chunkSize, messages.length);
+              await this.processChunk(st, batch, messages.slice(from, to), txn, ctx);
+              from = to;
+            } while (from < messages.length && this.now() - openedAt < this.commitIntervalMs);
+            return Number(messages[from - 1].offset) + 1;
+          },
+          st,
+        );
+      }
+    } catch (err) {
+      if (this.states.get(batch.partition) !== st) {
+        ctx.logger.debug({ err, partition: batch.partition }, 'transaction of a revoked partition dropped; its new owner replays it');
+        return undefined;
+      }
+      throw err;
+    }
+    st.nextOffset = Number(batch.lastOffset()) + 1;
+    // Offsets are committed in the transactions; nothing is left for the runner to commit.
+    return undefined;
+  }
+
+  /**
+   * Runs `work` in a new transaction of the partition and commits it with the raw offset
+   * `work` returns (everything below it processed) and the matching window metadata.
+   */
+  private async inTransaction(partition: number, work: (txn: OutputTransaction) => Promise<number>, st: PartitionState): Promise<void> {
+    const txn = await this.opts.begin(partition);
+    try {
+      const nextOffset = await work(txn);
+      const endCommit = this.opts.metrics.batchDuration.startTimer({ stage: 'commit' });
+      await txn.commit(st.progress.planCommit(nextOffset, st.windows.minOpenOffset(), st.windows.watermark));
+      endCommit();
+      this.transactions.inc({ outcome: 'committed' });
+    } catch (err) {
+      await txn.abort();
+      this.transactions.inc({ outcome: 'aborted' });
+      throw err;
+    }
+  }
+
+  private async processChunk(st: PartitionState, batch: Batch, chunk: readonly KafkaMessage[], txn: OutputTransaction, ctx: BatchContext): Promise<void> {
     const { metrics } = this.opts;
     const clean: Message[] = [];
     const rejections: Rejection[] = [];
     let late = 0;
 
     const endProcess = metrics.batchDuration.startTimer({ stage: 'process' });
-    for (const msg of batch.messages) {
+    for (const msg of chunk) {
       const offset = Number(msg.offset);
       const replayed = st.progress.alreadySent(offset);
       const v = validateRecord(msg.value);
@@ -152,13 +257,10 @@ export class Processor {
     const out = this.aggregateMessages(closed, batch.partition, rejections);
     if (clean.length > 0) out.push({ topic: this.topics.clean, messages: clean });
     if (deadLetters.length > 0) out.push({ topic: this.topics.deadLetter, messages: deadLetters });
-    await this.sendAll(out, ctx, batch.partition, rejections);
+    await this.sendAll(txn, out, ctx, rejections);
 
     if (late > 0) this.late.inc(late);
     this.openWindows.set({ partition: String(batch.partition) }, st.windows.openCount);
-
-    st.nextOffset = Number(batch.lastOffset()) + 1;
-    return st.progress.planCommit(st.nextOffset, st.windows.minOpenOffset(), st.windows.watermark);
   }
 
   /** Closed windows as aggregate messages; one that fails its own schema is dead-lettered (and added to `rejections`). */
@@ -190,8 +292,8 @@ export class Processor {
     return out;
   }
 
-  /** Sends everything and waits for the acks; pauses consumption while too much is in flight. */
-  private async sendAll(out: TopicMessages[], ctx: BatchContext | undefined, sourcePartition: number, rejections: readonly Rejection[]): Promise<void> {
+  /** Sends everything in the transaction and waits for the acks; pauses consumption while too much is in flight. */
+  private async sendAll(txn: OutputTransaction, out: TopicMessages[], ctx: BatchContext | undefined, rejections: readonly Rejection[]): Promise<void> {
     const count = out.reduce((n, t) => n + t.messages.length, 0);
     if (count === 0) return;
     const { metrics } = this.opts;
@@ -203,7 +305,7 @@ export class Processor {
     }
     const endSend = metrics.batchDuration.startTimer({ stage: 'send' });
     try {
-      await this.opts.send(out, sourcePartition);
+      await txn.send(out);
       for (const t of out) metrics.recordsOut.inc({ topic: t.topic }, t.messages.length);
       countDeadLetters(metrics, rejections);
     } catch (err) {

@@ -32,6 +32,7 @@ import { localRunEnv } from './start/local-run';
 import { LocalServices } from './start/services';
 import { cassandraMetricStats, countCassandraRun, downloadLakeRun, LakeQuery, RunWindow, sameStats } from './start/stores';
 import { pipelineDir, StoppedApp, Supervisor } from './start/supervisor';
+import { countCommittedSince, topicEnds } from './start/topics';
 import { waitForQuietMachine } from '../bench/cpu';
 
 /** No counter moved for this long while records are missing: report what is there. */
@@ -143,16 +144,17 @@ class StartRun {
     await this.phase('services', () => this.services.up((m) => this.say(m)));
     this.check();
     const e = endpoints();
-    const admin = new Kafka({ clientId: 'sdp-start', brokers: [e.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+    const kafka = new Kafka({ clientId: 'sdp-start', brokers: e.kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
     await admin.connect();
     try {
-      return await this.runPipeline(admin);
+      return await this.runPipeline(kafka, admin);
     } finally {
       await admin.disconnect();
     }
   }
 
-  private async runPipeline(admin: ReturnType<Kafka['admin']>): Promise<RunResult> {
+  private async runPipeline(kafka: Kafka, admin: ReturnType<Kafka['admin']>): Promise<RunResult> {
     const runId = new Date().toISOString().replace(/[:.]/g, '-');
     const logsDir = path.join(pipelineDir(), 'logs', runId);
     const pipeline = new Pipeline(logsDir);
@@ -166,7 +168,7 @@ class StartRun {
 
     if (this.services.startedHere.length > 0) await this.phase('warm-up', () => this.warmUp());
 
-    const dlqBefore = await highWatermarks(admin, topics.deadLetter.name);
+    const dlqBefore = await topicEnds(admin, topics.deadLetter.name);
     const baseline = await pipeline.counters();
     const fromMs = Date.now();
     const o = this.opts;
@@ -195,7 +197,7 @@ class StartRun {
     // end bound leaves room for that and cannot catch a later run, since none has started.
     const window: RunWindow = { fromMs, toMs: Date.now() + 3_600_000 };
     const stores = await this.phase('verify', () => this.readStores(window, report.valid, drained.stalled));
-    const dlq = (await highWatermarks(admin, topics.deadLetter.name)) - dlqBefore;
+    const dlq = await countCommittedSince(kafka, admin, topics.deadLetter.name, dlqBefore);
 
     const c = drained.counters;
     const producedAt = pipeline.producerStartedAt() ?? fromMs;

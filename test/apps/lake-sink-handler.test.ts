@@ -127,6 +127,7 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; committed
     markSafe: (topic, partition, safe) => {
       if (safe !== undefined) commits.push({ topic, partition, offset: typeof safe === 'string' ? safe : safe.offset });
     },
+    restart: () => undefined,
   };
   /** Stands in for the runner's assignment: committed offsets from `overrides.committed` ('-1' = none), seeks recorded. */
   const assignment = (assignments: PartitionAssignment[], seeks: unknown[]): Pick<AssignmentContext, 'assignments' | 'committed' | 'seek'> => ({

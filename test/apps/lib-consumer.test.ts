@@ -15,7 +15,12 @@ function fakeKafka(committed: { topic: string; partitions: { partition: number; 
     stopped: false,
   };
   const consumer = {
-    events: { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash', REBALANCING: 'consumer.rebalancing' },
+    events: {
+      GROUP_JOIN: 'consumer.group_join',
+      CRASH: 'consumer.crash',
+      REBALANCING: 'consumer.rebalancing',
+      END_BATCH_PROCESS: 'consumer.end_batch_process',
+    },
     on: (name: string, fn: (e: { payload: unknown }) => void) => {
       listeners[name] = fn;
     },
@@ -40,7 +45,10 @@ function fakeKafka(committed: { topic: string; partitions: { partition: number; 
   const kafka = { consumer: () => consumer, admin: () => admin } as unknown as Kafka;
   const join = (memberAssignment: Record<string, number[]>) => listeners['consumer.group_join']({ payload: { memberAssignment } });
   const rebalance = () => listeners['consumer.rebalancing']({ payload: {} });
-  return { kafka, consumer, admin, state, join, rebalance };
+  const crash = (error: Error, restart: boolean) => listeners['consumer.crash']({ payload: { error, restart } });
+  const endBatch = (payload: { topic: string; partition: number; batchSize: number; firstOffset: string; lastOffset: string }) =>
+    listeners['consumer.end_batch_process']({ payload });
+  return { kafka, consumer, admin, state, join, rebalance, crash, endBatch };
 }
 
 function batchOf(offsets: number[], highWatermark: number): Batch {
@@ -87,6 +95,7 @@ async function setup(
     onPartitionsAssigned,
     onIdle: extra.onIdle,
     idleIntervalMs: 5,
+    restartBackoffMs: 1,
     stopOnShutdown: false,
   });
   const eachBatch = f.state.runConfig!.eachBatch as (p: EachBatchPayload) => Promise<void>;
@@ -115,7 +124,7 @@ describe('runConsumer', () => {
     expect(text).toContain('sdp_consumer_lag{topic="t",partition="2",app="t"} 7');
   });
 
-  test('commits nothing for undefined, and nothing (not even the fetch position) when the handler throws', async () => {
+  test('commits nothing for undefined; a throwing handler gets nothing committed and the member restarts to replay', async () => {
     const quiet = await setup(async () => undefined);
     const p1 = payloadFor(batchOf([0, 1], 2));
     await quiet.eachBatch(p1 as unknown as EachBatchPayload);
@@ -125,11 +134,67 @@ describe('runConsumer', () => {
     const failing = await setup(async () => {
       throw new Error('write failed');
     });
+    failing.join({ t: [2] });
+    expect(failing.running.isRunning()).toBe(true);
     const p2 = payloadFor(batchOf([0, 1], 2));
-    await expect(failing.eachBatch(p2 as unknown as EachBatchPayload)).rejects.toThrow('write failed');
+    await failing.eachBatch(p2 as unknown as EachBatchPayload);
     expect(p2.resolveOffset).not.toHaveBeenCalled();
     expect(p2.commitOffsetsIfNecessary).not.toHaveBeenCalled();
-    expect(await failing.metrics.registry.metrics()).toContain('sdp_errors_total{kind="handler",app="t"} 1');
+    // Out of the group until the new member joins: not ready, yet healthy.
+    expect([failing.running.isRunning(), failing.running.isHealthy()]).toEqual([false, true]);
+    await waitUntil(() => failing.consumer.run.mock.calls.length === 2);
+    expect(failing.consumer.stop).toHaveBeenCalled();
+    failing.join({ t: [2] });
+    expect(failing.running.isRunning()).toBe(true);
+    const text = await failing.metrics.registry.metrics();
+    expect(text).toContain('sdp_errors_total{kind="handler",app="t"} 1');
+    expect(text).toContain('sdp_errors_total{kind="consumer_restart",app="t"} 1');
+  });
+
+  test('restarts a consumer kafkajs gave up on, and gives up (unhealthy, onGiveUp) if it cannot rejoin in time', async () => {
+    const gaveUp: unknown[] = [];
+    const f = fakeKafka();
+    const running = await runConsumer({
+      kafka: f.kafka,
+      groupId: 'g',
+      topics: ['t'],
+      logger: pino({ level: 'silent' }),
+      metrics: createMetrics('t'),
+      handleBatch: async () => undefined,
+      idleIntervalMs: 5,
+      restartBackoffMs: 1,
+      maxRecoveryMs: 200,
+      onGiveUp: (err) => gaveUp.push(err),
+      stopOnShutdown: false,
+    });
+    f.join({ t: [2] });
+    const coordinatorGone = new Error('Failed to find group coordinator');
+    f.crash(coordinatorGone, false);
+    await waitUntil(() => f.consumer.run.mock.calls.length === 2);
+    expect(running.isRunning()).toBe(false);
+    // kafkajs restarts a retriable crash itself: the runner leaves it alone.
+    f.crash(new Error('retriable'), true);
+    await waitUntil(() => gaveUp.length === 1);
+    expect(f.consumer.run.mock.calls.length).toBe(2);
+    expect(gaveUp).toEqual([expect.objectContaining({ message: 'retriable' })]);
+    expect([running.isRunning(), running.isHealthy()]).toEqual([false, false]);
+    await running.stop();
+  });
+
+  test('skips offsets holding only transaction markers once everything before them is safe, so lag reaches zero', async () => {
+    let safe: string | undefined = '2';
+    const { eachBatch, join, endBatch } = await setup(async () => safe);
+    join({ t: [2] });
+    const p = payloadFor(batchOf([0, 1], 3));
+    await eachBatch(p as unknown as EachBatchPayload);
+    expect(p.commitOffsetsIfNecessary).toHaveBeenLastCalledWith({ topics: [{ topic: 't', partitions: [{ partition: 2, offset: '2' }] }] });
+    // kafkajs fetched offset 2, a commit marker, and handed nothing over.
+    endBatch({ topic: 't', partition: 2, batchSize: 0, firstOffset: '2', lastOffset: '2' });
+    // The next batch commits past the marker although the handler only knows offsets 3..4.
+    safe = undefined;
+    const p2 = payloadFor(batchOf([3, 4], 6));
+    await eachBatch(p2 as unknown as EachBatchPayload);
+    expect(p2.commitOffsetsIfNecessary).toHaveBeenLastCalledWith({ topics: [{ topic: 't', partitions: [{ partition: 2, offset: '3' }] }] });
   });
 
   test('batches wait for onPartitionsAssigned; a rebalance during a batch skips its commit', async () => {

@@ -1,11 +1,13 @@
-import type { Batch, TopicMessages } from 'kafkajs';
+import type { Batch } from 'kafkajs';
 import pino from 'pino';
 import { TelemetryAggregate } from '../../apps/contracts/telemetry';
 import { dlqHeaders, topics } from '../../apps/contracts/topics';
-import type { BatchContext, IdleContext, OffsetCommit } from '../../apps/lib/consumer';
+import type { BatchContext, IdleContext } from '../../apps/lib/consumer';
 import { createMetrics } from '../../apps/lib/metrics';
 import { decodeCommitMetadata } from '../../apps/processor/offsets';
 import { Processor } from '../../apps/processor/processor';
+import { fakeTransactions } from './fake-transactions';
+import { runningBatchContext } from './batch-context';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 const logger = pino({ level: 'silent' });
@@ -43,21 +45,20 @@ function batchOf(records: Raw[], partition = 0): Batch {
   } as Batch;
 }
 
-function harness(opts: { maxInFlightMessages?: number; failSend?: boolean } = {}) {
-  const sent: TopicMessages[] = [];
+function harness(opts: { maxInFlightMessages?: number; failSend?: boolean; commitIntervalMs?: number; chunkSize?: number; now?: () => number } = {}) {
+  const txns = fakeTransactions({ failSend: () => opts.failSend === true });
   const metrics = createMetrics('processor');
   const processor = new Processor({
-    send: async (tm) => {
-      await new Promise((r) => setImmediate(r));
-      if (opts.failSend) throw new Error('broker down');
-      sent.push(...tm);
-    },
+    begin: txns.begin,
     topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
     logger,
     metrics,
     allowedLatenessMs: 10_000,
     idleFlushMs: 15_000,
     maxInFlightMessages: opts.maxInFlightMessages,
+    commitIntervalMs: opts.commitIntervalMs,
+    chunkSize: opts.chunkSize,
+    now: opts.now,
   });
   const ctx = {
     logger,
@@ -69,10 +70,21 @@ function harness(opts: { maxInFlightMessages?: number; failSend?: boolean } = {}
     pause: jest.fn(),
     resume: jest.fn(),
   } satisfies BatchContext;
-  const of = (topic: string) => sent.filter((t) => t.topic === topic).flatMap((t) => t.messages);
+  const of = (topic: string) => txns.visible.filter((t) => t.topic === topic).flatMap((t) => t.messages);
   const aggregates = () => of(topics.aggregates.name).map((m) => JSON.parse(String(m.value)) as TelemetryAggregate);
-  return { processor, ctx, sent, of, aggregates, metrics };
+  const lastCommit = () => txns.commits[txns.commits.length - 1];
+  return { processor, ctx, txns, of, aggregates, metrics, lastCommit };
 }
+
+const idleContext = (h: ReturnType<typeof harness>, over: Partial<IdleContext> = {}): IdleContext => ({
+  logger,
+  metrics: h.metrics,
+  generation: 1,
+  isRunning: () => true,
+  markSafe: () => undefined,
+  restart: () => undefined,
+  ...over,
+});
 
 describe('Processor', () => {
   test('routes valid readings to clean, malformed to the DLQ with context headers, and closed windows to aggregates', async () => {
@@ -111,18 +123,60 @@ describe('Processor', () => {
     ]);
     expect(h.of(topics.aggregates.name)[0].key).toBe(`dev-1|temperature|${T0}`);
 
-    expect(result).toEqual({ offset: '103', metadata: expect.any(String) });
-    const meta = decodeCommitMetadata((result as { metadata: string }).metadata);
+    // Offsets are committed in the transaction, with the outputs; nothing is left for the runner.
+    expect(result).toBeUndefined();
+    expect(h.txns.commits).toEqual([{ partition: 0, offset: '103', metadata: expect.any(String) }]);
+    const meta = decodeCommitMetadata(h.lastCommit().metadata);
     expect(meta).toEqual({ watermark: T0 + 65_000, sentUpTo: 104 });
     const text = await h.metrics.registry.metrics();
     expect(text).toContain('sdp_dlq_records_total{reason="invalid_json",app="processor"} 1');
     expect(text).toContain(`sdp_records_out_total{topic="${topics.clean.name}",app="processor"} 3`);
   });
 
-  test('a failed send fails the batch, so nothing is committed', async () => {
+  test('a failed send aborts the transaction and fails the batch: no output, no offset', async () => {
     const h = harness({ failSend: true });
     h.processor.assign(new Map([[0, undefined]]));
     await expect(h.processor.handleBatch(batchOf([reading(0, T0)]), h.ctx)).rejects.toThrow('broker down');
+    expect({ visible: h.txns.visible, commits: h.txns.commits, aborted: h.txns.aborted() }).toEqual({ visible: [], commits: [], aborted: 1 });
+  });
+
+  test('a batch longer than the commit interval commits in several transactions, each with its own floor', async () => {
+    let clock = 0;
+    // Every reading of the clock advances it 6 ms: a transaction opened at t holds the chunks until t+10.
+    const h = harness({ commitIntervalMs: 10, chunkSize: 2, now: () => (clock += 6) });
+    h.processor.assign(new Map([[0, undefined]]));
+    await h.processor.handleBatch(batchOf([0, 1, 2, 3, 4, 5, 6, 7].map((o) => reading(o, T0 + o * 1_000))), h.ctx);
+    // Each commit keeps the floor of the open minute (offset 0) and says how far output was sent.
+    expect(h.txns.commits.map((c) => [c.offset, decodeCommitMetadata(c.metadata)?.sentUpTo])).toEqual([
+      ['0', 4],
+      ['0', 8],
+    ]);
+    expect(h.of(topics.clean.name)).toHaveLength(8);
+  });
+
+  test('a transaction that fails after its partition was revoked is dropped quietly: the new owner replays it', async () => {
+    let revoke = () => undefined as void;
+    const h = harness();
+    h.processor.assign(new Map([[0, undefined]]));
+    const failing = new Processor({
+      begin: async (p) => {
+        const t = await h.txns.begin(p);
+        return {
+          ...t,
+          commit: async () => {
+            revoke();
+            throw new Error('producer fenced');
+          },
+        };
+      },
+      topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
+      logger,
+      metrics: createMetrics('processor'),
+    });
+    failing.assign(new Map([[0, undefined]]));
+    revoke = () => failing.revokeAll();
+    await expect(failing.handleBatch(batchOf([reading(0, T0)]), h.ctx)).resolves.toBeUndefined();
+    expect(h.txns.commits).toEqual([]);
   });
 
   test('crash and replay from the commit: same aggregates, no re-sent clean records, no partial windows', async () => {
@@ -142,7 +196,8 @@ describe('Processor', () => {
 
     const first = harness();
     first.processor.assign(new Map([[0, undefined]]));
-    const commit = (await first.processor.handleBatch(batchOf(records.slice(0, 5)), first.ctx)) as { offset: string; metadata: string };
+    await first.processor.handleBatch(batchOf(records.slice(0, 5)), first.ctx);
+    const commit = first.lastCommit();
     expect(commit.offset).toBe('2'); // earliest record of the still-open minute 1
     // crash; a new instance replays from the commit with the restored metadata
     const second = harness();
@@ -150,7 +205,7 @@ describe('Processor', () => {
     await second.processor.handleBatch(batchOf(records.slice(Number(commit.offset))), second.ctx);
 
     const replayedClean = second.of(topics.clean.name).map((m) => JSON.parse(String(m.value)).value);
-    expect(replayedClean).toEqual([5, 6]); // offsets 2..4 were acknowledged before the crash
+    expect(replayedClean).toEqual([5, 6]); // offsets 2..4 were committed before the crash
     const combined = [...first.aggregates(), ...second.aggregates()];
     expect(combined).toEqual(straight.aggregates());
     expect(await second.metrics.registry.metrics()).toContain('sdp_late_events_total{app="processor"} 0');
@@ -160,27 +215,40 @@ describe('Processor', () => {
     const h = harness();
     h.processor.assign(new Map([[0, undefined]]), 0);
     await h.processor.handleBatch(batchOf([reading(7, T0 + 1_000), reading(8, T0 + 2_000)]), h.ctx);
-    const commits: OffsetCommit[] = [];
-    const idle: IdleContext = {
-      logger,
-      metrics: h.metrics,
-      generation: 1,
-      isRunning: () => true,
-      markSafe: (topic, partition, safe) => void commits.push({ topic, partition, ...(typeof safe === 'string' ? { offset: safe } : safe!) }),
-    };
+    const idle = idleContext(h);
+    const afterBatch = h.txns.commits.length;
 
     await h.processor.flushIdle(Date.now() + 1_000, idle); // not idle long enough yet
     expect(h.aggregates()).toEqual([]);
     await h.processor.flushIdle(Date.now() + 16_000, idle);
     expect(h.aggregates().map((a) => a.count)).toEqual([2]);
-    expect(commits).toEqual([{ topic: topics.raw.name, partition: 0, offset: '9', metadata: expect.any(String) }]);
+    expect(h.txns.commits.slice(afterBatch)).toEqual([{ partition: 0, offset: '9', metadata: expect.any(String) }]);
+  });
+
+  test('a failed idle flush asks the runner to replay from the commits', async () => {
+    let fail = false;
+    const txns = fakeTransactions({ failSend: () => fail });
+    const metrics = createMetrics('processor');
+    const processor = new Processor({
+      begin: txns.begin,
+      topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
+      logger,
+      metrics,
+    });
+    processor.assign(new Map([[0, undefined]]), 0);
+    await processor.handleBatch(batchOf([reading(7, T0 + 1_000)]), runningBatchContext(logger, metrics));
+    fail = true;
+    const restart = jest.fn();
+    await processor.flushIdle(Date.now() + 16_000, { logger, metrics, generation: 1, isRunning: () => true, markSafe: () => undefined, restart });
+    expect(restart).toHaveBeenCalledWith(expect.stringMatching(/idle flush .* failed/), expect.any(Error));
+    expect(txns.visible.filter((t) => t.topic === topics.aggregates.name)).toEqual([]);
   });
 
   test('an idle flush keeps the allowed lateness: a record stamped just before the window end still counts', async () => {
     const h = harness();
     h.processor.assign(new Map([[0, undefined]]));
     const W = Math.floor((Date.now() + 120_000) / 60_000) * 60_000;
-    const idle: IdleContext = { logger, metrics: h.metrics, generation: 1, isRunning: () => true, markSafe: () => undefined };
+    const idle = idleContext(h);
     await h.processor.handleBatch(batchOf([reading(0, W + 59_000)]), h.ctx);
     await h.processor.flushIdle(W + 65_000, idle); // 5 s past the window end, inside the 10 s lateness
     expect(h.aggregates()).toEqual([]);

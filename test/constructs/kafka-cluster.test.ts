@@ -257,6 +257,16 @@ describe('KafkaCluster', () => {
       expect(doc.Statement.flatMap((s: Block) => s.Action)).not.toContain('kafka-cluster:WriteData');
     });
 
+    it('grantTransactions allows only transactional ids under the given prefix, and refuses a wildcard prefix', () => {
+      const { policies } = synth({}, (kafka, stack) => kafka.grantTransactions(role(stack, 'processor'), 'telemetry-processor.'));
+      const [{ name, doc }] = policies();
+      expect(name).toBe('msk-sdp-test-transactions');
+      const ids = doc.Statement.find((s: Block) => s.Sid === 'UseTransactionalIds');
+      expect(ids.Action).toEqual(['kafka-cluster:DescribeTransactionalId', 'kafka-cluster:AlterTransactionalId']);
+      expect(ids.Resource).toMatch(/:transactional-id\/sdp-test\/\$\{aws_msk_cluster\.[^.]+\.cluster_uuid\}\/telemetry-processor\.\*$/);
+      expect(() => synth({}, (kafka, stack) => kafka.grantTransactions(role(stack, 'p'), '*'))).toThrow(/literal prefix/);
+    });
+
     it('grantTopicAdmin can create and alter only the given topics', () => {
       const { policies } = synth({}, (kafka, stack) => kafka.grantTopicAdmin(role(stack, 'topics'), ['telemetry.raw']));
       const [{ doc }] = policies();

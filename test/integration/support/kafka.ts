@@ -95,7 +95,7 @@ export async function topicOffsets(admin: Admin, topic: string): Promise<Partiti
   return offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((a, b) => a.partition - b.partition);
 }
 
-/** Records currently in the topic (high - low summed over partitions). */
+/** Offsets currently in the topic (high - low summed over partitions); on a transactional topic an upper bound of its records (markers and aborted records count too). */
 export async function topicSize(admin: Admin, topic: string): Promise<number> {
   return (await topicOffsets(admin, topic)).reduce((n, p) => n + p.high - p.low, 0);
 }
@@ -144,8 +144,8 @@ const headerText = (headers: IHeaders | undefined): Record<string, string> =>
   Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : v.toString()]));
 
 /**
- * Every record of `topic` from its log start to its high watermark at the time of the call,
- * read with a throwaway consumer group that commits nothing.
+ * Every committed record of `topic` from its log start to its high watermark at the time of the
+ * call, read (read_committed, like the apps) with a throwaway consumer group that commits nothing.
  */
 export async function readTopic(topic: string, timeoutMs = 120_000): Promise<TopicRecord[]> {
   const kafka = testKafka('sdp-integration-reader');
@@ -178,12 +178,16 @@ export async function readTopic(topic: string, timeoutMs = 120_000): Promise<Top
             timestamp: Number(m.timestamp),
             headers: headerText(m.headers),
           });
-          if (offset === last) {
-            remaining.delete(batch.partition);
-            if (remaining.size === 0) finish();
-          }
         }
       },
+    });
+    // A transactional topic ends in a commit marker, which read_committed consumers never see as a
+    // message: a partition is read to its end once kafkajs' position passed `last`, data or not.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const last = remaining.get(payload.partition);
+      if (last === undefined || payload.lastOffset === null || Number(payload.lastOffset) < last) return;
+      remaining.delete(payload.partition);
+      if (remaining.size === 0) finish();
     });
     const timer = new Promise<never>((_, reject) =>
       setTimeout(

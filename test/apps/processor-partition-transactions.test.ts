@@ -1,10 +1,11 @@
-import type { Batch, TopicMessages } from 'kafkajs';
+import type { Batch } from 'kafkajs';
 import pino from 'pino';
 import { topics } from '../../apps/contracts/topics';
 import { runningBatchContext } from './batch-context';
 import type { IdleContext } from '../../apps/lib/consumer';
 import { createMetrics } from '../../apps/lib/metrics';
 import { Processor } from '../../apps/processor/processor';
+import { fakeTransactions } from './fake-transactions';
 
 const logger = pino({ level: 'silent' });
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -31,14 +32,12 @@ function batch(partition: number, firstOffset: number, ts: number[]): Batch {
   } as Batch;
 }
 
-describe('Processor send lanes', () => {
-  test('every send names the raw partition its records come from, for batches and idle flushes', async () => {
-    const calls: { partition: number; topics: string[] }[] = [];
+describe('Processor transactions', () => {
+  test('every output, of batches and idle flushes, goes into a transaction of the raw partition it comes from', async () => {
+    const txns = fakeTransactions();
     const metrics = createMetrics('processor');
     const processor = new Processor({
-      send: async (tm: readonly TopicMessages[], sourcePartition: number) => {
-        calls.push({ partition: sourcePartition, topics: tm.map((t) => t.topic) });
-      },
+      begin: txns.begin,
       topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
       logger,
       metrics,
@@ -55,16 +54,24 @@ describe('Processor send lanes', () => {
     const ctx = runningBatchContext(logger, metrics);
     await processor.handleBatch(batch(3, 0, [T0, T0 + 1]), ctx);
     await processor.handleBatch(batch(7, 0, [T0 + 2]), ctx);
-    expect(calls).toEqual([
+    expect(txns.sendsBySource).toEqual([
       { partition: 3, topics: [topics.clean.name] },
       { partition: 7, topics: [topics.clean.name] },
     ]);
 
-    const idle: IdleContext = { logger, metrics, generation: 1, isRunning: () => true, markSafe: () => undefined };
+    const idle: IdleContext = { logger, metrics, generation: 1, isRunning: () => true, markSafe: () => undefined, restart: () => undefined };
     await processor.flushIdle(Date.now() + 10 * 60_000, idle);
-    expect(calls.slice(2).sort((a, b) => a.partition - b.partition)).toEqual([
+    expect(txns.sendsBySource.slice(2).sort((a, b) => a.partition - b.partition)).toEqual([
       { partition: 3, topics: [topics.aggregates.name] },
       { partition: 7, topics: [topics.aggregates.name] },
     ]);
+    // Each transaction committed its own partition's offset: 2 batches, 2 idle flushes.
+    expect(txns.commits.map((c) => [c.partition, c.offset]).sort()).toEqual([
+      [3, '0'],
+      [3, '2'],
+      [7, '0'],
+      [7, '1'],
+    ]);
+    expect(await metrics.registry.metrics()).toContain('sdp_transactions_total{outcome="committed",app="processor"} 4');
   });
 });

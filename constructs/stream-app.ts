@@ -113,13 +113,22 @@ export interface StreamAppProps {
 
   // Rollout
   /**
-   * Make `cdktf deploy` wait until the new pods are Ready. Off by default because the first
-   * deploy creates the ECR repository the image is pushed to afterwards; health is covered by
-   * the crash-loop and no-events alerts.
+   * Make `cdktf deploy` wait until the new pods are Ready. Off by default: the deploy workflow
+   * waits for every app's rollout after the apply instead (scripts/deploy/wait-for-rollout.sh),
+   * so that a rollout that fails is rolled back to the tag that ran before.
    * @default false
    */
   readonly waitForRollout?: boolean;
 }
+
+/**
+ * Seconds a rollout may go without a new pod becoming available before the Deployment reports
+ * ProgressDeadlineExceeded (and `kubectl rollout status` fails): a node scale-up for the surge
+ * pod (~3-5 min) plus the startup probe's minute.
+ */
+export const ROLLOUT_PROGRESS_DEADLINE_SECONDS = 600;
+/** A new pod counts as available only after staying ready this long, so one that crashes right after its first ready probe stops the rollout. */
+export const ROLLOUT_MIN_READY_SECONDS = 10;
 
 /** Non-root user of the platform image. */
 export const APP_USER_ID = 10001;
@@ -357,7 +366,11 @@ export class StreamApp extends Construct {
         replicas: String(replicas),
         revisionHistoryLimit: 5,
         selector: { matchLabels: selector },
+        // Safe by default: no old pod goes before a new one is ready, and a rollout that stalls
+        // is marked failed, which the deploy workflow turns into a rollback (docs/ci.md).
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '1', maxUnavailable: '0' } },
+        progressDeadlineSeconds: ROLLOUT_PROGRESS_DEADLINE_SECONDS,
+        minReadySeconds: ROLLOUT_MIN_READY_SECONDS,
         template: {
           metadata: { labels },
           spec: {

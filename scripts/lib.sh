@@ -84,3 +84,26 @@ ensure_mock_provider() {
   fi
   echo "$bin"
 }
+
+# Node 24 (the image's runtime) from the npm registry's node-linux-<arch> package, so `npm test`
+# can run the apps' unit tests on it where the machine's own Node is older. Prints its path.
+NODE24_VERSION=24.22.3
+ensure_node24() {
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) echo "no node-linux package for $(uname -m)" >&2; return 2 ;;
+  esac
+  local dir="$SDP_CACHE_DIR/node-v$NODE24_VERSION-linux-$arch"
+  if [ ! -x "$dir/bin/node" ]; then
+    log "installing Node $NODE24_VERSION (npm package node-linux-$arch) into $dir"
+    local tmp; tmp="$(mktemp -d)"
+    # npm pack checks the tarball against the registry's integrity hash.
+    if ! (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE24_VERSION" >/dev/null && tar xzf "node-linux-$arch-$NODE24_VERSION.tgz"); then
+      rm -rf "$tmp"; echo "could not fetch node-linux-$arch@$NODE24_VERSION from the npm registry" >&2; return 2
+    fi
+    rm -rf "$dir" && mv "$tmp/package" "$dir" && rm -rf "$tmp"
+  fi
+  echo "$dir/bin/node"
+}

@@ -137,6 +137,7 @@ export const REFRESH_NEEDS: Readonly<Record<string, RefreshNeeds>> = {
   aws_ecr_repository: { iam: ['ecr:DescribeRepositories', 'ecr:ListTagsForResource'], dataBearing: true },
   aws_ecr_lifecycle_policy: { iam: ['ecr:GetLifecyclePolicy'], dataBearing: false },
   aws_ecr_repository_policy: { iam: ['ecr:GetRepositoryPolicy'], dataBearing: false },
+  aws_ecr_registry_scanning_configuration: { iam: ['ecr:GetRegistryScanningConfiguration'], dataBearing: false },
 
   // Monitoring
   aws_cloudwatch_log_group: { iam: ['logs:DescribeLogGroups', 'logs:ListTagsForResource'], dataBearing: true },

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the app image, pushes it to the bootstrap's ECR repository, and prints the
+# Builds the app image (with its SBOM and provenance), pushes it to the bootstrap's ECR repository, and prints the
 # APP_IMAGE_TAG to export before `cdktf deploy <env>` from a laptop.
 #
 # The tag is what CI uses: the last commit that touched what the image is built from
@@ -25,6 +25,9 @@ docker buildx version > /dev/null 2>&1 || fail "docker buildx is missing: instal
 
 read -ra IMAGE_PATHS <<< "$(sed -n 's/^  IMAGE_PATHS: //p' .github/workflows/main.yml)"
 [ "${#IMAGE_PATHS[@]}" -gt 0 ] || fail "no IMAGE_PATHS in .github/workflows/main.yml"
+# The SBOM generator CI attaches with (pinned by digest there), so a laptop image carries one too.
+SBOM_ATTEST="$(sed -n 's/^ *attests: //p' .github/workflows/main.yml)"
+[ -n "$SBOM_ATTEST" ] || fail "no attests in .github/workflows/main.yml"
 if [ -n "$(git status --porcelain -- "${IMAGE_PATHS[@]}")" ]; then
   fail "uncommitted changes in ${IMAGE_PATHS[*]}: commit them first, the tag names a commit"
 fi
@@ -43,7 +46,8 @@ if out="$(aws ecr describe-images --region "$REGISTRY_REGION" --repository-name 
 elif grep -q ImageNotFoundException <<< "$out"; then
   aws ecr get-login-password --region "$REGISTRY_REGION" | docker login --username AWS --password-stdin "$REGISTRY" > /dev/null
   # Both architectures: node groups may run Graviton (arm64) or x86 instances.
-  docker buildx build --platform "$PLATFORMS" --file apps/Dockerfile --tag "$IMAGE" --push .
+  # No trivy gate here, unlike CI: ECR's enhanced scanning scans the push (docs/ci.md).
+  docker buildx build --platform "$PLATFORMS" --file apps/Dockerfile --attest "$SBOM_ATTEST" --provenance=mode=max --tag "$IMAGE" --push .
   echo "push-image: pushed $IMAGE" >&2
 else
   fail "cannot look up $IMAGE: $out"

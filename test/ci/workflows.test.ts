@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { reviewedPlanEnvironment, validateBootstrap } from '../../config/bootstrap';
 import { environments } from '../../config/environments';
 import { commentMarker } from '../../scripts/ci/plan-summary';
+import { ROLLOUT_PROGRESS_DEADLINE_SECONDS } from '../../constructs/stream-app';
 import { BootstrapStack, DEPLOY_SESSION_SECONDS } from '../../stacks/bootstrap-stack';
 
 type Json = Record<string, any>;
@@ -32,8 +33,8 @@ const runs = (j: Json): string =>
     .join('\n');
 const usesStep = (j: Json, action: string): Json | undefined => steps(j).find((s) => typeof s.uses === 'string' && s.uses.startsWith(`${action}@`));
 
-it('has the four workflows', () => {
-  expect(files).toEqual(['deploy-environment.yml', 'drift.yml', 'main.yml', 'pull-request.yml']);
+it('has the five workflows', () => {
+  expect(files).toEqual(['deploy-environment.yml', 'drift.yml', 'main.yml', 'pull-request.yml', 'rollback.yml']);
 });
 
 describe('supply chain', () => {
@@ -91,13 +92,16 @@ describe('permissions', () => {
       'deploy-environment.yml#plan',
       'deploy-environment.yml#apply',
       'drift.yml#drift',
+      'rollback.yml#deploy',
     ],
     'pull-requests': ['pull-request.yml#plan'],
     issues: ['drift.yml#drift'],
+    // The deploy history (scripts/deploy/record-deploy.ts); callers of the reusable workflow must grant it.
+    deployments: ['deploy-environment.yml#apply', 'main.yml#deploy-dev', 'main.yml#deploy-staging', 'main.yml#deploy-prod', 'rollback.yml#deploy'],
   };
 
   it('grant write scopes only to the jobs that need them', () => {
-    const granted: Record<string, string[]> = { 'id-token': [], 'pull-requests': [], issues: [] };
+    const granted: Record<string, string[]> = { 'id-token': [], 'pull-requests': [], issues: [], deployments: [] };
     for (const f of files) {
       for (const [id, j] of jobsOf(f)) {
         expect(j.permissions === undefined || typeof j.permissions === 'object').toBe(true);
@@ -209,9 +213,9 @@ describe('main', () => {
     expect(image.outputs.tag).toBe('${{ steps.tag.outputs.tag }}');
     expect(runs(image)).toContain('git log -1 --format=%H -- "${paths[@]}"');
     expect(usesStep(image, 'actions/checkout')?.with['fetch-depth']).toBe(0);
-    const build = usesStep(image, 'docker/build-push-action')!;
+    const build = steps(image).find((s) => s.uses?.startsWith('docker/build-push-action@') && s.with.push === true)!;
     expect(build.if).toBe("steps.published.outputs.exists == 'false'");
-    expect(build.with).toMatchObject({ file: 'apps/Dockerfile', push: true, tags: '${{ steps.published.outputs.image }}' });
+    expect(build.with).toMatchObject({ file: 'apps/Dockerfile', tags: '${{ steps.published.outputs.image }}' });
     expect(image.concurrency).toEqual({ group: 'app-image', 'cancel-in-progress': false });
   });
 
@@ -228,7 +232,8 @@ describe('deploy-environment (reusable)', () => {
 
   it('is called with the environment and the image tag, which the synth reads as APP_IMAGE_TAG', () => {
     expect(Object.keys(wf.on)).toEqual(['workflow_call']);
-    expect(Object.keys(wf.on.workflow_call.inputs)).toEqual(['environment', 'image-tag']);
+    expect(Object.keys(wf.on.workflow_call.inputs)).toEqual(['environment', 'image-tag', 'rolled-back-from']);
+    expect(wf.on.workflow_call.inputs['rolled-back-from']).toMatchObject({ required: false, default: '' });
     expect(wf.env.APP_IMAGE_TAG).toBe('${{ inputs.image-tag }}');
     expect(runs(apply)).toContain('npm run synth');
   });
@@ -327,6 +332,163 @@ describe('terraform in CI', () => {
       };
       expect({ path, found: resolve(output, segments) }).toEqual({ path, found: true });
     }
+  });
+});
+
+describe('node', () => {
+  const dockerfile = readFileSync(join(ROOT, 'apps', 'Dockerfile'), 'utf8');
+  const libSh = readFileSync(join(ROOT, 'scripts', 'lib.sh'), 'utf8');
+
+  it("runs every workflow on the image's Node major, which npm test also runs the apps' unit tests on", () => {
+    const stages = [...dockerfile.matchAll(/^FROM node:(\d+)-bookworm-slim AS \w+$/gm)].map((m) => m[1]);
+    const runtime = /^FROM gcr\.io\/distroless\/nodejs(\d+)-debian12:nonroot$/m.exec(dockerfile)?.[1];
+    expect(stages).toEqual(['24', '24']);
+    expect(runtime).toBe('24');
+    for (const f of files) expect({ f, node: workflows[f].env?.NODE_VERSION }).toEqual({ f, node: runtime });
+    expect(/^NODE24_VERSION=(\d+)\.\d+\.\d+$/m.exec(libSh)?.[1]).toBe(runtime);
+  });
+});
+
+describe('image scanning and SBOM', () => {
+  const image = job('main.yml', 'image');
+  const trivySteps = files.flatMap((f) =>
+    jobsOf(f).flatMap(([id, j]) =>
+      steps(j)
+        .filter((s) => s.uses?.startsWith('aquasecurity/trivy-action@'))
+        .map((s) => ({ id: `${f}#${id}`, s })),
+    ),
+  );
+  const indexOf = (j: Json, pred: (s: Json) => boolean) => steps(j).findIndex(pred);
+
+  it('scans the image and the lockfile with the same pinned trivy and the same gate', () => {
+    expect(trivySteps.map((t) => t.id)).toEqual(['main.yml#image', 'pull-request.yml#dependency-scan']);
+    expect(workflows['main.yml'].env.TRIVY_VERSION).toMatch(/^v\d+\.\d+\.\d+$/);
+    expect(workflows['pull-request.yml'].env.TRIVY_VERSION).toBe(workflows['main.yml'].env.TRIVY_VERSION);
+    for (const { id, s } of trivySteps) {
+      expect({ id, with: s.with }).toEqual({
+        id,
+        with: expect.objectContaining({
+          version: '${{ env.TRIVY_VERSION }}',
+          scanners: 'vuln',
+          severity: 'HIGH,CRITICAL',
+          'ignore-unfixed': true,
+          'exit-code': '1',
+        }),
+      });
+      // The YAML ignore file goes in by name: the action's trivyignores input would flatten it.
+      expect({ id, ignoreFile: s.env?.TRIVY_IGNOREFILE, trivyignores: s.with.trivyignores }).toEqual({
+        id,
+        ignoreFile: '.trivyignore.yaml',
+        trivyignores: undefined,
+      });
+    }
+    expect(existsSync(join(ROOT, '.trivyignore.yaml'))).toBe(true);
+  });
+
+  it('scans the lockfile on every pull request', () => {
+    const scan = trivySteps.find((t) => t.id === 'pull-request.yml#dependency-scan')!.s;
+    expect(scan.with).toMatchObject({ 'scan-type': 'fs', 'scan-ref': 'package-lock.json' });
+  });
+
+  it('scans the image before anything is pushed, since a pushed tag is never built again', () => {
+    const scanBuild = indexOf(image, (s) => s.uses?.startsWith('docker/build-push-action@') && s.with.load === true);
+    const scan = indexOf(image, (s) => s.uses?.startsWith('aquasecurity/trivy-action@'));
+    const push = indexOf(image, (s) => s.uses?.startsWith('docker/build-push-action@') && s.with.push === true);
+    expect(scanBuild).toBeGreaterThan(-1);
+    expect(scanBuild).toBeLessThan(scan);
+    expect(scan).toBeLessThan(push);
+    const [built, scanned, pushed] = [scanBuild, scan, push].map((i) => steps(image)[i]);
+    expect(built.with).toMatchObject({ push: false, platforms: 'linux/amd64', context: pushed.with.context, file: pushed.with.file });
+    expect(scanned.with).toMatchObject({ 'scan-type': 'image', 'image-ref': built.with.tags });
+    for (const s of [built, scanned, pushed]) expect(s.if).toBe("steps.published.outputs.exists == 'false'");
+  });
+
+  it('pushes both architectures with an SBOM from a generator pinned by digest, and provenance', () => {
+    const push = steps(image).find((s) => s.uses?.startsWith('docker/build-push-action@') && s.with.push === true)!;
+    expect(push.with.platforms).toBe('linux/amd64,linux/arm64');
+    expect(push.with.attests).toMatch(/^type=sbom,generator=docker\.io\/docker\/buildkit-syft-scanner:\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
+    expect(push.with.provenance).toBe('mode=max');
+    expect(usesStep(image, 'docker/setup-qemu-action')?.if).toBe("steps.published.outputs.exists == 'false'");
+  });
+});
+
+describe('rollback', () => {
+  const wf = workflows['rollback.yml'];
+  const select = job('rollback.yml', 'select');
+  const deploy = job('rollback.yml', 'deploy');
+
+  it('is started by hand for one environment, with an optional tag (default: the one before the current)', () => {
+    expect(Object.keys(wf.on)).toEqual(['workflow_dispatch']);
+    const { environment, 'image-tag': tag } = wf.on.workflow_dispatch.inputs;
+    expect(environment).toMatchObject({ type: 'choice', options: ENV_NAMES, required: true });
+    expect(tag).toMatchObject({ type: 'string', required: false, default: '' });
+  });
+
+  it('chooses the tag from the deploy history with the same code as npm run rollback, from main only', () => {
+    expect(select.if).toBe("github.ref == 'refs/heads/main'");
+    expect(select.permissions).toEqual({ contents: 'read', deployments: 'read' });
+    const choose = steps(select).find((s) => s.id === 'choose')!;
+    expect(choose.run).toBe('npx tsx scripts/deploy/rollback.ts "$ENVIRONMENT" ${TO:+--to "$TO"} --github-output "$GITHUB_OUTPUT"');
+    expect(choose.env).toMatchObject({ ENVIRONMENT: '${{ inputs.environment }}', TO: '${{ inputs.image-tag }}', GITHUB_TOKEN: '${{ github.token }}' });
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.rollback).toBe('node --import tsx scripts/deploy/rollback.ts');
+    expect(select.outputs).toEqual({ tag: '${{ steps.choose.outputs.tag }}', from: '${{ steps.choose.outputs.from }}' });
+  });
+
+  it('deploys the chosen tag through the reusable deploy workflow, recording what it rolled back from', () => {
+    expect(deploy.needs).toBe('select');
+    expect(deploy.uses).toBe('./.github/workflows/deploy-environment.yml');
+    expect(deploy.with).toEqual({
+      environment: '${{ inputs.environment }}',
+      'image-tag': '${{ needs.select.outputs.tag }}',
+      'rolled-back-from': '${{ needs.select.outputs.from }}',
+    });
+  });
+});
+
+describe('deploy history and safe rollouts', () => {
+  const apply = job('deploy-environment.yml', 'apply');
+  const index = (pred: (s: Json) => boolean) => steps(apply).findIndex(pred);
+  const byId = (id: string) => steps(apply).find((s) => s.id === id)!;
+  const applyStep = index((s) => s.name === 'Terraform apply');
+
+  it('records the deploy before the apply and its outcome whatever happens', () => {
+    const record = byId('record');
+    expect(index((s) => s.id === 'record')).toBeLessThan(applyStep);
+    expect(record.run).toContain('scripts/deploy/record-deploy.ts start --env "$ENVIRONMENT" --tag "$APP_IMAGE_TAG"');
+    expect(record.run).toContain('${ROLLED_BACK_FROM:+--rolled-back-from "$ROLLED_BACK_FROM"}');
+    expect(record.env.ROLLED_BACK_FROM).toBe('${{ inputs.rolled-back-from }}');
+    const finish = steps(apply).at(-1)!;
+    expect(finish.if).toBe("always() && steps.record.outputs.id != ''");
+    expect(finish.run).toContain('record-deploy.ts finish --id "$DEPLOY_ID" --state "$state"');
+    expect(finish.env.JOB_STATUS).toBe('${{ job.status }}');
+  });
+
+  it('reads the tag running now from the state before applying, and waits for the rollout after', () => {
+    expect(byId('running').run).toContain('terraform -chdir="$STACK_DIR" output -raw app_image_tag');
+    expect(index((s) => s.id === 'running')).toBeLessThan(applyStep);
+    expect(index((s) => s.id === 'rollout')).toBe(applyStep + 1);
+    expect(byId('rollout').run).toBe('bash scripts/deploy/wait-for-rollout.sh "$(terraform -chdir="$STACK_DIR" output -raw eks_cluster_name)"');
+  });
+
+  it('waits longer than the progress deadline, so the Deployment decides when a rollout failed', () => {
+    const timeout = /^(\d+)m$/.exec(workflows['deploy-environment.yml'].env.ROLLOUT_TIMEOUT);
+    expect(timeout).not.toBeNull();
+    expect(Number(timeout![1]) * 60).toBeGreaterThan(ROLLOUT_PROGRESS_DEADLINE_SECONDS);
+  });
+
+  it('applies the tag that ran before when the rollout fails, and waits for that rollout too', () => {
+    const rollback = byId('rollback');
+    expect(rollback.if).toBe(
+      "failure() && steps.rollout.outcome == 'failure' && steps.running.outputs.tag != '' && steps.running.outputs.tag != inputs.image-tag",
+    );
+    expect(rollback.env.APP_IMAGE_TAG).toBe('${{ steps.running.outputs.tag }}');
+    const lines = (rollback.run as string).trim().split('\n').slice(1);
+    expect(lines).toEqual([
+      'npm run synth',
+      'terraform -chdir="$STACK_DIR" plan -input=false -lock-timeout=10m -out=rollback.tfplan',
+      'terraform -chdir="$STACK_DIR" apply -input=false -lock-timeout=10m rollback.tfplan',
+      byId('rollout').run,
+    ]);
   });
 });
 

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const SCRIPT = resolve(__dirname, '../../scripts/deploy/push-image.sh');
-const IMAGE_PATHS_LINE = readFileSync(resolve(__dirname, '../../.github/workflows/main.yml'), 'utf8')
-  .split('\n')
-  .find((l) => l.startsWith('  IMAGE_PATHS: '))!;
+const MAIN_YML = readFileSync(resolve(__dirname, '../../.github/workflows/main.yml'), 'utf8').split('\n');
+const IMAGE_PATHS_LINE = MAIN_YML.find((l) => l.startsWith('  IMAGE_PATHS: '))!;
+const ATTESTS_LINE = MAIN_YML.find((l) => /^ +attests: /.test(l))!;
 const REPOSITORY_URL = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/sdp/apps';
 
 function scratchRepo(imagePublished: boolean) {
@@ -22,7 +22,7 @@ function scratchRepo(imagePublished: boolean) {
   git('config', 'user.email', 'test@example.com');
   git('config', 'user.name', 'test');
   mkdirSync(join(dir, '.github/workflows'), { recursive: true });
-  writeFileSync(join(dir, '.github/workflows/main.yml'), `env:\n${IMAGE_PATHS_LINE}\n`);
+  writeFileSync(join(dir, '.github/workflows/main.yml'), `env:\n${IMAGE_PATHS_LINE}\njobs:\n${ATTESTS_LINE}\n`);
   mkdirSync(join(dir, 'apps'));
   writeFileSync(join(dir, 'apps/main.ts'), 'export {};\n');
   git('add', '-A');
@@ -64,7 +64,7 @@ describe('push-image.sh', () => {
     expect(res.stdout.trim()).toBe(`export APP_IMAGE_TAG=${repo.appsCommit}`);
     expect(repo.calls()).toContain('docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com');
     expect(repo.calls()).toContain(
-      `docker buildx build --platform linux/amd64,linux/arm64 --file apps/Dockerfile --tag ${REPOSITORY_URL}:${repo.appsCommit} --push .`,
+      `docker buildx build --platform linux/amd64,linux/arm64 --file apps/Dockerfile --attest ${ATTESTS_LINE.trim().replace('attests: ', '')} --provenance=mode=max --tag ${REPOSITORY_URL}:${repo.appsCommit} --push .`,
     );
   });
 

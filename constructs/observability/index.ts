@@ -5,3 +5,4 @@ export * from './kafka-brokers';
 export * from './slos';
 export * from './slo-rules';
 export * from './slo-dashboard';
+export * from './keyspaces-cloudwatch';

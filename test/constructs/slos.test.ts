@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TerraformStack, Testing } from 'cdktf';
@@ -65,6 +65,15 @@ describe('the burn-rate table', () => {
     ]);
     for (const a of BURN_RATE_ALERTS) expect(windowHours(a.longWindow) / windowHours(a.shortWindow)).toBe(12);
     expect(SLO_WINDOWS).toEqual(['5m', '30m', '1h', '2h', '6h', '1d', '3d']);
+  });
+
+  it('is the table docs/slos.md shows', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'slos.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `(critical|warning)` \| (page|ticket) \| (\w+) \| (\w+) \| ([\d.]+) \| (\d+)% \|$/gm)];
+    expect(rows.map((m) => [m[1], m[2], m[3], m[4], Number(m[5]), Number(m[6]) / 100])).toEqual(
+      BURN_RATE_ALERTS.map((a) => [a.severity, a.response, a.longWindow, a.shortWindow, a.burnRate, budgetSpent(a)]),
+    );
+    for (const s of platformSlos) expect(doc).toContain(`\`${s.name.replace(/^availability-.*/, 'availability-<app>')}\``);
   });
 
   it('refuses a window that is not whole minutes, hours or days', () => {

@@ -10,7 +10,7 @@ export interface ServiceLevelObjective {
   readonly name: string;
   /** What the platform promises, in one sentence; it opens the alert description. */
   readonly description: string;
-  /** Share of good events (or good samples) over SLO_PERIOD, strictly between 0 and 1. */
+  /** Share of good events (or good samples) over SLO_PERIOD_HOURS, strictly between 0 and 1. */
   readonly objective: number;
   readonly sli: ServiceLevelIndicator;
   /**

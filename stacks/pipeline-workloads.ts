@@ -21,7 +21,7 @@ import { configureKubernetesProviders } from '../constructs/kubernetes-providers
 import { KubernetesCluster } from '../constructs/kubernetes-cluster';
 import { Monitoring } from '../constructs/monitoring';
 import { interfaceEndpointPorts } from '../constructs/network';
-import { KafkaBrokerDashboard, mskScrapeConfigs, PipelineObservability } from '../constructs/observability';
+import { KafkaBrokerDashboard, KeyspacesMetrics, mskScrapeConfigs, PipelineObservability } from '../constructs/observability';
 import { EgressRule, StreamApp } from '../constructs/stream-app';
 import { TopicAdminJob } from '../constructs/topic-job';
 
@@ -82,7 +82,7 @@ export const TOPIC_ADMIN_NEEDS: WorkloadNeeds = { consumes: [], produces: [], aw
 /**
  * Everything that runs inside the environment's EKS cluster: the add-ons, one StreamApp per
  * catalog entry (apps/contracts/apps.ts) with least-privilege grants derived from it, the topic
- * job, and the pipeline's alerts and dashboard. The grants below are the whole of what each app may do.
+ * job, the pipeline's alerts, SLOs and dashboards. The grants below are the whole of what each app may do.
  */
 export class PipelineWorkloads extends Construct {
   readonly addons: ClusterAddons;
@@ -213,6 +213,12 @@ export class PipelineWorkloads extends Construct {
     );
 
     new KafkaBrokerDashboard(this, 'kafka-dashboard', { addons: this.addons });
+    new KeyspacesMetrics(this, 'keyspaces-metrics', {
+      cluster: kubernetes,
+      addons: this.addons,
+      keyspace: { keyspaceName: keyspace.keyspaceName, tableNames: keyspace.tableNames },
+      region: config.region,
+    });
     new PipelineObservability(this, 'observability', {
       addons: this.addons,
       // Plain names (each app's namespace is its name): the rules are rendered at synth time.

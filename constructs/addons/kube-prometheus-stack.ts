@@ -12,6 +12,8 @@ export const KUBE_PROMETHEUS_STACK_CHART: HelmChart = {
 };
 
 export const ALERTMANAGER_SERVICE_ACCOUNT = 'kube-prometheus-stack-alertmanager';
+/** Grafana's service account: the CloudWatch data source's Pod Identity role is bound to it (constructs/observability/keyspaces-cloudwatch.ts). */
+export const GRAFANA_SERVICE_ACCOUNT = 'kube-prometheus-stack-grafana';
 
 export interface KubePrometheusStackSettings {
   /** @default 'monitoring' */
@@ -93,7 +95,13 @@ export function kubePrometheusStack(scope: Construct, settings: KubePrometheusSt
         alertmanagerSpec: { replicas: settings.alertmanager?.replicas ?? 1 },
         ...(sns ? { config: alertmanagerSnsConfig(sns.topicArn, AwsContext.of(scope).region) } : {}),
       },
-      grafana: { replicas: settings.grafana?.replicas ?? 1 },
+      grafana: {
+        replicas: settings.grafana?.replicas ?? 1,
+        serviceAccount: { create: true, name: GRAFANA_SERVICE_ACCOUNT },
+        // Pod Identity credentials are injected when a pod is admitted; a new value here re-creates
+        // Grafana's pods after the release's dependencies, among them its role's association.
+        podAnnotations: { 'streaming-data-platform/pod-identity': 'grafana-cloudwatch' },
+      },
     },
   };
 }

@@ -46,6 +46,22 @@ describe('the compatibility check on an evolved reading', () => {
     ]);
   });
 
+  it('passes under FORWARD what strict v1 readers still accept: a dropped optional field, a narrowed range', () => {
+    const v2 = telemetryReadingSchema.omit({ tags: true }).extend({
+      schemaVersion: z.literal(2),
+      metric: z
+        .string()
+        .min(1)
+        .max(32)
+        .regex(/^[a-z][a-z0-9_.]*$/),
+    });
+    expect(messages(evolvedReading(v2, 'FORWARD'))).toEqual([]);
+    expect(messages(evolvedReading(v2, 'BACKWARD'))).toEqual([
+      "telemetry.reading v2: field 'metric' range narrowed: v2 requires length <= 32, v1 allows length <= 64 (BACKWARD)",
+      "telemetry.reading v2: field 'tags' may be in v1 data, but v2 does not allow additional properties (BACKWARD)",
+    ]);
+  });
+
   it('names narrowed bounds and changed types of existing fields', () => {
     const v2 = readingV2({
       metric: z

@@ -224,7 +224,7 @@ class Comparison {
     if (attempts.some((a) => a.length === 0)) return;
     const closest = attempts.reduce((a, b) => (b.length < a.length ? b : a));
     const { reader: R, writer: W } = this.labels;
-    this.push(path, 'NO_MATCHING_ALTERNATIVE', `${W} data fits none of ${R}'s ${alternatives.length} alternatives (closest: ${describe(closest[0])})`);
+    this.push(path, 'NO_MATCHING_ALTERNATIVE', `${W} data fits none of ${R}'s ${alternatives.length} alternatives (closest: ${summarize(closest[0])})`);
   }
 
   private compareNumbers(r: JsonSchemaObject, w: JsonSchemaObject, integersOnly: boolean, path: string): void {
@@ -361,7 +361,7 @@ const stringNames = (names: JsonSchema): JsonSchema =>
 
 const show = (keyword: 'pattern' | 'format', value: string) => (keyword === 'pattern' ? `/${value}/` : `'${value}'`);
 
-function describe(i: Incompatibility | undefined): string {
+function summarize(i: Incompatibility | undefined): string {
   return i === undefined ? 'none' : `${fieldLabel(i.path)} ${i.detail}`;
 }
 

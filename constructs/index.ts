@@ -14,6 +14,7 @@ export * from './data-protection';
 export * from './kubernetes-providers';
 export * from './keyspace';
 export * from './data-lake';
+export * from './schema-registry';
 export * from './monitoring';
 export * from './container-registry';
 export * from './kubernetes';

@@ -9,6 +9,7 @@ import {
   producedTopicNames,
   transactionalIdPrefixOf,
 } from '../apps/contracts/apps';
+import { contractsOnTopics } from '../apps/contracts/telemetry';
 import { topics } from '../apps/contracts/topics';
 import { EnvironmentConfig } from '../config';
 import { appRuntimeSettings } from '../config/apps';
@@ -20,6 +21,7 @@ import { Keyspace } from '../constructs/keyspace';
 import { configureKubernetesProviders } from '../constructs/kubernetes-providers';
 import { KubernetesCluster } from '../constructs/kubernetes-cluster';
 import { Monitoring } from '../constructs/monitoring';
+import { SchemaRegistry } from '../constructs/schema-registry';
 import { interfaceEndpointPorts } from '../constructs/network';
 import { KafkaBrokerDashboard, KeyspacesMetrics, mskScrapeConfigs, PipelineObservability } from '../constructs/observability';
 import { EgressRule, StreamApp } from '../constructs/stream-app';
@@ -32,6 +34,7 @@ export interface PipelineWorkloadsProps {
   readonly kubernetes: KubernetesCluster;
   readonly keyspace: Keyspace;
   readonly lake: DataLake;
+  readonly schemaRegistry: SchemaRegistry;
   /** ECR repository of the app image (the bootstrap stack's); the tag comes from config. */
   readonly imageRepositoryUrl: string;
   readonly monitoring: Monitoring;
@@ -91,7 +94,7 @@ export class PipelineWorkloads extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineWorkloadsProps) {
     super(scope, id);
-    const { config, kafka, kubernetes, keyspace, lake } = props;
+    const { config, kafka, kubernetes, keyspace, lake, schemaRegistry } = props;
     const ctx = AwsContext.of(this);
 
     configureKubernetesProviders(this, {
@@ -193,6 +196,11 @@ export class PipelineWorkloads extends Construct {
       if (app.exactlyOnce) kafka.grantTransactions(streamApp.role, transactionalIdPrefixOf(app.consumerGroup!));
       if (app.aws.keyspacesWrite) keyspace.grantWrite(streamApp.role, keyspaceTableNames(app));
       if (app.aws.lakeWritePrefix !== undefined) lake.grantWrite(streamApp.role, app.aws.lakeWritePrefix);
+      if (app.aws.schemaRead)
+        schemaRegistry.grantRead(
+          streamApp.role,
+          contractsOnTopics(app.consumes).map((c) => c.name),
+        );
       deployed[app.name as AppName] = streamApp;
     }
     this.apps = deployed as Record<AppName, StreamApp>;

@@ -1,7 +1,7 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Aspects, Op, S3Backend, TerraformLocal, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { aggregatesTable, readingsTable, tables } from '../apps/contracts';
+import { aggregatesTable, allContracts, readingsTable, tables } from '../apps/contracts';
 import { EnvironmentConfig, PLACEHOLDER_IMAGE_TAG } from '../config';
 import { DataProtection } from '../constructs/data-protection';
 import { DeployOrdering } from '../constructs/deploy-ordering';
@@ -12,6 +12,7 @@ import { Keyspace } from '../constructs/keyspace';
 import { KubernetesCluster } from '../constructs/kubernetes-cluster';
 import { Monitoring } from '../constructs/monitoring';
 import { DEFAULT_INTERFACE_ENDPOINTS, Network } from '../constructs/network';
+import { SchemaRegistry } from '../constructs/schema-registry';
 import { PipelineWorkloads } from './pipeline-workloads';
 
 /** What the bootstrap stack (CI prerequisites, shared per account) provides to an environment. */
@@ -51,6 +52,7 @@ export class PlatformStack extends TerraformStack {
   readonly kubernetes: KubernetesCluster;
   readonly keyspace: Keyspace;
   readonly lake: DataLake;
+  readonly schemaRegistry: SchemaRegistry;
   readonly monitoring: Monitoring;
   readonly workloads: PipelineWorkloads;
 
@@ -169,6 +171,9 @@ export class PlatformStack extends TerraformStack {
       preventDestroy: protect,
     });
 
+    // Schema registry (one schema per event contract, from the same declarations as the apps)
+    this.schemaRegistry = new SchemaRegistry(this, 'schema-registry', { name, contracts: allContracts, preventDestroy: protect });
+
     // Monitoring
     this.monitoring = new Monitoring(this, 'monitoring', {
       name,
@@ -196,6 +201,7 @@ export class PlatformStack extends TerraformStack {
       kubernetes: this.kubernetes,
       keyspace: this.keyspace,
       lake: this.lake,
+      schemaRegistry: this.schemaRegistry,
       imageRepositoryUrl: delivery.imageRepositoryUrl,
       monitoring: this.monitoring,
     });

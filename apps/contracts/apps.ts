@@ -21,6 +21,8 @@ export interface AppAwsAccess {
   readonly keyspacesWrite?: readonly KeyspaceTableKey[];
   /** Write objects into the lake under this prefix. */
   readonly lakeWritePrefix?: string;
+  /** Read the registered schemas (Glue Schema Registry) of the contracts on the topics it consumes. */
+  readonly schemaRead?: boolean;
 }
 
 export interface AppDeclaration {
@@ -124,7 +126,7 @@ export const apps = {
     consumes: ['raw'],
     produces: ['clean', 'aggregates', 'deadLetter'],
     scalesOn: ['raw'],
-    aws: {},
+    aws: { schemaRead: true },
     exactlyOnce: true,
     // Validation, routing and windowing: the most CPU per record of the pipeline.
     deployment: {
@@ -142,7 +144,7 @@ export const apps = {
     produces: ['deadLetter'],
     // Both inputs: a backlog of aggregates alone must scale the sink too.
     scalesOn: ['clean', 'aggregates'],
-    aws: { keyspacesWrite: ['readings', 'aggregates'] },
+    aws: { keyspacesWrite: ['readings', 'aggregates'], schemaRead: true },
     // Mostly waiting on Keyspaces round trips: little CPU, memory for in-flight batches.
     deployment: {
       minReplicas: 1,
@@ -159,7 +161,7 @@ export const apps = {
     // Records of the clean topic that fail the contract are dead-lettered, as in the other consumers.
     produces: ['deadLetter'],
     scalesOn: ['clean'],
-    aws: { lakeWritePrefix: lakeLayout.prefix },
+    aws: { lakeWritePrefix: lakeLayout.prefix, schemaRead: true },
     // Holds up to LAKE_SINK_MAX_RECORDS rows per file being built, on several partitions: memory first.
     deployment: {
       minReplicas: 1,
@@ -175,7 +177,7 @@ export const apps = {
     consumes: ['aggregates'],
     produces: ['alerts', 'deadLetter'],
     scalesOn: ['aggregates'],
-    aws: {},
+    aws: { schemaRead: true },
     // One comparison per aggregate: a small footprint.
     deployment: {
       minReplicas: 1,

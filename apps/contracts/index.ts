@@ -1,4 +1,6 @@
 export * from './telemetry';
+export * from './versions';
+export * from './compatibility';
 export * from './tables';
 export * from './topics';
 export * from './lake';

@@ -3,9 +3,13 @@
  *
  * The zod schemas validate events in the apps; the column maps beside them are typed against
  * the schemas' keys, so the Cassandra/Keyspaces tables (./tables.ts) and the lake table
- * (./lake.ts) cannot drift from the events without a compile error.
+ * (./lake.ts) cannot drift from the events without a compile error. The contracts at the end
+ * declare each event's versions (./versions.ts), which the Glue Schema Registry registers and the
+ * compatibility check in `npm test` holds to their rules.
  */
 import { z } from 'zod';
+import { TopicKey } from './topics';
+import { AnyContract, defineContract } from './versions';
 
 export const TELEMETRY_SCHEMA_VERSION = 1 as const;
 
@@ -110,3 +114,41 @@ export const aggregateColumns: ColumnMap<TelemetryAggregate> = {
   last: { column: 'last', cql: 'double', glue: 'double', comment: 'Value of the latest reading by event time' },
   lastTs: { column: 'last_ts', cql: 'timestamp', glue: 'timestamp', comment: 'Event time of the latest reading' },
 };
+
+// Contracts: the versions of each event, oldest first. A new version is one more entry
+// (README, "How to evolve a contract"). The DLQ is not one: its records are the failed
+// records' own bytes, whatever they were, with context headers (`dlqHeaders` in ./topics.ts).
+
+export const telemetryReadingContract = defineContract({
+  name: 'telemetry.reading',
+  description: 'A device reading, as devices send it (raw topic) and once validated (clean topic)',
+  versionField: 'schemaVersion',
+  versions: [{ version: 1, schema: telemetryReadingSchema, compatibility: 'BACKWARD', topics: ['raw', 'clean'] }],
+});
+
+export const telemetryAggregateContract = defineContract({
+  name: 'telemetry.aggregate',
+  description: 'A 1-minute tumbling-window aggregate per device and metric, on event time',
+  versionField: 'schemaVersion',
+  versions: [{ version: 1, schema: telemetryAggregateSchema, compatibility: 'BACKWARD', topics: ['aggregates'] }],
+});
+
+export const telemetryAlertContract = defineContract({
+  name: 'telemetry.alert',
+  description: 'A 1-minute aggregate that crossed a configured threshold',
+  versionField: 'schemaVersion',
+  versions: [{ version: 1, schema: telemetryAlertSchema, compatibility: 'BACKWARD', topics: ['alerts'] }],
+});
+
+export const contracts = {
+  reading: telemetryReadingContract,
+  aggregate: telemetryAggregateContract,
+  alert: telemetryAlertContract,
+} as const satisfies Record<string, AnyContract>;
+
+export const allContracts: readonly AnyContract[] = Object.values(contracts);
+
+/** The contracts some version of which is carried on one of `topicKeys`, in declaration order. */
+export function contractsOnTopics(topicKeys: readonly TopicKey[]): AnyContract[] {
+  return allContracts.filter((c) => c.versions.some((v) => v.topics.some((t) => topicKeys.includes(t))));
+}

@@ -123,6 +123,9 @@ export const REFRESH_NEEDS: Readonly<Record<string, RefreshNeeds>> = {
     },
     dataBearing: true,
   },
+  // Schema registry: every version is re-registered from apps/contracts, and events carry their own version.
+  aws_glue_registry: { iam: ['glue:GetRegistry', 'glue:GetTags'], dataBearing: false },
+  aws_glue_schema: { iam: ['glue:GetSchema', 'glue:GetSchemaVersion', 'glue:GetTags'], dataBearing: false },
   // Query results live in S3, not in the workgroup.
   aws_athena_workgroup: { iam: ['athena:GetWorkGroup', 'athena:ListTagsForResource'], dataBearing: false },
 

@@ -22,6 +22,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { topics } from '../../apps/contracts/topics';
 import { createLocalS3Client, endpoints, isPortFree, kill, ServiceName } from './local-services';
+import { done, waitFor } from './launcher';
 import { ArgsError, parseStartArgs, StartOptions, usage } from './start/args';
 import { renderRunChart, RunChartOptions } from './start/chart';
 import { consumerApps, countersSince, unreadByApp, endToEndQuantiles, PipelineCounters, quantilesMs, ratePerSec } from './start/counters';
@@ -490,9 +491,15 @@ class StartRun {
   }
 }
 
+/**
+ * Summed high watermarks. Right after the topics were created a broker may not know yet that it
+ * leads a partition ("not the leader for that topic-partition"): the lookup is retried until it answers.
+ */
 async function highWatermarks(admin: ReturnType<Kafka['admin']>, topic: string): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets.reduce((n, p) => n + Number(p.high), 0);
+  return waitFor(`the offsets of ${topic}`, async () => done((await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0)), {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  });
 }
 
 /** After a normal stop: nothing of the run may remain, by pid and by port. */

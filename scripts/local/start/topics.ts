@@ -5,11 +5,14 @@
  */
 import { randomUUID } from 'crypto';
 import type { Admin, Kafka } from 'kafkajs';
+import { done, waitFor } from '../launcher';
 
-/** Each partition's high watermark now: where the run's records will start. */
+/** Each partition's high watermark now: where the run's records will start (retried while a new topic's leaders settle). */
 export async function topicEnds(admin: Admin, topic: string): Promise<Map<number, number>> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+  return waitFor(`the offsets of ${topic}`, async () => done(new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]))), {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  });
 }
 
 /** Committed records of `topic` from `from` (per partition, as `topicEnds` returned it) to the current end. */

@@ -6,10 +6,13 @@ import { randomUUID } from 'crypto';
 import { Admin, IHeaders, Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../../apps/admin/topics';
 import { allTopics, consumerApps } from '../../../apps/contracts';
+import { installReadCommittedFilter } from '../../../apps/lib/read-committed';
 import { endpoints, localNames } from '../../../scripts/local/local-services';
 import { done, pending, waitFor } from './wait';
 
+/** A client that reads committed records only, as the apps' clients do (apps/lib/read-committed.ts). */
 export function testKafka(clientId = 'sdp-integration-test'): Kafka {
+  installReadCommittedFilter();
   return new Kafka({
     clientId,
     brokers: [endpoints().kafkaBrokers],

@@ -6,6 +6,7 @@ import { CompressionTypes, ICustomPartitioner, Kafka, KafkaConfig, logLevel, Mes
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import type { Logger } from 'pino';
 import type { KafkaEnv } from './config';
+import { installReadCommittedFilter } from './read-committed';
 
 /** The subset of the env config the Kafka clients need (compose `kafkaEnv` to get it). */
 export type KafkaClientConfig = Pick<
@@ -49,7 +50,9 @@ export function kafkaClientConfig(cfg: KafkaClientConfig, logger?: Logger): Kafk
   }
 }
 
+/** A client whose consumers really read committed records only (see ./read-committed.ts). */
 export function createKafka(cfg: KafkaClientConfig, logger?: Logger): Kafka {
+  installReadCommittedFilter();
   return new Kafka(kafkaClientConfig(cfg, logger));
 }
 

@@ -4,15 +4,19 @@
  * and then requires every store to match the reference exactly: each valid reading once per
  * primary key in Cassandra and once in the lake, the DLQ holding exactly the malformed records,
  * and (where the fault touches them) the aggregates equal to a reference computation.
+ *
+ * Bounds are generous on purpose (the suite must pass beside two CPU burners); waits are for
+ * conditions, and the only fixed durations are deliberate outages.
  */
 import { apps, topics } from '../../apps/contracts';
+import { transactionalIdOf } from '../../apps/contracts/apps';
 import { restart, start, stop } from '../../scripts/local/local-services';
 import { countReadings, readReadings } from './support/cassandra';
-import { committedTotal, groupBacklog, resetGroupToEarliest, topicOffsets, withAdmin } from './support/kafka';
-import { scrape, Scrape, total } from './support/metrics';
+import { committedTotal, groupBacklog, resetGroupToEarliest, topicOffsets, transactionStates, withAdmin } from './support/kafka';
+import { probeStatus, scrape, Scrape, total } from './support/metrics';
 import { AppExit, AppName, appPorts } from './support/processes';
 import { compareManifest, exactly, readingKey, Reference, referenceAggregates } from './support/reference';
-import { Load, Scenario, Verification } from './support/scenario';
+import { consumerApps, Load, Scenario, Verification } from './support/scenario';
 import { done, pending, sleep, waitFor } from './support/wait';
 
 /** ~10 s of production at a rate the pipeline keeps up with, so a fault lands mid-run. */
@@ -21,7 +25,25 @@ const expectedValid = load.events * (1 - load.malformedRatio);
 /** Inject the fault once the store holds between 20% and 60% of the readings. */
 const midRun = [0.2 * expectedValid, 0.6 * expectedValid] as const;
 
+/**
+ * ~40 s of production, for faults that take a while to inject (scaling out and back in, an
+ * outage held for 20 s) yet must still land while readings arrive.
+ */
+const longLoad: Load = { ...load, events: 60_000, rate: 1_500 };
+
 const SCENARIO_TIMEOUT_MS = 300_000;
+/** Scenarios that wait out a killed member's 30 s session or a broker outage. */
+const LONG_SCENARIO_TIMEOUT_MS = 480_000;
+
+/**
+ * The apps bound their own shutdown to 25 s (apps/lib/shutdown.ts); 30 s allows for a loaded
+ * machine. Kubernetes waits terminationGracePeriodSeconds = 60 (constructs/stream-app.ts) before
+ * it SIGKILLs a pod, so the bound fits well inside the grace period.
+ */
+const SHUTDOWN_BOUND_MS = 30_000;
+
+/** The processor's transactional ids, one per raw partition (apps/lib/transactions.ts). */
+const processorTransactionalIds = Array.from({ length: topics.raw.partitions }, (_, p) => transactionalIdOf(apps.processor.consumerGroup, topics.raw.name, p));
 
 let run: Scenario | undefined;
 
@@ -31,10 +53,10 @@ afterEach(async () => {
 });
 
 /** Producer done, raw topic = manifest, all stores caught up, apps stopped (exit 0), stores compared. */
-async function finish(scenario: Scenario, opts: { aggregates: boolean }): Promise<{ ref: Reference; verification: Verification }> {
+async function finish(scenario: Scenario, opts: { aggregates: boolean }, produced: Load = load): Promise<{ ref: Reference; verification: Verification }> {
   await scenario.waitProducer();
   const { ref, manifest } = await scenario.reference();
-  expect(ref.rawRecords).toBe(load.events);
+  expect(ref.rawRecords).toBe(produced.events);
   expect(ref.rawDuplicates).toEqual([]);
   expect(compareManifest(ref, manifest).valid).toEqual(exactly(ref.readings.size));
   await scenario.waitComplete(ref, opts);
@@ -43,7 +65,7 @@ async function finish(scenario: Scenario, opts: { aggregates: boolean }): Promis
 }
 
 /** Graceful shutdown worked for every app still running: exit 0 on SIGTERM. */
-function expectCleanExits(exits: Partial<Record<AppName, AppExit>>): void {
+function expectCleanExits(exits: Readonly<Record<string, AppExit>>): void {
   expect(Object.entries(exits).filter(([, e]) => e?.code !== 0)).toEqual([]);
 }
 
@@ -97,7 +119,7 @@ describe('fault tolerance: nothing lost, nothing duplicated', () => {
   );
 
   it(
-    'holds writes while Cassandra is stopped for 20 s mid-run, then completes them',
+    'holds writes while Cassandra is stopped for 20 s mid-run, stops within the bound on SIGTERM, then completes them',
     async () => {
       run = await Scenario.fresh('cassandra-outage');
       await run.startConsumers();
@@ -108,6 +130,8 @@ describe('fault tolerance: nothing lost, nothing duplicated', () => {
       let committedBeforeUp: number;
       let backlogBeforeUp: number;
       let duringOutage: Scrape;
+      let sinkAlive: boolean;
+      let sigterm: { exit: AppExit; ms: number };
       await stop(['cassandra']);
       try {
         committedWhenDown = await withAdmin((admin) => committedTotal(admin, apps.cassandraSink.consumerGroup, sinkTopics));
@@ -117,6 +141,10 @@ describe('fault tolerance: nothing lost, nothing duplicated', () => {
           await groupBacklog(admin, apps.cassandraSink.consumerGroup, topics.clean.name, await topicOffsets(admin, topics.clean.name)),
         ]);
         duringOutage = await scrape(appPorts['cassandra-sink']);
+        sinkAlive = run.app('cassandra-sink').running;
+        // Bounded shutdown with the store down: SIGTERM while its writes are retrying (SIGKILL only past twice the bound, so an overrun is measured).
+        const began = Date.now();
+        sigterm = { exit: await run.stop('cassandra-sink', 1, 2 * SHUTDOWN_BOUND_MS), ms: Date.now() - began };
       } finally {
         // Whatever happened, the next scenarios need Cassandra back.
         await start(['cassandra']);
@@ -127,9 +155,16 @@ describe('fault tolerance: nothing lost, nothing duplicated', () => {
         committedWhileDown: committedBeforeUp - committedWhenDown,
         recordsWaiting: backlogBeforeUp > 0,
         retrying: total(duringOutage, 'sdp_write_retries_total') > 0,
-        sinkAlive: run.app('cassandra-sink').running,
+        sinkAlive,
       }).toEqual({ committedWhileDown: 0, recordsWaiting: true, retrying: true, sinkAlive: true });
+      process.stdout.write(
+        `shutdown with Cassandra down: cassandra-sink exit ${sigterm.exit.code ?? sigterm.exit.signal} after ${(sigterm.ms / 1000).toFixed(1)} s\n`,
+      );
+      // It ended itself within the bound, and its shutdown committed nothing it had not written.
+      expect({ signal: sigterm.exit.signal, withinBound: sigterm.ms < SHUTDOWN_BOUND_MS }).toEqual({ signal: null, withinBound: true });
+      expect(await withAdmin((admin) => committedTotal(admin, apps.cassandraSink.consumerGroup, sinkTopics))).toBe(committedBeforeUp);
 
+      run.start('cassandra-sink');
       const { ref, verification } = await finish(run, { aggregates: true });
       expect(atStop).toBeLessThan(ref.readings.size);
       expectExactlyOnce(ref, verification, true);
@@ -151,6 +186,203 @@ describe('fault tolerance: nothing lost, nothing duplicated', () => {
       expectExactlyOnce(ref, verification, true);
     },
     SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
+    'rebalances the processor and each sink from 1 to 2 to 1 instances mid-run',
+    async () => {
+      run = await Scenario.fresh('rebalance');
+      const scenario = run;
+      await run.startConsumers();
+      run.startProducer(longLoad);
+      const valid = longLoad.events * (1 - longLoad.malformedRatio);
+      const atScaleOut = await run.waitMidRun('readings in Cassandra', countReadings, 0.1 * valid, 0.5 * valid);
+      const scaled: readonly AppName[] = ['processor', 'cassandra-sink', 'lake-sink'];
+      await Promise.all(scaled.map((name) => scenario.scaleTo(name, 2)));
+      // The group really moved work: every second instance was assigned partitions and consumed from them.
+      await waitFor(
+        'every second instance to consume records',
+        async () => {
+          const counts = await Promise.all(scaled.map(async (name) => total(await scrape(scenario.app(name, 2).port), 'sdp_records_in_total')));
+          return counts.every((n) => n > 0) ? done(undefined) : pending(scaled.map((name, i) => `${name}-2: ${counts[i]}`).join(', '));
+        },
+        { timeoutMs: 120_000, intervalMs: 500, guard: run.guard },
+      );
+      const atScaleIn = await countReadings();
+      // Scale in with SIGTERM, as Kubernetes does: the leaving instance commits what it wrote and leaves the group.
+      const exits = (await Promise.all(scaled.map((name) => scenario.scaleTo(name, 1)))).flat();
+      expect(exits).toEqual(scaled.map(() => ({ code: 0, signal: null })));
+
+      const { ref, verification } = await finish(run, { aggregates: true }, longLoad);
+      expect({ scaledOutMidRun: atScaleOut < ref.readings.size, scaledInMidRun: atScaleIn < ref.readings.size }).toEqual({
+        scaledOutMidRun: true,
+        scaledInMidRun: true,
+      });
+      expectExactlyOnce(ref, verification, true);
+    },
+    LONG_SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
+    'survives kill -9 of the processor mid-transaction',
+    async () => {
+      run = await Scenario.fresh('kill-processor');
+      await run.startConsumers();
+      run.startProducer(load);
+      await run.waitMidRun('readings in Cassandra', countReadings, ...midRun);
+      const processor = run.app('processor');
+      const progress = async () => {
+        const s = await scrape(processor.port);
+        return {
+          committed: total(s, 'sdp_transactions_total', { outcome: 'committed' }),
+          cleanSent: total(s, 'sdp_records_out_total', { topic: topics.clean.name }),
+        };
+      };
+      let lastCommitted = -1;
+      await waitFor(
+        'the processor to be committing transactions',
+        async () => {
+          const { committed } = await progress();
+          const growing = lastCommitted >= 0 && committed > lastCommitted;
+          lastCommitted = committed;
+          return growing ? done(undefined) : pending(`${committed} transactions committed`);
+        },
+        { timeoutMs: 60_000, intervalMs: 200, guard: run.guard },
+      );
+      // Frozen, the processor can neither end a transaction nor start one: a transaction the
+      // coordinator reports open then stays open, so the kill lands in the middle of it.
+      const atKill = await waitFor(
+        'a transaction of the frozen processor to be open',
+        async () => {
+          const before = await progress();
+          processor.signal('SIGSTOP');
+          let open: string[] = [];
+          try {
+            const states = await transactionStates();
+            open = processorTransactionalIds.filter((id) => states.get(id) === 'Ongoing');
+          } finally {
+            if (open.length === 0) processor.signal('SIGCONT');
+          }
+          return open.length > 0 ? done({ open, cleanSent: before.cleanSent }) : pending('no transaction open when frozen');
+        },
+        { timeoutMs: 120_000, intervalMs: 100, guard: run.guard },
+      );
+      await run.kill9('processor');
+      run.start('processor');
+      // The restarted member joins once the killed one's session (30 s) expired, then fences its transactions.
+      await run.waitReady('processor', { timeoutMs: 180_000 });
+
+      const { ref, verification } = await finish(run, { aggregates: true });
+      // Killed before it had even sent every reading, with transactions open.
+      expect({ cleanSentBeforeKill: atKill.cleanSent < ref.readings.size, openAtKill: atKill.open.length > 0 }).toEqual({
+        cleanSentBeforeKill: true,
+        openAtKill: true,
+      });
+      expectExactlyOnce(ref, verification, true);
+    },
+    LONG_SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
+    'keeps every consumer alive but unready through a Kafka outage longer than its retries, and recovers by itself',
+    async () => {
+      run = await Scenario.fresh('kafka-outage');
+      const scenario = run;
+      // One retry per request: kafkajs gives up on every consumer early in the outage.
+      await run.startConsumers({ KAFKA_RETRIES: '1' });
+      // The load generator is not under test here: enough retries (minutes) to ride out the outage.
+      run.startProducer(longLoad, { KAFKA_RETRIES: '20' });
+      const valid = longLoad.events * (1 - longLoad.malformedRatio);
+      const atStop = await run.waitMidRun('readings in Cassandra', countReadings, 0.1 * valid, 0.5 * valid);
+      const consumers = consumerApps.map((name) => scenario.app(name));
+      const unready = new Set<string>();
+      const outageMs = 20_000;
+      let duringOutage: { alive: string[]; unready: string[] };
+      await stop(['kafka']);
+      const stoppedAt = Date.now();
+      try {
+        duringOutage = await waitFor(
+          'every consumer to answer /readyz with something other than 200 while Kafka is down',
+          async () => {
+            for (const app of consumers) if ((await probeStatus(app.port, '/readyz')) !== 200) unready.add(app.id);
+            const down = Date.now() - stoppedAt;
+            const state = { alive: consumers.filter((a) => a.running).map((a) => a.id), unready: [...unready].sort() };
+            return unready.size === consumers.length && down >= outageMs
+              ? done(state)
+              : pending(`down ${Math.round(down / 1000)} s; unready so far: ${state.unready.join(', ') || 'none'}`);
+          },
+          { timeoutMs: 120_000, intervalMs: 250, guard: run.guard },
+        );
+      } finally {
+        await start(['kafka']);
+      }
+      const ids = consumers.map((a) => a.id);
+      expect(duringOutage).toEqual({ alive: ids, unready: [...ids].sort() });
+
+      // Nothing restarted by the test: the same processes rejoin their groups (within the apps' 300 s give-up).
+      await Promise.all(consumers.map((a) => scenario.waitReady(a.name, { timeoutMs: 240_000 })));
+      // Each recovered a consumer that had failed: kafkajs crashed it or a batch failed, and the runner replaced it.
+      const recoveries = await Promise.all(
+        consumers.map(async (a) => {
+          const s = await scrape(a.port);
+          return [a.id, total(s, 'sdp_errors_total', { kind: 'consumer_crash' }) + total(s, 'sdp_errors_total', { kind: 'consumer_restart' })] as const;
+        }),
+      );
+      expect(recoveries.filter(([, n]) => n === 0)).toEqual([]);
+
+      const { ref, verification } = await finish(run, { aggregates: true }, longLoad);
+      expect(atStop).toBeLessThan(ref.readings.size);
+      expectExactlyOnce(ref, verification, true);
+    },
+    LONG_SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
+    'stops every app within the shutdown bound on SIGTERM with Kafka down, committing nothing it did not write',
+    async () => {
+      run = await Scenario.fresh('shutdown-kafka-down');
+      await run.startConsumers();
+      run.startProducer(longLoad);
+      const valid = longLoad.events * (1 - longLoad.malformedRatio);
+      const atStop = await run.waitMidRun('readings in Cassandra', countReadings, 0.1 * valid, 0.5 * valid);
+      const running = run.runningApps().map((a) => a.id);
+      let exits: Record<string, AppExit & { readonly ms: number }>;
+      await stop(['kafka']);
+      try {
+        // SIGKILL only past twice the bound, so an overrun is measured rather than cut short.
+        exits = await run.stopAppsTimed(2 * SHUTDOWN_BOUND_MS);
+      } finally {
+        await start(['kafka']);
+      }
+      process.stdout.write(
+        `shutdown with Kafka down: ${Object.entries(exits)
+          .map(([id, e]) => `${id} exit ${e.code ?? e.signal} after ${(e.ms / 1000).toFixed(1)} s`)
+          .join(', ')}\n`,
+      );
+      // Every app, the producer too, ended itself (exit 0, or 1 for a cleanup cut short) within the bound.
+      expect(Object.keys(exits).sort()).toEqual([...running].sort());
+      expect(running).toContain('producer');
+      const late = Object.entries(exits).filter(([, e]) => e.signal !== null || e.ms >= SHUTDOWN_BOUND_MS || (e.code !== 0 && e.code !== 1));
+      expect(late).toEqual([]);
+
+      // What the producer had acknowledged is in the raw topic, once; it stopped part-way.
+      const { ref, manifest } = await run.reference();
+      const acknowledged = compareManifest(ref, manifest).valid;
+      expect({ ackedButMissing: acknowledged.unexpected, duplicated: acknowledged.duplicated, rawDuplicates: ref.rawDuplicates }).toEqual({
+        ackedButMissing: 0,
+        duplicated: 0,
+        rawDuplicates: [],
+      });
+      expect(ref.rawRecords).toBeLessThan(longLoad.events);
+
+      // Restarted, the apps resume from what was committed: had a shutdown committed anything it had not written, it would be missing now.
+      await run.startConsumers();
+      await run.waitComplete(ref, { aggregates: true });
+      expectCleanExits(await run.stopApps());
+      expect(atStop).toBeLessThan(ref.readings.size);
+      expectExactlyOnce(ref, await run.verify(ref, { aggregates: true }), true);
+    },
+    LONG_SCENARIO_TIMEOUT_MS,
   );
 
   it(

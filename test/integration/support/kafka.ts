@@ -2,14 +2,18 @@
  * Kafka from the test's side: resetting topics and groups between scenarios, reading a whole
  * topic with headers, and the offsets that say how far each app has got.
  */
+import { execFile } from 'child_process';
 import { randomUUID } from 'crypto';
 import { Admin, IHeaders, Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../../apps/admin/topics';
 import { allTopics, consumerApps } from '../../../apps/contracts';
-import { endpoints, localNames } from '../../../scripts/local/local-services';
+import { installReadCommittedFilter } from '../../../apps/lib/read-committed';
+import { endpoints, javaBinary, kafkaClasspath, localNames } from '../../../scripts/local/local-services';
 import { done, pending, waitFor } from './wait';
 
+/** A client that reads committed records only, as the apps' clients do (apps/lib/read-committed.ts). */
 export function testKafka(clientId = 'sdp-integration-test'): Kafka {
+  installReadCommittedFilter();
   return new Kafka({
     clientId,
     brokers: [endpoints().kafkaBrokers],
@@ -201,4 +205,27 @@ export async function readTopic(topic: string, timeoutMs = 120_000): Promise<Top
     await withAdmin((admin) => deleteGroup(admin, groupId, 10_000)).catch(() => undefined);
   }
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}
+
+/**
+ * The transaction coordinator's state (`Ongoing`, `CompleteCommit`, `CompleteAbort`, ...) of every
+ * transactional id, from Kafka's own TransactionsCommand: kafkajs' admin cannot list transactions.
+ * `Ongoing` means a transaction was opened and no end was requested yet.
+ */
+export async function transactionStates(timeoutMs = 60_000): Promise<Map<string, string>> {
+  const output = await new Promise<string>((resolve, reject) => {
+    execFile(
+      javaBinary(),
+      ['-Xmx128m', '-cp', kafkaClasspath(), 'org.apache.kafka.tools.TransactionsCommand', '--bootstrap-server', endpoints().kafkaBrokers, 'list'],
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => (err ? reject(new Error(`TransactionsCommand list failed: ${err.message}\n${stderr}`)) : resolve(stdout)),
+    );
+  });
+  const states = new Map<string, string>();
+  // Header: TransactionalId Coordinator ProducerId TransactionState, tab-separated.
+  for (const line of output.split('\n').slice(1)) {
+    const [id, , , state] = line.split('\t').map((f) => f.trim());
+    if (id && state) states.set(id, state);
+  }
+  return states;
 }

@@ -4,6 +4,10 @@
  * the reference. Topic names and consumer groups are fixed by apps/contracts, so isolation comes
  * from a reset (topics recreated, groups deleted, tables truncated, lake prefix emptied) before
  * each scenario; the tests run in band, one scenario at a time.
+ *
+ * An app may run as several instances (`start(name, env, { instance })`, `scaleTo`), each its own
+ * process with its own port and log file (support/processes.ts); every method that takes an app
+ * name acts on instance 1 unless told otherwise.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -14,7 +18,7 @@ import { ManifestEntry, parseManifest } from '../../../apps/producer/run';
 import { countReadings, readAggregates, readReadings, truncateTables } from './cassandra';
 import { groupBacklog, readTopic, resetKafka, topicOffsets, topicSize, TopicRecord, withAdmin } from './kafka';
 import { Lake, LakeObject } from './lake';
-import { AppExit, AppName, AppProcess, killAllApps, repoRoot } from './processes';
+import { AppExit, AppName, AppProcess, instanceId, killAllApps, repoRoot } from './processes';
 import {
   buildReference,
   compareAggregates,
@@ -61,9 +65,15 @@ export interface Verification {
   readonly aggregates?: Comparison;
 }
 
+export interface InstanceOptions {
+  /** @default 1 */
+  readonly instance?: number;
+}
+
 export class Scenario {
   private readonly lake = new Lake();
-  private readonly apps = new Map<AppName, AppProcess>();
+  /** The latest process of every instance started, by instance id (`processor`, `processor-2`). */
+  private readonly apps = new Map<string, AppProcess>();
   /** Apps the scenario stopped or killed on purpose: their exit is not a failure. */
   private readonly expectedExits = new Set<AppProcess>();
   private readonly manifestPath: string;
@@ -91,19 +101,53 @@ export class Scenario {
     return new Scenario(name, dir, Date.now());
   }
 
-  app(name: AppName): AppProcess {
-    const a = this.apps.get(name);
-    if (!a) throw new Error(`${name} was not started in scenario ${this.name}`);
+  app(name: AppName, instance = 1): AppProcess {
+    const id = instanceId(name, instance);
+    const a = this.apps.get(id);
+    if (!a) throw new Error(`${id} was not started in scenario ${this.name}`);
     return a;
   }
 
-  /** Starts (or restarts) an app with the scenario settings. */
-  start(name: AppName, env: Readonly<Record<string, string>> = {}): AppProcess {
-    const previous = this.apps.get(name);
-    if (previous?.running) throw new Error(`${name} is already running (pid ${previous.pid})`);
-    const app = new AppProcess(name, path.join(this.dir, `${name}.log`), { ...appSettings[name], ...env });
-    this.apps.set(name, app);
+  /** The running instances of an app, by instance number. */
+  running(name: AppName): AppProcess[] {
+    return [...this.apps.values()].filter((a) => a.name === name && a.running).sort((a, b) => a.instance - b.instance);
+  }
+
+  /** Every app process that is running now. */
+  runningApps(): AppProcess[] {
+    return [...this.apps.values()].filter((a) => a.running);
+  }
+
+  /** Starts (or restarts) an instance of an app with the scenario settings; its log is `<dir>/<instance id>.log`. */
+  start(name: AppName, env: Readonly<Record<string, string>> = {}, opts: InstanceOptions = {}): AppProcess {
+    const instance = opts.instance ?? 1;
+    const id = instanceId(name, instance);
+    const previous = this.apps.get(id);
+    if (previous?.running) throw new Error(`${id} is already running (pid ${previous.pid})`);
+    const app = new AppProcess(name, path.join(this.dir, `${id}.log`), { ...appSettings[name], ...env }, instance);
+    this.apps.set(id, app);
     return app;
+  }
+
+  /**
+   * Runs exactly `count` instances of an app: starts the missing ones of 1..count and waits until
+   * each is ready (a member of its group), then stops those above `count`, highest first, with
+   * SIGTERM (a graceful scale-down: each commits what it wrote and leaves the group). Returns the
+   * exits of the stopped instances.
+   */
+  async scaleTo(name: AppName, count: number, env: Readonly<Record<string, string>> = {}): Promise<AppExit[]> {
+    const started: number[] = [];
+    for (let instance = 1; instance <= count; instance++) {
+      if (this.apps.get(instanceId(name, instance))?.running) continue;
+      this.start(name, env, { instance });
+      started.push(instance);
+    }
+    await Promise.all(started.map((instance) => this.waitReady(name, { instance })));
+    const exits: AppExit[] = [];
+    for (const app of this.running(name).reverse()) {
+      if (app.instance > count) exits.push(await this.stop(name, app.instance));
+    }
+    return exits;
   }
 
   /** Throws when an app died that should be running, with the end of its log. */
@@ -111,23 +155,24 @@ export class Scenario {
     for (const app of this.apps.values()) {
       if (app.running || this.expectedExits.has(app)) continue;
       if (app.name === 'producer' && app.exit?.code === 0) continue;
-      throw new Error(`${app.name} exited unexpectedly (${JSON.stringify(app.exit)}); end of ${app.logFile}:\n${app.logTail()}`);
+      throw new Error(`${app.id} exited unexpectedly (${JSON.stringify(app.exit)}); end of ${app.logFile}:\n${app.logTail()}`);
     }
   };
 
-  /** Starts the processor and both sinks and waits until each reports ready (consuming). */
-  async startConsumers(): Promise<void> {
-    for (const name of consumerApps) this.start(name);
+  /** Starts every consumer app (`env` on top of the scenario settings) and waits until each reports ready (consuming). */
+  async startConsumers(env: Readonly<Record<string, string>> = {}): Promise<void> {
+    for (const name of consumerApps) this.start(name, env);
     await Promise.all(consumerApps.map((name) => this.waitReady(name)));
   }
 
-  async waitReady(name: AppName, timeoutMs = 60_000): Promise<void> {
-    const app = this.app(name);
-    await waitAppReady(app.process, app.port, { timeoutMs, guard: this.guard });
+  async waitReady(name: AppName, opts: InstanceOptions & { readonly timeoutMs?: number } = {}): Promise<void> {
+    const app = this.app(name, opts.instance);
+    await waitAppReady(app.process, app.port, { timeoutMs: opts.timeoutMs ?? 60_000, guard: this.guard });
   }
 
-  startProducer(load: Load): AppProcess {
+  startProducer(load: Load, env: Readonly<Record<string, string>> = {}): AppProcess {
     return this.start('producer', {
+      ...env,
       PRODUCER_EVENTS: String(load.events),
       PRODUCER_RATE: String(load.rate),
       PRODUCER_DEVICES: String(load.devices),
@@ -177,8 +222,8 @@ export class Scenario {
     return new Set(objects.flatMap((o) => o.rows.map(readingKey))).size;
   }
 
-  async kill9(name: AppName): Promise<AppExit> {
-    const app = this.app(name);
+  async kill9(name: AppName, instance = 1): Promise<AppExit> {
+    const app = this.app(name, instance);
     this.expectedExits.add(app);
     return app.kill9();
   }
@@ -249,18 +294,36 @@ export class Scenario {
     );
   }
 
-  /** SIGTERM to one app (graceful: it commits what it wrote and leaves its group). */
-  async stop(name: AppName): Promise<AppExit> {
-    const app = this.app(name);
+  /** SIGTERM to one instance (graceful: it commits what it wrote and leaves its group); SIGKILL after `graceMs`. */
+  async stop(name: AppName, instance = 1, graceMs?: number): Promise<AppExit> {
+    const app = this.app(name, instance);
     this.expectedExits.add(app);
-    return app.stop();
+    return app.stop(graceMs);
   }
 
-  /** SIGTERM to every running app; each must exit 0 (graceful shutdown). */
-  async stopApps(): Promise<Partial<Record<AppName, AppExit>>> {
-    const running = [...this.apps.values()].filter((a) => a.running);
+  /** SIGTERM to every running instance at once; returns each exit by instance id (callers require exit 0). */
+  async stopApps(graceMs?: number): Promise<Record<string, AppExit>> {
+    const running = this.runningApps();
     for (const a of running) this.expectedExits.add(a);
-    const exits = await Promise.all(running.map(async (a) => [a.name, await a.stop()] as const));
+    const exits = await Promise.all(running.map(async (a) => [a.id, await a.stop(graceMs)] as const));
+    return Object.fromEntries(exits);
+  }
+
+  /**
+   * SIGTERM to every running instance at once, timing each from the signal to its exit (SIGKILL
+   * only after `graceMs`, so an overrun is measured, not cut short).
+   */
+  async stopAppsTimed(graceMs: number): Promise<Record<string, AppExit & { readonly ms: number }>> {
+    const running = this.runningApps();
+    for (const a of running) this.expectedExits.add(a);
+    const began = Date.now();
+    const exits = await Promise.all(
+      running.map(async (a) => {
+        const exit = a.stop(graceMs);
+        const ms = await a.exited.then(() => Date.now() - began);
+        return [a.id, { ...(await exit), ms }] as const;
+      }),
+    );
     return Object.fromEntries(exits);
   }
 
@@ -289,9 +352,9 @@ export class Scenario {
     return this.lake.read();
   }
 
-  /** Kills whatever is still running; the logs stay in `dir` for a post-mortem. */
+  /** Kills whatever is still running (a frozen process too); the logs stay in `dir` for a post-mortem. */
   async close(): Promise<void> {
-    await Promise.all([...this.apps.values()].filter((a) => a.running).map((a) => a.kill9()));
+    await Promise.all(this.runningApps().map((a) => a.kill9()));
     this.lake.close();
   }
 }

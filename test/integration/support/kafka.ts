@@ -94,8 +94,13 @@ export interface PartitionOffsets {
   readonly high: number;
 }
 
+/**
+ * Each partition's log start and high watermark. Right after a broker (re)start or a topic's
+ * creation, a broker may not know yet that it leads a partition ("not the leader for that
+ * topic-partition"): the lookup is retried until the leaders answer.
+ */
 export async function topicOffsets(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
-  const offsets = await admin.fetchTopicOffsets(topic);
+  const offsets = await waitFor(`the offsets of ${topic}`, async () => done(await admin.fetchTopicOffsets(topic)), { timeoutMs: 60_000, intervalMs: 500 });
   return offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((a, b) => a.partition - b.partition);
 }
 

@@ -177,6 +177,8 @@ export const kafkaEnv = z.object({
    * @default 8 (about a minute)
    */
   KAFKA_RETRIES: envInt(0, 100).default(8),
+  /** Cap of the doubling backoff between those retries. @default 30000 */
+  KAFKA_MAX_RETRY_TIME_MS: envInt(100, 300_000).default(30_000),
   /** Producer compression; kafkajs only ships GZIP without extra codecs. @default none */
   KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
   /** Region for MSK IAM token signing; required with KAFKA_AUTH=iam. */

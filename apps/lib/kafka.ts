@@ -2,7 +2,20 @@
  * kafkajs clients for the three ways the apps reach Kafka: plaintext locally, MSK with IAM
  * (SASL/OAUTHBEARER signed by aws-msk-iam-sasl-signer-js) or SCRAM-SHA-512, both over TLS.
  */
-import { CompressionTypes, ICustomPartitioner, Kafka, KafkaConfig, logLevel, Message, Partitioners, Producer, ProducerConfig, TopicMessages } from 'kafkajs';
+import {
+  CompressionTypes,
+  ICustomPartitioner,
+  Kafka,
+  KafkaConfig,
+  KafkaJSError,
+  logLevel,
+  Message,
+  Partitioners,
+  Producer,
+  ProducerConfig,
+  RecordMetadata,
+  TopicMessages,
+} from 'kafkajs';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import type { Logger } from 'pino';
 import type { KafkaEnv } from './config';
@@ -12,7 +25,7 @@ import { installReadCommittedFilter } from './read-committed';
 export type KafkaClientConfig = Pick<
   KafkaEnv,
   'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_AUTH' | 'KAFKA_TLS' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD' | 'AWS_REGION'
-> & { readonly APP_NAME?: string; readonly KAFKA_RETRIES?: number };
+> & { readonly APP_NAME?: string; readonly KAFKA_RETRIES?: number; readonly KAFKA_MAX_RETRY_TIME_MS?: number };
 
 /** Pure translation of the env config into kafkajs options (unit-tested; no connection made). */
 export function kafkaClientConfig(cfg: KafkaClientConfig, logger?: Logger): KafkaConfig {
@@ -24,7 +37,7 @@ export function kafkaClientConfig(cfg: KafkaClientConfig, logger?: Logger): Kafk
     connectionTimeout: 10_000,
     requestTimeout: 30_000,
     // Bounded retries: a broker outage surfaces as an error (and a restart) instead of a silent hang.
-    retry: { initialRetryTime: 300, retries: cfg.KAFKA_RETRIES ?? 8, maxRetryTime: 30_000 },
+    retry: { initialRetryTime: 300, retries: cfg.KAFKA_RETRIES ?? 8, maxRetryTime: cfg.KAFKA_MAX_RETRY_TIME_MS ?? 30_000 },
     ...(logger ? { logLevel: logLevel.WARN, logCreator: pinoLogCreator(logger) } : {}),
   };
   switch (cfg.KAFKA_AUTH) {
@@ -74,6 +87,11 @@ export const MemoizedDefaultPartitioner: ICustomPartitioner = () => {
   const partitioner = Partitioners.DefaultPartitioner();
   const topics = new Map<string, { partitions: number; byKey: Map<string, number> }>();
   return (args) => {
+    const partition = choose(args);
+    partitionChosen.set(args.message, partition);
+    return partition;
+  };
+  function choose(args: Parameters<ReturnType<ICustomPartitioner>>[0]): number {
     const { topic, partitionMetadata, message } = args;
     if (typeof message.key !== 'string' || (message.partition !== undefined && message.partition !== null)) return partitioner(args);
     let memo = topics.get(topic);
@@ -88,8 +106,14 @@ export const MemoizedDefaultPartitioner: ICustomPartitioner = () => {
       memo.byKey.set(message.key, partition);
     }
     return partition;
-  };
+  }
 };
+
+/**
+ * The partition kafkajs last chose for each message sent through a producer made by
+ * `createProducer`: `createSender` checks the broker acknowledged every one of them.
+ */
+const partitionChosen = new WeakMap<Message, number>();
 
 /**
  * An idempotent producer (no duplicates from its own retries; sends must use `acks: -1`)
@@ -134,8 +158,20 @@ export function createSender(producer: Pick<Producer, 'sendBatch'>, opts: Sender
   const limit = opts.maxMessagesPerRequest ?? 500;
   const compression = opts.compression ?? CompressionTypes.None;
   let tail: Promise<unknown> = Promise.resolve();
+  const sendAll = async (topicMessages: TopicMessages[]): Promise<void> => {
+    let pending = topicMessages;
+    for (let attempt = 1; ; attempt++) {
+      const acked = await producer.sendBatch({ topicMessages: pending, acks: -1, compression });
+      const missing = unacknowledged(pending, acked);
+      if (missing.length === 0) return;
+      const partitions = missing.map(({ topic, messages }) => `${topic}[${[...new Set(messages.map((m) => partitionChosen.get(m)))].join(',')}]`).join(', ');
+      if (attempt >= MAX_UNACKNOWLEDGED_RESENDS)
+        throw new KafkaJSError(`the brokers acknowledged the request without partitions ${partitions}`, { retriable: true });
+      pending = missing;
+    }
+  };
   const sendInTurn = (topicMessages: TopicMessages[]): Promise<unknown> => {
-    const request = tail.then(() => producer.sendBatch({ topicMessages, acks: -1, compression }));
+    const request = tail.then(() => sendAll(topicMessages));
     tail = request.catch(() => undefined);
     return request;
   };
@@ -160,6 +196,31 @@ export function createSender(producer: Pick<Producer, 'sendBatch'>, opts: Sender
     if (size > 0) requests.push(current);
     await Promise.all(requests.map(sendInTurn));
   };
+}
+
+/** Resends of partitions a request's acknowledgement left out before the send fails. */
+const MAX_UNACKNOWLEDGED_RESENDS = 3;
+
+/**
+ * The messages of every partition the acknowledgement does not cover. kafkajs 2.2.4 retries a
+ * request that failed on one broker by skipping brokers that already answered; a partition whose
+ * leader moved to one of those is then never sent, yet the send resolves (kafkajs#1303, fix not
+ * released). Those messages were never written under their current sequence numbers, so resending
+ * only them, in turn, cannot duplicate anything: the idempotent producer rolled their sequence
+ * numbers back and the broker drops any copy it had. Messages whose partition is unknown (a
+ * producer not made by `createProducer`) are not checked.
+ */
+function unacknowledged(sent: readonly TopicMessages[], acked: readonly RecordMetadata[]): TopicMessages[] {
+  const covered = new Set(acked.map((r) => `${r.topicName}\u0000${r.partition}`));
+  const missing: TopicMessages[] = [];
+  for (const { topic, messages } of sent) {
+    const left = messages.filter((m) => {
+      const partition = partitionChosen.get(m);
+      return partition !== undefined && !covered.has(`${topic}\u0000${partition}`);
+    });
+    if (left.length > 0) missing.push({ topic, messages: left });
+  }
+  return missing;
 }
 
 function required(value: string | undefined, name: string): string {

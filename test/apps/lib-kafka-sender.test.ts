@@ -1,5 +1,5 @@
-import type { Message, Producer, ProducerBatch } from 'kafkajs';
-import { createSender } from '../../apps/lib/kafka';
+import type { Message, Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
+import { createSender, MemoizedDefaultPartitioner } from '../../apps/lib/kafka';
 
 /** A producer whose sendBatch takes a few ms, records what overlapped, and fails where told to. */
 function fakeProducer(failOnCall?: number) {
@@ -48,5 +48,73 @@ describe('createSender', () => {
       ['a-0', 'a-1', 'a-2'],
       ['b-0', 'b-1', 'b-2'],
     ]);
+  });
+});
+
+describe('createSender with a producer from createProducer', () => {
+  /**
+   * Stands in for kafkajs 2.2.4's sendMessages: partitions every message with the producer's own
+   * partitioner, then acknowledges the partitions it is told to, as its retry does when a
+   * partition's new leader already answered (kafkajs#1303). What it cannot show is the broker side.
+   */
+  function droppingProducer(dropPartitionsOnCalls: ReadonlyMap<number, readonly number[]>) {
+    const partition = MemoizedDefaultPartitioner();
+    const partitionMetadata = Array.from({ length: 12 }, (_, p) => ({ partitionId: p, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+    const sent: { call: number; topic: string; partition: number; value: string }[] = [];
+    let calls = 0;
+    const sendBatch = jest.fn(async (batch: ProducerBatch): Promise<RecordMetadata[]> => {
+      calls += 1;
+      const dropped = new Set(dropPartitionsOnCalls.get(calls) ?? []);
+      const acked = new Map<string, RecordMetadata>();
+      for (const { topic, messages: msgs } of batch.topicMessages ?? []) {
+        for (const message of msgs) {
+          const p = partition({ topic, partitionMetadata, message });
+          if (dropped.has(p)) continue;
+          sent.push({ call: calls, topic, partition: p, value: String(message.value) });
+          acked.set(`${topic}/${p}`, { topicName: topic, partition: p, errorCode: 0 });
+        }
+      }
+      return [...acked.values()];
+    });
+    return { producer: { sendBatch } as unknown as Producer, sent, calls: () => calls };
+  }
+
+  const keyed = (n: number): Message[] => Array.from({ length: n }, (_, i) => ({ key: `device-${i}`, value: `v-${i}` }));
+
+  it('resends, in the same turn, only the messages of partitions the acknowledgement left out', async () => {
+    const all = keyed(60);
+    const probe = droppingProducer(new Map());
+    await createSender(probe.producer)([{ topic: 't', messages: all }]);
+    const partitionOf = new Map(probe.sent.map((s) => [s.value, s.partition]));
+    const lost = partitionOf.get('v-0') as number;
+
+    const f = droppingProducer(new Map([[1, [lost]]]));
+    const send = createSender(f.producer);
+    await Promise.all([send([{ topic: 't', messages: all }]), send([{ topic: 't', messages: keyed(3) }])]);
+    const values = (call: number) => f.sent.filter((s) => s.call === call).map((s) => s.value);
+    // Every message written exactly once; the resend (call 2) holds only the dropped partition, before the next send (call 3).
+    expect(
+      f.sent
+        .slice(0, 60)
+        .map((s) => s.value)
+        .sort(),
+    ).toEqual(all.map((m) => String(m.value)).sort());
+    expect(new Set(f.sent.filter((s) => s.call === 2).map((s) => s.partition))).toEqual(new Set([lost]));
+    expect(values(2).sort()).toEqual(
+      all
+        .filter((m) => partitionOf.get(String(m.value)) === lost)
+        .map((m) => String(m.value))
+        .sort(),
+    );
+    expect(values(3)).toEqual(['v-0', 'v-1', 'v-2']);
+  });
+
+  it('fails the send, naming the partition, when the brokers keep leaving it out', async () => {
+    const probe = droppingProducer(new Map());
+    await createSender(probe.producer)([{ topic: 't', messages: keyed(1) }]);
+    const p = probe.sent[0].partition;
+    const f = droppingProducer(new Map([1, 2, 3].map((call) => [call, [p]])));
+    await expect(createSender(f.producer)([{ topic: 't', messages: keyed(1) }])).rejects.toThrow(`acknowledged the request without partitions t[${p}]`);
+    expect(f.calls()).toBe(3);
   });
 });

@@ -290,8 +290,11 @@ describe('fault tolerance: nothing lost, nothing duplicated', () => {
       const scenario = run;
       // One retry per request: kafkajs gives up on every consumer early in the outage.
       await run.startConsumers({ KAFKA_RETRIES: '1' });
-      // The load generator is not under test here: enough retries (minutes) to ride out the outage.
-      run.startProducer(longLoad, { KAFKA_RETRIES: '20' });
+      // The load generator is not under test here: it rides out the outage (minutes of retries) and
+      // resumes within 2 s of Kafka's return. With kafkajs' default 30 s backoff cap it could hold
+      // its stamped readings past the processor's idle flush (15 s) plus lateness (10 s): they would
+      // then be late by design (sdp_late_events_total) and missing from the reference's aggregates.
+      run.startProducer(longLoad, { KAFKA_RETRIES: '100', KAFKA_MAX_RETRY_TIME_MS: '2000' });
       const valid = longLoad.events * (1 - longLoad.malformedRatio);
       const atStop = await run.waitMidRun('readings in Cassandra', countReadings, 0.1 * valid, 0.5 * valid);
       const consumers = consumerApps.map((name) => scenario.app(name));

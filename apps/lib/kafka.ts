@@ -2,6 +2,8 @@
  * kafkajs clients for the three ways the apps reach Kafka: plaintext locally, MSK with IAM
  * (SASL/OAUTHBEARER signed by aws-msk-iam-sasl-signer-js) or SCRAM-SHA-512, both over TLS.
  */
+// First: kafkajs must load with the fixed produce retries (see the module).
+import { producersWithSettledRetries } from './kafkajs-send-fix';
 import {
   CompressionTypes,
   ICustomPartitioner,
@@ -120,12 +122,17 @@ const partitionChosen = new WeakMap<Message, number>();
  * with the Java-compatible murmur2 partitioner, so keys land where other clients put them.
  */
 export function createProducer(kafka: Kafka, overrides: Partial<ProducerConfig> = {}): Producer {
-  return kafka.producer({
+  const before = producersWithSettledRetries();
+  const producer = kafka.producer({
     idempotent: true,
     createPartitioner: MemoizedDefaultPartitioner,
     allowAutoTopicCreation: false,
     ...overrides,
   });
+  if (kafka instanceof Kafka && producersWithSettledRetries() === before) {
+    throw new Error('kafkajs was loaded before apps/lib/kafkajs-send-fix.ts: import apps/lib/kafka before anything that imports kafkajs');
+  }
+  return producer;
 }
 
 export interface SenderOptions {

@@ -18,12 +18,12 @@
  *   `commit(offset)` adds the consumed offset (TxnOffsetCommit, with metadata) and commits both.
  *   A fenced, failed or aborted transaction leaves no visible output and no offset.
  */
+import { createProducer, createSender } from './kafka';
 import type { Kafka, PartitionOffset, Producer, Transaction, TopicMessages } from 'kafkajs';
 import { CompressionTypes } from 'kafkajs';
 import type { Logger } from 'pino';
 import { transactionalIdOf } from '../contracts/apps';
 import type { SafeOffset } from './commits';
-import { createProducer, createSender } from './kafka';
 
 /** Output written in one transaction of one input partition. */
 export interface OutputTransaction {

@@ -22,7 +22,10 @@ function fakeKafka() {
           p.calls.push('transaction');
           active = true;
           return {
-            sendBatch: async () => void p.calls.push('sendBatch'),
+            sendBatch: async () => {
+              p.calls.push('sendBatch');
+              return [];
+            },
             sendOffsets: async (o: unknown) => void p.sendOffsets.push(o),
             commit: async () => {
               active = false;

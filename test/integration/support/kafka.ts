@@ -1,18 +1,19 @@
 /**
  * Kafka from the test's side: resetting topics and groups between scenarios, reading a whole
- * topic with headers, and the offsets that say how far each app has got.
+ * topic with headers, the offsets that say how far each app has got, and (on the 3-node
+ * cluster) which node leads and which replicas are in sync.
  */
 import { randomUUID } from 'crypto';
 import { Admin, IHeaders, Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../../apps/admin/topics';
 import { allTopics, consumerApps } from '../../../apps/contracts';
-import { endpoints, localNames } from '../../../scripts/local/local-services';
+import { endpoints, kafkaDurability } from '../../../scripts/local/local-services';
 import { done, pending, waitFor } from './wait';
 
 export function testKafka(clientId = 'sdp-integration-test'): Kafka {
   return new Kafka({
     clientId,
-    brokers: [endpoints().kafkaBrokers],
+    brokers: [...endpoints().kafkaBrokerList],
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
@@ -73,10 +74,7 @@ export async function resetKafka(): Promise<void> {
     await waitFor(
       'contract topics to be recreated',
       async () => {
-        await ensureTopics(admin, allTopics, {
-          replicationFactor: localNames.replicationFactor,
-          minInsyncReplicas: localNames.minInsyncReplicas,
-        });
+        await ensureTopics(admin, allTopics, kafkaDurability());
         return done(undefined);
       },
       { timeoutMs: 30_000, intervalMs: 500 },
@@ -145,7 +143,8 @@ const headerText = (headers: IHeaders | undefined): Record<string, string> =>
 
 /**
  * Every record of `topic` from its log start to its high watermark at the time of the call,
- * read with a throwaway consumer group that commits nothing.
+ * read with a throwaway consumer group that commits nothing; read_committed (kafkajs' default),
+ * so aborted transactions are left out.
  */
 export async function readTopic(topic: string, timeoutMs = 120_000): Promise<TopicRecord[]> {
   const kafka = testKafka('sdp-integration-reader');
@@ -158,6 +157,15 @@ export async function readTopic(topic: string, timeoutMs = 120_000): Promise<Top
   const records: TopicRecord[] = [];
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
+  const reached = (partition: number, offset: number) => {
+    const last = remaining.get(partition);
+    if (last === undefined || offset < last) return;
+    remaining.delete(partition);
+    if (remaining.size === 0) finish();
+  };
+  // A transactional topic ends in a commit marker, which is never delivered as a message; the
+  // batch event still reports it (kafkajs also emits it for batches of control records only).
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => reached(payload.partition, Number(payload.lastOffset)));
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -178,10 +186,7 @@ export async function readTopic(topic: string, timeoutMs = 120_000): Promise<Top
             timestamp: Number(m.timestamp),
             headers: headerText(m.headers),
           });
-          if (offset === last) {
-            remaining.delete(batch.partition);
-            if (remaining.size === 0) finish();
-          }
+          reached(batch.partition, offset);
         }
       },
     });
@@ -197,4 +202,28 @@ export async function readTopic(topic: string, timeoutMs = 120_000): Promise<Top
     await withAdmin((admin) => deleteGroup(admin, groupId, 10_000)).catch(() => undefined);
   }
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}
+
+export interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** Node id of the leader; -1 while the partition has none. */
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+}
+
+/** Leader, replicas and ISR of every partition of the topics, as the cluster's metadata has them now. */
+export async function partitionStates(admin: Admin, topics: readonly string[]): Promise<PartitionState[]> {
+  const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+  return metadata
+    .flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })))
+    .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+}
+
+/** The node that leads `topic`/`partition` now, e.g. the one a fault test kills. */
+export async function partitionLeader(admin: Admin, topic: string, partition: number): Promise<number> {
+  const state = (await partitionStates(admin, [topic])).find((p) => p.partition === partition);
+  if (!state) throw new Error(`${topic} has no partition ${partition}`);
+  return state.leader;
 }

@@ -22,7 +22,7 @@ import * as path from 'path';
 import { parseArgs } from 'node:util';
 import { topics } from '../../apps/contracts/topics';
 import { generateReadings } from '../../apps/producer/generator';
-import { createLocalS3Client, endpoints, localNames, status } from '../local/local-services';
+import { createLocalS3Client, endpoints, kafkaDurability, status } from '../local/local-services';
 import { consumerPerformance, producerPerformance } from './kafka-tools';
 import { benchStores, resetStores, resetTopics } from './reset';
 import { CpuMeter, CpuReport, waitForQuietMachine } from './cpu';
@@ -107,7 +107,7 @@ class Bench {
   private pipeline?: Pipeline;
   private readonly runId = new Date().toISOString().replace(/[:.]/g, '-');
   private readonly e = endpoints();
-  private readonly kafka = new Kafka({ clientId: 'sdp-bench', brokers: [this.e.kafkaBrokers], logLevel: logLevel.NOTHING });
+  private readonly kafka = new Kafka({ clientId: 'sdp-bench', brokers: [...this.e.kafkaBrokerList], logLevel: logLevel.NOTHING });
   private readonly admin = this.kafka.admin();
   private cassandra?: CassandraClient;
   private readonly s3 = createLocalS3Client();
@@ -233,7 +233,7 @@ class Bench {
     await this.admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await sleep(1_000);
     await this.admin.createTopics({
-      topics: [{ topic, numPartitions: topics.raw.partitions, replicationFactor: localNames.replicationFactor }],
+      topics: [{ topic, numPartitions: topics.raw.partitions, replicationFactor: kafkaDurability().replicationFactor }],
       waitForLeaders: true,
     });
     try {

@@ -11,7 +11,7 @@ import { ensureCassandraSchema } from '../../apps/admin/cassandra-schema';
 import { ensureTopics } from '../../apps/admin/topics';
 import { consumerApps } from '../../apps/contracts/apps';
 import { allTopics } from '../../apps/contracts/topics';
-import { localNames } from '../local/local-services';
+import { kafkaDurability, localNames } from '../local/local-services';
 
 /** Where the benchmark's sinks write (CASSANDRA_KEYSPACE, S3_BUCKET of the sink processes). */
 export const benchStores = { keyspace: 'telemetry_bench', bucket: 'sdp-bench-lake' } as const;
@@ -24,7 +24,7 @@ export async function resetTopics(admin: Admin): Promise<void> {
     admin,
     consumerApps.map((a) => a.consumerGroup as string),
   );
-  await ensureTopics(admin, allTopics, { replicationFactor: localNames.replicationFactor, minInsyncReplicas: localNames.minInsyncReplicas, logger: quiet });
+  await ensureTopics(admin, allTopics, { ...kafkaDurability(), logger: quiet });
   // Truncating to the high watermark empties a topic without deleting it (no metadata churn,
   // no race with a recreation); the groups are gone, so every app starts at the new log start.
   for (const t of allTopics) {

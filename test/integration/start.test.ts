@@ -101,7 +101,7 @@ async function expectNothingLeft(summary: Record<string, any>): Promise<void> {
 
 /** DLQ records past `from` (per-partition offsets), with their headers. */
 async function dlqSince(from: Map<number, string>): Promise<{ headers: Record<string, string> }[]> {
-  const kafka = new Kafka({ clientId: 'start-test', brokers: [endpoints().kafkaBrokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'start-test', brokers: [...endpoints().kafkaBrokerList], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   const end = new Map((await admin.fetchTopicOffsets(topics.deadLetter.name)).map((p) => [p.partition, p.high]));
@@ -127,7 +127,7 @@ async function dlqSince(from: Map<number, string>): Promise<{ headers: Record<st
 }
 
 async function dlqOffsets(): Promise<Map<number, string>> {
-  const admin = new Kafka({ clientId: 'start-test', brokers: [endpoints().kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({ clientId: 'start-test', brokers: [...endpoints().kafkaBrokerList], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     return new Map((await admin.fetchTopicOffsets(topics.deadLetter.name)).map((p) => [p.partition, p.high]));

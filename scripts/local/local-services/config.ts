@@ -2,6 +2,7 @@
  * Pinned versions, fixed loopback ports, cache and data locations of the local services.
  * Everything a developer may want to look up ("which Kafka?", "where are the logs?") lives here.
  */
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
@@ -22,7 +23,7 @@ export const versions = {
   minio: 'v0.0.0-20260212201848-7aac2a2c5b7c',
 } as const;
 
-/** One host port per listener; all bound to 127.0.0.1 only. */
+/** One host port per listener; all bound to 127.0.0.1 only. `kafka` is node 1's (the only node unless in cluster mode). */
 export const ports = {
   kafka: { broker: 9092, controller: 9093 },
   cassandra: { native: 9042, storage: 7000, jmx: 7199 },
@@ -52,13 +53,103 @@ export const localNames = {
   bucket: 'sdp-local-lake',
   cassandraLocalDc: 'datacenter1',
   s3Region: 'us-east-1',
-  /** Local durability: a single broker and a single Cassandra node. */
+  /** Single-node durability: always Cassandra's; Kafka's unless it runs as a cluster (see `kafkaDurability`). */
   replicationFactor: 1,
   minInsyncReplicas: 1,
 } as const;
 
+// ---------------------------------------------------------------------------------------------
+// Kafka's two modes: one combined broker+controller (the default), or three of them forming a
+// 3-voter KRaft quorum with RF 3 and min ISR 2, as MSK runs staging and prod, so a fault test can
+// stop, kill and roll brokers one at a time and the quorum and acks=all writes survive.
+
+/** How many Kafka nodes run: 1, or 3 (a cluster). */
+export type KafkaNodeCount = 1 | 3;
+export const kafkaNodeCounts: readonly KafkaNodeCount[] = [1, 3];
+
+/** Selects the mode for `start` when nothing is running yet; the CLI's `--kafka-nodes` wins over it. */
+export const KAFKA_NODES_VAR = 'LOCAL_KAFKA_NODES';
+
+export interface KafkaNode {
+  /** KRaft `node.id`, 1-based; node 1 is the single node of the default mode. */
+  readonly id: number;
+  readonly brokerPort: number;
+  readonly controllerPort: number;
+}
+
+/** Node n listens on 9092 + 2(n-1) (broker) and the port above it (controller): 9092/9093, 9094/9095, 9096/9097. */
+export function kafkaNodes(count: KafkaNodeCount): readonly KafkaNode[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: i + 1,
+    brokerPort: ports.kafka.broker + 2 * i,
+    controllerPort: ports.kafka.controller + 2 * i,
+  }));
+}
+
+/** Node `id` of the mode; an id the mode does not have is an error naming the valid ones. */
+export function kafkaNode(count: KafkaNodeCount, id: number): KafkaNode {
+  const node = kafkaNodes(count).find((n) => n.id === id);
+  if (!node) throw new Error(`Kafka node ${id} does not exist with ${count} node(s); nodes are 1..${count}`);
+  return node;
+}
+
+export interface KafkaDurability {
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
+}
+
+/** A cluster keeps acks=all writes (and transactions) going with one node down: RF 3, min ISR 2. */
+export function kafkaDurability(count: KafkaNodeCount = kafkaNodeCount()): KafkaDurability {
+  return count === 3 ? { replicationFactor: 3, minInsyncReplicas: 2 } : { replicationFactor: 1, minInsyncReplicas: 1 };
+}
+
+export function parseKafkaNodes(value: string, source: string): KafkaNodeCount {
+  const n = Number(value.trim());
+  if (!kafkaNodeCounts.includes(n as KafkaNodeCount)) {
+    throw new Error(`${source} must be 1 (one broker) or 3 (a 3-node KRaft cluster with RF 3 and min ISR 2); got '${value}'`);
+  }
+  return n as KafkaNodeCount;
+}
+
+/** The mode asked for with LOCAL_KAFKA_NODES, if any. */
+export function requestedKafkaNodes(env: NodeJS.ProcessEnv = process.env): KafkaNodeCount | undefined {
+  const value = env[KAFKA_NODES_VAR];
+  return value === undefined || value.trim() === '' ? undefined : parseKafkaNodes(value, KAFKA_NODES_VAR);
+}
+
+/** Written by `start` before it launches Kafka and removed by `stop`: the mode of the Kafka of this data dir. */
+export const kafkaModeFile = (env: NodeJS.ProcessEnv = process.env): string => path.join(dataDir(env), 'kafka-mode.json');
+
+export function recordedKafkaNodes(env: NodeJS.ProcessEnv = process.env): KafkaNodeCount | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(kafkaModeFile(env), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const nodes = (JSON.parse(text) as { nodes?: unknown }).nodes;
+  return parseKafkaNodes(String(nodes), `'nodes' in ${kafkaModeFile(env)}`);
+}
+
+export function recordKafkaNodes(count: KafkaNodeCount, env: NodeJS.ProcessEnv = process.env): void {
+  fs.mkdirSync(dataDir(env), { recursive: true });
+  fs.writeFileSync(kafkaModeFile(env), `${JSON.stringify({ nodes: count, recordedAt: new Date().toISOString() })}\n`);
+}
+
+export function forgetKafkaNodes(env: NodeJS.ProcessEnv = process.env): void {
+  fs.rmSync(kafkaModeFile(env), { force: true });
+}
+
+/** The mode Kafka runs in (as recorded by `start`), else the one `start` would pick: LOCAL_KAFKA_NODES, else 1. */
+export function kafkaNodeCount(env: NodeJS.ProcessEnv = process.env): KafkaNodeCount {
+  return recordedKafkaNodes(env) ?? requestedKafkaNodes(env) ?? 1;
+}
+
 export interface Endpoints {
+  /** Every node's broker, comma-separated: the KAFKA_BROKERS value. */
   readonly kafkaBrokers: string;
+  /** The same brokers as a list, for kafkajs' `brokers`: a client keeps a bootstrap broker while any one node is down. */
+  readonly kafkaBrokerList: readonly string[];
   readonly cassandraContactPoints: string;
   readonly cassandraPort: number;
   readonly cassandraLocalDc: string;
@@ -71,13 +162,15 @@ export interface Endpoints {
 }
 
 /**
- * Where the apps and tests find the services. The MinIO root credentials come from
- * `MINIO_ROOT_USER` / `MINIO_ROOT_PASSWORD`; the defaults are only acceptable because every
- * listener is bound to loopback.
+ * Where the apps and tests find the services; Kafka's follow the mode (`kafkaNodeCount`). The
+ * MinIO root credentials come from `MINIO_ROOT_USER` / `MINIO_ROOT_PASSWORD`; the defaults are
+ * only acceptable because every listener is bound to loopback.
  */
 export function endpoints(env: NodeJS.ProcessEnv = process.env): Endpoints {
+  const brokers = kafkaNodes(kafkaNodeCount(env)).map((n) => `${LOOPBACK}:${n.brokerPort}`);
   return {
-    kafkaBrokers: `${LOOPBACK}:${ports.kafka.broker}`,
+    kafkaBrokers: brokers.join(','),
+    kafkaBrokerList: brokers,
     cassandraContactPoints: LOOPBACK,
     cassandraPort: ports.cassandra.native,
     cassandraLocalDc: localNames.cassandraLocalDc,

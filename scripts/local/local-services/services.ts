@@ -1,42 +1,73 @@
 /**
- * The three local services: how each is configured, launched and probed for readiness.
- * Config files are rendered from ./templates into the service's data dir on every start, so a
- * template change takes effect on the next start while data survives.
+ * The three local services: how each of their processes is configured, launched and probed for
+ * readiness (Kafka has one process per node). Config files are rendered from ./templates into the
+ * process's data dir on every start, so a template change takes effect on the next start while
+ * data survives.
  */
 import { S3Client, ListBucketsCommand } from '@aws-sdk/client-s3';
 import { Client as CassandraClient } from 'cassandra-driver';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin, Kafka, logLevel } from 'kafkajs';
 import * as path from 'path';
-import { cassandraLibDir, dataDir, endpoints, kafkaLibDir, LOOPBACK, minioBinary, ports, ServiceName, versions } from './config';
+import {
+  cassandraLibDir,
+  dataDir,
+  endpoints,
+  kafkaDurability,
+  kafkaLibDir,
+  kafkaNode,
+  KafkaNodeCount,
+  kafkaNodes,
+  LOOPBACK,
+  minioBinary,
+  ports,
+  ServiceName,
+  versions,
+} from './config';
 import { run } from './install';
 import type { LaunchSpec } from '../launcher';
 
-/** Heaps sized for a 2-core laptop running all three services plus the apps. */
-const heaps = { kafka: '1g', cassandra: '1G' } as const;
+/**
+ * Heaps sized for a 2-core laptop running all three services plus the apps. A cluster node gets
+ * half the single node's heap: the local load needs a fraction of either, and three 1 GiB heaps
+ * would crowd Cassandra and the apps (the README's "Kafka as a 3-node cluster" has the figures).
+ */
+const heaps = { kafka: '1g', kafkaClusterNode: '512m', cassandra: '1G' } as const;
 
-export interface ServiceDefinition {
-  readonly name: ServiceName;
+/** One process of a service: Cassandra, MinIO, or one Kafka node. */
+export interface ServiceProcess {
+  readonly service: ServiceName;
   readonly title: string;
-  /** Every port the service binds, checked before start and after stop. */
+  /** Its data, generated config, logs and pid file. */
+  readonly dir: string;
+  readonly pidFile: string;
+  /** stdout and stderr of the process. */
+  readonly consoleLog: string;
+  /** The log file whose tail explains a failed start. */
+  readonly logFile: string;
+  /** Every port the process binds, checked before start and after stop. */
   readonly ports: readonly { readonly port: number; readonly purpose: string }[];
   /** How long SIGTERM may take before SIGKILL. */
   readonly stopGraceMs: number;
   /** Default wait for readiness after start. */
   readonly readyTimeoutMs: number;
-  /** The log file whose tail explains a failed start. */
-  readonly logFile: () => string;
   readonly installed: () => boolean;
   /** Writes config files (and formats storage when needed), then says how to launch. */
   readonly prepare: () => Promise<Required<Pick<LaunchSpec, 'command' | 'args' | 'marker'>> & Pick<LaunchSpec, 'env'>>;
-  /** Resolves when the service serves real requests; rejects otherwise. */
+  /** Resolves when the process serves real requests; rejects otherwise. */
   readonly probe: () => Promise<void>;
 }
 
+/** Where a service keeps its data: the single Kafka node, Cassandra and MinIO in `<data dir>/<name>`, cluster nodes below. */
 export const serviceDir = (name: ServiceName): string => path.join(dataDir(), name);
-export const pidFile = (name: ServiceName): string => path.join(serviceDir(name), `${name}.pid`);
-export const consoleLog = (name: ServiceName): string => path.join(serviceDir(name), 'logs', 'console.log');
+export const kafkaClusterDir = (): string => path.join(dataDir(), 'kafka-cluster');
+
+const processFiles = (service: ServiceName, dir: string) => ({
+  dir,
+  pidFile: path.join(dir, `${service}.pid`),
+  consoleLog: path.join(dir, 'logs', 'console.log'),
+});
 
 const templatesDir = path.join(__dirname, 'templates');
 
@@ -83,7 +114,7 @@ export const kafkaClasspath = (): string => path.join(kafkaLibDir(), '*');
 const hasFiles = (dir: string, suffix: string) => fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith(suffix));
 
 // ---------------------------------------------------------------------------------------------
-// Kafka: single-node KRaft, broker and controller in one JVM.
+// Kafka: KRaft nodes, broker and controller in one JVM each; one node, or three voters.
 
 function kafkaJvmArgs(heap: string, logDir: string, log4jFile: string): string[] {
   return [
@@ -102,65 +133,117 @@ function kafkaJvmArgs(heap: string, logDir: string, log4jFile: string): string[]
   ];
 }
 
-/** KRaft cluster ids are 16 random bytes, base64url without padding (Kafka's `Uuid.toString()`). */
-const kafkaClusterId = (): string => crypto.randomBytes(16).toString('base64url');
+/** 16 random bytes, base64url without padding (Kafka's `Uuid.toString()`); never starting with '-', as `Uuid.randomUuid()` ensures, or the storage tool takes it for an option. */
+export function newKafkaClusterId(): string {
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
 
-const kafka: ServiceDefinition = {
-  name: 'kafka',
-  title: `Apache Kafka ${versions.kafka} (KRaft)`,
-  ports: [
-    { port: ports.kafka.broker, purpose: 'Kafka broker' },
-    { port: ports.kafka.controller, purpose: 'Kafka KRaft controller' },
-  ],
-  stopGraceMs: 30_000,
-  readyTimeoutMs: 90_000,
-  logFile: () => path.join(serviceDir('kafka'), 'logs', 'server.log'),
-  installed: () => hasFiles(kafkaLibDir(), '.jar'),
-  async prepare() {
-    await requireJava17();
-    const dir = serviceDir('kafka');
-    const logDir = path.join(dir, 'logs');
-    const storage = path.join(dir, 'data');
-    const serverProperties = renderTemplate('kafka-server.properties', path.join(dir, 'server.properties'), {
-      brokerPort: ports.kafka.broker,
-      controllerPort: ports.kafka.controller,
-      logDirs: storage,
-    });
-    const log4j = path.join(dir, 'log4j2.xml');
-    fs.copyFileSync(path.join(templatesDir, 'kafka-log4j2.xml'), log4j);
-    fs.mkdirSync(logDir, { recursive: true });
-    if (!fs.existsSync(path.join(storage, 'meta.properties'))) {
-      const result = await run(javaBinary(), [
-        ...kafkaJvmArgs('256m', logDir, log4j),
-        'kafka.tools.StorageTool',
-        'format',
-        '--cluster-id',
-        kafkaClusterId(),
-        '--config',
-        serverProperties,
-      ]);
-      if (result.code !== 0) throw new Error(`formatting Kafka storage in ${storage} failed:\n${result.output.slice(-4000)}`);
-    }
-    return { command: javaBinary(), args: [...kafkaJvmArgs(heaps.kafka, logDir, log4j), 'kafka.Kafka', serverProperties], marker: serverProperties };
-  },
-  async probe() {
-    const admin = new Kafka({
-      clientId: 'local-services-probe',
-      brokers: [endpoints().kafkaBrokers],
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 1_000,
-      requestTimeout: 3_000,
-      retry: { retries: 0 },
-    }).admin();
-    try {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      if (cluster.brokers.length === 0 || cluster.controller === null) throw new Error('no broker or controller yet');
-    } finally {
-      await admin.disconnect();
-    }
-  },
-};
+/**
+ * The KRaft cluster id every node of a mode is formatted with, kept in `<dir>/cluster.id` so a
+ * node formatted later joins the same cluster. Synchronous, so nodes prepared concurrently still
+ * agree on one id.
+ */
+function kafkaClusterId(dir: string): string {
+  const file = path.join(dir, 'cluster.id');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, `${newKafkaClusterId()}\n`);
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/** server.properties of node `id`: its listeners, the voters of its mode, and the mode's durability. */
+export function renderKafkaServerProperties(count: KafkaNodeCount, id: number, logDirs: string): string {
+  const node = kafkaNode(count, id);
+  const durability = kafkaDurability(count);
+  return render(fs.readFileSync(path.join(templatesDir, 'kafka-server.properties'), 'utf8'), {
+    nodeId: node.id,
+    quorumVoters: kafkaNodes(count)
+      .map((n) => `${n.id}@${LOOPBACK}:${n.controllerPort}`)
+      .join(','),
+    brokerPort: node.brokerPort,
+    controllerPort: node.controllerPort,
+    logDirs,
+    replicationFactor: durability.replicationFactor,
+    minInsyncReplicas: durability.minInsyncReplicas,
+  });
+}
+
+/** kafkajs admin for probes: one try, short timeouts, so a poll never hangs on a dead node. */
+export function probeAdmin(brokers: readonly string[]): Admin {
+  return new Kafka({
+    clientId: 'local-services-probe',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1_000,
+    requestTimeout: 3_000,
+    retry: { retries: 0 },
+  }).admin();
+}
+
+/**
+ * Node `id` of a Kafka with `count` nodes. The single node keeps `<data dir>/kafka`; cluster nodes
+ * live in `<data dir>/kafka-cluster/node-<id>`, so switching modes keeps both modes' topics.
+ */
+export function kafkaNodeProcess(count: KafkaNodeCount, id: number): ServiceProcess {
+  const node = kafkaNode(count, id);
+  const clusterDir = count === 1 ? serviceDir('kafka') : kafkaClusterDir();
+  const files = processFiles('kafka', count === 1 ? clusterDir : path.join(clusterDir, `node-${id}`));
+  const logDir = path.join(files.dir, 'logs');
+  const broker = `${LOOPBACK}:${node.brokerPort}`;
+  return {
+    service: 'kafka',
+    title: count === 1 ? `Apache Kafka ${versions.kafka} (KRaft)` : `Apache Kafka ${versions.kafka} (KRaft) node ${id} of ${count}`,
+    ...files,
+    logFile: path.join(logDir, 'server.log'),
+    ports: [
+      { port: node.brokerPort, purpose: count === 1 ? 'Kafka broker' : `Kafka broker of node ${id}` },
+      { port: node.controllerPort, purpose: count === 1 ? 'Kafka KRaft controller' : `Kafka KRaft controller of node ${id}` },
+    ],
+    stopGraceMs: 30_000,
+    // Three JVMs starting at once share two cores.
+    readyTimeoutMs: count === 1 ? 90_000 : 180_000,
+    installed: () => hasFiles(kafkaLibDir(), '.jar'),
+    async prepare() {
+      await requireJava17();
+      const storage = path.join(files.dir, 'data');
+      const serverProperties = path.join(files.dir, 'server.properties');
+      fs.mkdirSync(logDir, { recursive: true });
+      fs.writeFileSync(serverProperties, renderKafkaServerProperties(count, id, storage));
+      const log4j = path.join(files.dir, 'log4j2.xml');
+      fs.copyFileSync(path.join(templatesDir, 'kafka-log4j2.xml'), log4j);
+      if (!fs.existsSync(path.join(storage, 'meta.properties'))) {
+        const result = await run(javaBinary(), [
+          ...kafkaJvmArgs('256m', logDir, log4j),
+          'kafka.tools.StorageTool',
+          'format',
+          '--cluster-id',
+          kafkaClusterId(clusterDir),
+          '--config',
+          serverProperties,
+        ]);
+        if (result.code !== 0) throw new Error(`formatting Kafka storage in ${storage} failed:\n${result.output.slice(-4000)}`);
+      }
+      const heap = count === 1 ? heaps.kafka : heaps.kafkaClusterNode;
+      return { command: javaBinary(), args: [...kafkaJvmArgs(heap, logDir, log4j), 'kafka.Kafka', serverProperties], marker: serverProperties };
+    },
+    /** Ready when this node's broker answers and the metadata it serves lists it (registered, unfenced) and a controller. */
+    async probe() {
+      const admin = probeAdmin([broker]);
+      try {
+        await admin.connect();
+        const cluster = await admin.describeCluster();
+        if (cluster.controller === null) throw new Error('no active controller yet');
+        if (!cluster.brokers.some((b) => b.nodeId === id)) throw new Error(`node ${id} is not registered (or still fenced)`);
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Cassandra: CassandraDaemon in a plain JVM with a generated cassandra.yaml.
@@ -173,9 +256,11 @@ function jvmOptions(template: string, vars: Record<string, string | number>): st
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-const cassandra: ServiceDefinition = {
-  name: 'cassandra',
+const cassandra = (): ServiceProcess => ({
+  service: 'cassandra',
   title: `Apache Cassandra ${versions.cassandra}`,
+  ...processFiles('cassandra', serviceDir('cassandra')),
+  logFile: path.join(serviceDir('cassandra'), 'logs', 'system.log'),
   ports: [
     { port: ports.cassandra.native, purpose: 'Cassandra CQL' },
     { port: ports.cassandra.storage, purpose: 'Cassandra storage (inter-node)' },
@@ -183,7 +268,6 @@ const cassandra: ServiceDefinition = {
   ],
   stopGraceMs: 45_000,
   readyTimeoutMs: 240_000,
-  logFile: () => path.join(serviceDir('cassandra'), 'logs', 'system.log'),
   installed: () => hasFiles(cassandraLibDir(), '.jar'),
   async prepare() {
     await requireJava17();
@@ -231,21 +315,22 @@ const cassandra: ServiceDefinition = {
       await client.shutdown();
     }
   },
-};
+});
 
 // ---------------------------------------------------------------------------------------------
 // S3: MinIO in single-drive mode.
 
-const s3: ServiceDefinition = {
-  name: 's3',
+const s3 = (): ServiceProcess => ({
+  service: 's3',
   title: `MinIO (${versions.minio})`,
+  ...processFiles('s3', serviceDir('s3')),
+  logFile: path.join(serviceDir('s3'), 'logs', 'console.log'),
   ports: [
     { port: ports.s3.api, purpose: 'MinIO S3 API' },
     { port: ports.s3.console, purpose: 'MinIO console' },
   ],
   stopGraceMs: 15_000,
   readyTimeoutMs: 60_000,
-  logFile: () => consoleLog('s3'),
   installed: () => fs.existsSync(minioBinary()),
   async prepare() {
     const storage = path.join(serviceDir('s3'), 'data');
@@ -271,7 +356,7 @@ const s3: ServiceDefinition = {
       client.destroy();
     }
   },
-};
+});
 
 /** An S3 client for the local MinIO (path-style addressing, static local credentials). */
 export function createLocalS3Client(): S3Client {
@@ -285,4 +370,14 @@ export function createLocalS3Client(): S3Client {
   });
 }
 
-export const services: Readonly<Record<ServiceName, ServiceDefinition>> = { kafka, cassandra, s3 };
+/** The processes of a service: one, except Kafka in cluster mode (one per node). */
+export function serviceProcesses(name: ServiceName, kafkaNodeCount: KafkaNodeCount): readonly ServiceProcess[] {
+  switch (name) {
+    case 'kafka':
+      return kafkaNodes(kafkaNodeCount).map((n) => kafkaNodeProcess(kafkaNodeCount, n.id));
+    case 'cassandra':
+      return [cassandra()];
+    case 's3':
+      return [s3()];
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * Kafka from the test's side: resetting topics and groups between scenarios, reading a whole
- * topic with headers, and the offsets that say how far each app has got.
+ * topic with headers, the offsets that say how far each app has got, and (on the 3-node
+ * cluster) which node leads and which replicas are in sync.
  */
 import { execFile } from 'child_process';
 import { randomUUID } from 'crypto';
@@ -8,7 +9,7 @@ import { Admin, IHeaders, Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../../apps/admin/topics';
 import { allTopics, consumerApps } from '../../../apps/contracts';
 import { installReadCommittedFilter } from '../../../apps/lib/read-committed';
-import { endpoints, javaBinary, kafkaClasspath, localNames } from '../../../scripts/local/local-services';
+import { endpoints, javaBinary, kafkaClasspath, kafkaDurability } from '../../../scripts/local/local-services';
 import { done, pending, waitFor } from './wait';
 
 /** A client that reads committed records only, as the apps' clients do (apps/lib/read-committed.ts). */
@@ -16,7 +17,7 @@ export function testKafka(clientId = 'sdp-integration-test'): Kafka {
   installReadCommittedFilter();
   return new Kafka({
     clientId,
-    brokers: [endpoints().kafkaBrokers],
+    brokers: [...endpoints().kafkaBrokerList],
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
@@ -77,10 +78,7 @@ export async function resetKafka(): Promise<void> {
     await waitFor(
       'contract topics to be recreated',
       async () => {
-        await ensureTopics(admin, allTopics, {
-          replicationFactor: localNames.replicationFactor,
-          minInsyncReplicas: localNames.minInsyncReplicas,
-        });
+        await ensureTopics(admin, allTopics, kafkaDurability());
         return done(undefined);
       },
       { timeoutMs: 30_000, intervalMs: 500 },
@@ -233,4 +231,28 @@ export async function transactionStates(timeoutMs = 60_000): Promise<Map<string,
     if (id && state) states.set(id, state);
   }
   return states;
+}
+
+export interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** Node id of the leader; -1 while the partition has none. */
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+}
+
+/** Leader, replicas and ISR of every partition of the topics, as the cluster's metadata has them now. */
+export async function partitionStates(admin: Admin, topics: readonly string[]): Promise<PartitionState[]> {
+  const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+  return metadata
+    .flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })))
+    .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+}
+
+/** The node that leads `topic`/`partition` now, e.g. the one a fault test kills. */
+export async function partitionLeader(admin: Admin, topic: string, partition: number): Promise<number> {
+  const state = (await partitionStates(admin, [topic])).find((p) => p.partition === partition);
+  if (!state) throw new Error(`${topic} has no partition ${partition}`);
+  return state.leader;
 }

@@ -75,6 +75,11 @@ export interface IdleContext {
   markSafe(topic: string, partition: number, safe: BatchResult): void;
   /** The tick's work failed half-way and in-memory state may be ahead of the commits: replay from them. */
   restart(why: string, err: unknown): void;
+  /**
+   * True if the current member completed a fetch within the last `ms`: a partition without
+   * batches is then really without new records, not just unread (a broker outage, a rejoin).
+   */
+  fetchedWithin(ms: number): boolean;
 }
 
 export interface AssignmentContext {
@@ -152,6 +157,8 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
   let generation = 0;
   /** Set from a crash or a restart until the member has joined its group again. */
   let outSince: number | undefined = Date.now();
+  /** When the current member last completed a fetch (kafkajs FETCH event); undefined until its first. */
+  let lastFetchAt: number | undefined;
   let lastFailure: unknown;
   let restarts = 0;
   /** The restart in progress, if any: no batch or idle tick runs meanwhile. */
@@ -270,6 +277,10 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
       readUncommitted: false,
     });
     consumer = member;
+    lastFetchAt = undefined;
+    member.on(member.events.FETCH, () => {
+      if (member === consumer) lastFetchAt = Date.now();
+    });
 
     member.on(member.events.GROUP_JOIN, (event) => {
       if (member !== consumer) return;
@@ -393,6 +404,7 @@ export async function runConsumer(opts: RunConsumerOptions): Promise<RunningCons
       restart: (why, err) => {
         if (tickGeneration === generation) restart(why, err);
       },
+      fetchedWithin: (ms) => lastFetchAt !== undefined && Date.now() - lastFetchAt <= ms,
     };
     idleRun = Promise.resolve()
       .then(() => opts.onIdle?.(idleCtx))

@@ -6,7 +6,8 @@ export const processorEnv = kafkaEnv.extend(commonEnv.shape).extend({
   /** How far behind the newest event time a reading may arrive and still be aggregated. @default 10000 */
   PROCESSOR_ALLOWED_LATENESS_MS: envInt(0, 3_600_000).default(10_000),
   /**
-   * A partition without new records for this long moves its watermark to the wall clock minus
+   * A partition without new records for this long (caught up, and the consumer still fetching)
+   * moves its watermark to the wall clock minus
    * PROCESSOR_ALLOWED_LATENESS_MS, emitting its last windows (the only wall-clock influence on
    * results; the lateness still applies, so a record stamped just before a window's end that is
    * still in flight is aggregated, not dropped as late).

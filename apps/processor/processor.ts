@@ -78,7 +78,16 @@ interface PartitionState {
   tail: Promise<unknown>;
   nextOffset?: number;
   lastActivity: number;
+  /** The partition's last batch reached its high watermark: nothing was left to read then. */
+  caughtUp: boolean;
 }
+
+/**
+ * An idle flush needs a fetch this recent: a consumer fetches every 250 ms when the topics are
+ * quiet (apps/lib/consumer.ts), so a longer silence means it is cut off or rejoining, and a
+ * partition without batches may still have records waiting.
+ */
+const FETCHED_WITHIN_MS = 5_000;
 
 export class Processor {
   private readonly states = new Map<number, PartitionState>();
@@ -133,6 +142,7 @@ export class Processor {
         progress: new PartitionProgress(restored),
         tail: Promise.resolve(),
         lastActivity: now,
+        caughtUp: false,
       });
     }
   }
@@ -143,9 +153,16 @@ export class Processor {
     return this.serialize(st, () => this.processBatch(st, batch, ctx));
   }
 
-  /** Timer tick: partitions idle for `idleFlushMs` advance their watermark to `now` minus the allowed lateness and commit it with the windows it closes. */
+  /**
+   * Timer tick: partitions idle for `idleFlushMs` advance their watermark to `now` minus the
+   * allowed lateness and commit it with the windows it closes. Idle means really without new
+   * records: caught up at its last batch, not paused, and the consumer still fetching. Without
+   * those checks a broker outage looked idle too, and windows closed before the records that
+   * were waiting in Kafka for them could be read (they then counted as late).
+   */
   async flushIdle(now: number, ctx: IdleContext): Promise<void> {
-    const idle = [...this.states].filter(([, st]) => st.windows.openCount > 0 && now - st.lastActivity >= this.idleFlushMs);
+    if (this.paused || !ctx.fetchedWithin(FETCHED_WITHIN_MS)) return;
+    const idle = [...this.states].filter(([, st]) => st.caughtUp && st.windows.openCount > 0 && now - st.lastActivity >= this.idleFlushMs);
     await Promise.all(
       idle.map(([partition, st]) =>
         this.serialize(st, async () => {
@@ -207,6 +224,7 @@ export class Processor {
       throw err;
     }
     st.nextOffset = Number(batch.lastOffset()) + 1;
+    st.caughtUp = batch.offsetLag() === '0';
     // Offsets are committed in the transactions; nothing is left for the runner to commit.
     return undefined;
   }

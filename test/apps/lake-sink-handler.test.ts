@@ -128,6 +128,7 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; committed
       if (safe !== undefined) commits.push({ topic, partition, offset: typeof safe === 'string' ? safe : safe.offset });
     },
     restart: () => undefined,
+    fetchedWithin: () => true,
   };
   /** Stands in for the runner's assignment: committed offsets from `overrides.committed` ('-1' = none), seeks recorded. */
   const assignment = (assignments: PartitionAssignment[], seeks: unknown[]): Pick<AssignmentContext, 'assignments' | 'committed' | 'seek'> => ({

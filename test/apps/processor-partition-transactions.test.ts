@@ -59,7 +59,15 @@ describe('Processor transactions', () => {
       { partition: 7, topics: [topics.clean.name] },
     ]);
 
-    const idle: IdleContext = { logger, metrics, generation: 1, isRunning: () => true, markSafe: () => undefined, restart: () => undefined };
+    const idle: IdleContext = {
+      logger,
+      metrics,
+      generation: 1,
+      isRunning: () => true,
+      markSafe: () => undefined,
+      restart: () => undefined,
+      fetchedWithin: () => true,
+    };
     await processor.flushIdle(Date.now() + 10 * 60_000, idle);
     expect(txns.sendsBySource.slice(2).sort((a, b) => a.partition - b.partition)).toEqual([
       { partition: 3, topics: [topics.aggregates.name] },

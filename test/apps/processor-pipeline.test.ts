@@ -83,6 +83,7 @@ const idleContext = (h: ReturnType<typeof harness>, over: Partial<IdleContext> =
   isRunning: () => true,
   markSafe: () => undefined,
   restart: () => undefined,
+  fetchedWithin: () => true,
   ...over,
 });
 
@@ -225,6 +226,32 @@ describe('Processor', () => {
     expect(h.txns.commits.slice(afterBatch)).toEqual([{ partition: 0, offset: '9', metadata: expect.any(String) }]);
   });
 
+  test('an idle flush waits while the consumer is not fetching: records may be waiting in Kafka (a broker outage, a rejoin)', async () => {
+    const h = harness();
+    h.processor.assign(new Map([[0, undefined]]), 0);
+    await h.processor.handleBatch(batchOf([reading(7, T0 + 1_000), reading(8, T0 + 2_000)]), h.ctx);
+    let fetching = false;
+    const idle = idleContext(h, { fetchedWithin: () => fetching });
+    await h.processor.flushIdle(Date.now() + 16_000, idle);
+    expect(h.aggregates()).toEqual([]);
+    // The waiting reading arrives once the consumer fetches again, and still counts.
+    await h.processor.handleBatch(batchOf([reading(9, T0 + 3_000)]), h.ctx);
+    fetching = true;
+    await h.processor.flushIdle(Date.now() + 16_000, idle);
+    expect(h.aggregates().map((a) => a.count)).toEqual([3]);
+  });
+
+  test('an idle flush waits for a partition whose last batch had not reached the high watermark', async () => {
+    const h = harness();
+    h.processor.assign(new Map([[0, undefined]]), 0);
+    await h.processor.handleBatch({ ...batchOf([reading(7, T0 + 1_000)]), offsetLag: () => '40' }, h.ctx);
+    await h.processor.flushIdle(Date.now() + 16_000, idleContext(h));
+    expect(h.aggregates()).toEqual([]);
+    await h.processor.handleBatch(batchOf([reading(8, T0 + 2_000)]), h.ctx);
+    await h.processor.flushIdle(Date.now() + 16_000, idleContext(h));
+    expect(h.aggregates().map((a) => a.count)).toEqual([2]);
+  });
+
   test('a failed idle flush asks the runner to replay from the commits', async () => {
     let fail = false;
     const txns = fakeTransactions({ failSend: () => fail });
@@ -239,7 +266,15 @@ describe('Processor', () => {
     await processor.handleBatch(batchOf([reading(7, T0 + 1_000)]), runningBatchContext(logger, metrics));
     fail = true;
     const restart = jest.fn();
-    await processor.flushIdle(Date.now() + 16_000, { logger, metrics, generation: 1, isRunning: () => true, markSafe: () => undefined, restart });
+    await processor.flushIdle(Date.now() + 16_000, {
+      logger,
+      metrics,
+      generation: 1,
+      isRunning: () => true,
+      markSafe: () => undefined,
+      restart,
+      fetchedWithin: () => true,
+    });
     expect(restart).toHaveBeenCalledWith(expect.stringMatching(/idle flush .* failed/), expect.any(Error));
     expect(txns.visible.filter((t) => t.topic === topics.aggregates.name)).toEqual([]);
   });

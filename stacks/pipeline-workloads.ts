@@ -185,6 +185,7 @@ export class PipelineWorkloads extends Construct {
             : { minReplicas: run.minReplicas, maxReplicas: run.maxReplicas, lagThreshold: run.lagThreshold },
         resources: run.resources,
         env: {
+          ...tracingEnvFor(config.name, this.addons.otlpEndpoint),
           ...run.env,
           ...(app.aws.keyspacesWrite ? keyspacesEnv : {}),
           ...(app.aws.lakeWritePrefix !== undefined ? { S3_BUCKET: lake.bucketName } : {}),
@@ -238,6 +239,21 @@ export class PipelineWorkloads extends Construct {
 }
 
 /** Per-environment defaults for the typed settings, from the validated environment config. */
+/**
+ * Share of producer batches traced (each is one trace through every stage; child stages follow
+ * the producer's decision). X-Ray bills per trace recorded: see the README's cluster section.
+ */
+export const TRACE_SAMPLING_RATIO: Readonly<Record<string, number>> = { dev: 0.05, staging: 0.05, prod: 0.01 };
+
+/** The apps' OpenTelemetry settings: OTLP to the cluster's collector, parent-based ratio sampling. */
+export function tracingEnvFor(environment: string, otlpEndpoint: string): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: String(TRACE_SAMPLING_RATIO[environment] ?? 0.01),
+  };
+}
+
 export function addonSettingsFor(env: EnvironmentConfig): Pick<ClusterAddonsProps, 'monitoring' | 'scaling' | 'logging'> {
   const production = env.tier === 'production';
   const replicas = production ? 2 : 1;

@@ -3,7 +3,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { AddonName, awsForFluentBit, clusterAutoscaler, installAddon, keda, kubePrometheusStack, metricsServer } from './addons';
+import { AddonName, awsForFluentBit, clusterAutoscaler, installAddon, keda, kubePrometheusStack, metricsServer, openTelemetryCollector } from './addons';
 import { PlatformAddons, PodIdentityHost } from './kubernetes';
 
 // The add-on and Kubernetes helpers moved to ./addons and ./kubernetes; these keep existing imports working.
@@ -103,6 +103,9 @@ export class ClusterAddons extends Construct implements PlatformAddons {
   readonly kedaOperatorRole: IamRole;
   readonly clusterAutoscalerRole: IamRole;
   readonly fluentBitRole: IamRole;
+  readonly otelCollectorRole: IamRole;
+  /** The collector's OTLP/HTTP base URL: the apps' OTEL_EXPORTER_OTLP_ENDPOINT. */
+  readonly otlpEndpoint: string;
   readonly alertmanagerRole?: IamRole;
   readonly logGroup: CloudwatchLogGroup;
 
@@ -134,12 +137,19 @@ export class ClusterAddons extends Construct implements PlatformAddons {
     this.logGroup = fluentBit.logGroup;
     this.fluentBitRole = logs.role!;
 
+    // Tracing
+    const collector = openTelemetryCollector(this);
+    const traces = install(collector);
+    this.otelCollectorRole = traces.role!;
+    this.otlpEndpoint = collector.otlpEndpoint;
+
     this.releases = {
       'kube-prometheus-stack': kps.release,
       keda: kedaRelease.release,
       'metrics-server': metrics.release,
       'cluster-autoscaler': autoscaler.release,
       'aws-for-fluent-bit': logs.release,
+      'opentelemetry-collector': traces.release,
     };
     this.customResourceDependencies = [kps.release, kedaRelease.release];
   }

@@ -9,6 +9,7 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { kubernetesQuantity, parseCidr } from '../config/schema';
+import { COLLECTOR_POD_LABELS, OTLP_HTTP_PORT, TRACING_NAMESPACE } from './addons/opentelemetry-collector';
 import { AwsContext } from './aws-context';
 import { CustomResource, CustomResources, namespace, PlatformAddons, PodIdentityHost, podIdentityDependencies } from './cluster-addons';
 
@@ -181,6 +182,19 @@ export function baseEgress(): NetworkPolicyV1SpecEgress[] {
   ];
 }
 
+/** A stream app's spans to the OpenTelemetry collector (constructs/addons/opentelemetry-collector.ts). */
+export function collectorEgress(): NetworkPolicyV1SpecEgress {
+  return {
+    to: [
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': TRACING_NAMESPACE } },
+        podSelector: { matchLabels: { ...COLLECTOR_POD_LABELS } },
+      },
+    ],
+    ports: [{ port: String(OTLP_HTTP_PORT), protocol: 'TCP' }],
+  };
+}
+
 export function egressRules(rules: readonly EgressRule[]): NetworkPolicyV1SpecEgress[] {
   return rules.map((r) => ({
     to: r.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
@@ -338,7 +352,7 @@ export class StreamApp extends Construct {
             ports: [{ port: String(props.httpPort), protocol: 'TCP' }],
           },
         ],
-        egress: [...baseEgress(), ...egressRules(props.egress)],
+        egress: [...baseEgress(), collectorEgress(), ...egressRules(props.egress)],
       },
     });
     this.networkPolicies = [deny, allow];

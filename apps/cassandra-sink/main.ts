@@ -46,7 +46,7 @@ function createSinkCassandraClient(cfg: CassandraSinkConfig): Client {
 runApp({
   app: apps.cassandraSink,
   env: cassandraSinkEnv,
-  start: async ({ cfg, logger, metrics, input, output, producer, consume, onShutdown, fail }) => {
+  start: async ({ cfg, logger, metrics, tracing, input, output, producer, consume, onShutdown, fail }) => {
     const client = createSinkCassandraClient(cfg);
     await client.connect();
     onShutdown(() => client.shutdown(), 'cassandra client');
@@ -70,6 +70,7 @@ runApp({
       metrics: { ...metrics, writeRetries: createWriteRetries(metrics.registry) },
       logger,
       onFatal: (err) => fail(err, 'cassandra writes failing'),
+      tracing,
     });
 
     await consume({ handleBatch, partitionsConsumedConcurrently: cfg.CASSANDRA_SINK_PARTITIONS_CONCURRENTLY });

@@ -1,8 +1,11 @@
 /**
  * The Cassandra sink's batch handler: decode, dead-letter what does not validate, upsert the
  * rest, and only then hand back the offset to commit. A batch whose writes cannot complete is
- * never committed: it is abandoned on shutdown/rebalance, or fails the process.
+ * never committed: it is abandoned on shutdown/rebalance, or fails the process. Each batch is a
+ * `process` span (continuing its first upstream batch's trace, linking the others) with a `write`
+ * child span for the table's writes.
  */
+import { SpanKind } from '@opentelemetry/api';
 import type { Counter } from 'prom-client';
 import type { z } from 'zod';
 import type { TelemetryAggregate, TelemetryReading } from '../contracts/telemetry';
@@ -14,6 +17,7 @@ import type { Logger } from '../lib/logger';
 import type { AppMetrics } from '../lib/metrics';
 import { decodeAll, Decoder, jsonDecoder } from '../lib/records';
 import { settleSinkFailure } from '../lib/retry';
+import { failed, messagingAttributes, traceparentOf, Tracing, upstreamContexts } from '../lib/tracing';
 import { PendingRow, planWrites } from './batching';
 import type { RowWriter } from './statements';
 import { errorKind } from './write-errors';
@@ -60,18 +64,32 @@ export interface CassandraSinkDeps {
   readonly logger: Logger;
   /** Called once writes are given up for good (retries exhausted or a fatal error): exit non-zero. */
   readonly onFatal: (err: unknown) => void;
+  /** @default Tracing.off */
+  readonly tracing?: Tracing;
 }
 
 export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ctx: BatchContext) => Promise<BatchResult> {
   const { metrics, logger } = deps;
+  const tracing = deps.tracing ?? Tracing.off;
   return async (batch, ctx) => {
     const target = deps.routes.get(batch.topic);
     if (!target) throw new Error(`No table is mapped for topic ${batch.topic}`);
     deps.gate.attach(ctx);
 
+    const span = tracing.batchSpan(
+      `process ${batch.topic}`,
+      SpanKind.CONSUMER,
+      tracing.enabled ? upstreamContexts(batch.messages) : [],
+      messagingAttributes('process', batch.topic, batch.messages.length, batch.partition),
+    );
     const { accepted, rejections } = decodeAll(batch.messages, target.decode);
     const rows = accepted.map((a) => a.value);
 
+    const write = tracing.childSpan(span, `write ${target.table}`, SpanKind.CLIENT, {
+      'db.system.name': 'cassandra',
+      'db.collection.name': target.table,
+      'db.operation.batch.size': rows.length,
+    });
     const endWrite = metrics.batchDuration.startTimer({ stage: 'write' });
     try {
       await Promise.all([
@@ -86,9 +104,11 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
           },
           onDegradedChange: (degraded) => (degraded ? deps.gate.hold('store_failing') : deps.gate.release('store_failing')),
         }),
-        deps.deadLetters.send({ topic: batch.topic, partition: batch.partition }, rejections),
+        deps.deadLetters.send({ topic: batch.topic, partition: batch.partition }, rejections, traceparentOf(span)),
       ]);
     } catch (err) {
+      failed(write, err);
+      failed(span, err);
       return settleSinkFailure(err, {
         logger,
         errors: metrics.errors,
@@ -98,6 +118,8 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
       });
     } finally {
       endWrite();
+      write.end();
+      span.end();
     }
 
     metrics.recordsOut.inc({ topic: target.table }, rows.length);

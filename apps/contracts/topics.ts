@@ -72,4 +72,6 @@ export const dlqHeaders = {
   offset: '__dlq.errors.offset',
   exceptionClass: '__dlq.errors.exception.class',
   failedAt: '__dlq.errors.timestamp',
+  /** The trace of the stage that rejected the record (its `traceparent` is the DLQ send span's). */
+  traceId: '__dlq.errors.trace.id',
 } as const;

@@ -41,7 +41,7 @@ async function checkBucket(s3: S3Client, bucket: string, logger: Logger): Promis
 runApp({
   app: apps.lakeSink,
   env: lakeSinkEnv,
-  start: async ({ cfg, logger, metrics: base, output, producer, consume, onShutdown, fail }) => {
+  start: async ({ cfg, logger, metrics: base, tracing, output, producer, consume, onShutdown, fail }) => {
     const registers = [base.registry];
     const metrics = {
       ...base,
@@ -68,6 +68,7 @@ runApp({
       metrics,
       logger,
       onFatal: (err) => fail(err, 'lake uploads failing'),
+      tracing,
     });
 
     await consume({

@@ -2,8 +2,11 @@
  * The lake sink's consumer callbacks: buffer each partition's readings in its PartitionLedger,
  * upload files as they become final (or, after LAKE_SINK_IDLE_FLUSH_MS, as they are), and
  * report as safe only offsets the ledger says a restart can rebuild from (the runner commits them). See ./blocks.ts for why the
- * object keys are identical on every replay.
+ * object keys are identical on every replay. Tracing: each batch is a `process` span, and each
+ * upload an `upload` span of its own, linking the batches whose rows it carries for the first time
+ * (one file fans in many batches).
  */
+import { SpanContext, SpanKind } from '@opentelemetry/api';
 import type { Counter, Gauge } from 'prom-client';
 import { TelemetryReading, telemetryReadingSchema } from '../contracts/telemetry';
 import type { AssignmentContext, Batch, BatchContext, BatchResult, IdleContext } from '../lib/consumer';
@@ -16,11 +19,14 @@ import { AbandonedError, RetryHooks, RetryPolicy, settleSinkFailure, withRetries
 import { blockStart, FileSnapshot, PartitionLedger } from './blocks';
 import { classifyS3Error, ObjectStore, s3ErrorKind } from './object-store';
 import { encodeReadings } from './parquet';
+import { failed, inSpan, MAX_LINKS, messagingAttributes, traceparentOf, Tracing, upstreamContexts } from '../lib/tracing';
 
 /** A buffered reading and the Kafka timestamp its end-to-end latency is measured from. */
 export interface LakeRow {
   readonly reading: TelemetryReading;
   readonly kafkaTs: number;
+  /** The span of the batch that buffered it (shared by the batch's rows), when tracing is on. */
+  readonly trace?: SpanContext;
 }
 
 export interface LakeSinkOptions {
@@ -52,6 +58,8 @@ export interface LakeSinkDeps {
   readonly onFatal: (err: unknown) => void;
   /** Overrides for tests (clock, sleep, jitter). */
   readonly clock?: Pick<RetryHooks, 'sleep' | 'now' | 'random'>;
+  /** @default Tracing.off */
+  readonly tracing?: Tracing;
 }
 
 interface PartitionState {
@@ -76,6 +84,7 @@ export class LakeSink {
   private readonly partitions = new Map<string, PartitionState>();
   private readonly uploads: ConcurrencyLimiter;
   private readonly now: () => number;
+  private readonly tracing: Tracing;
   private generation = 0;
 
   constructor(
@@ -84,6 +93,7 @@ export class LakeSink {
   ) {
     this.uploads = new ConcurrencyLimiter(opts.uploadConcurrency);
     this.now = deps.clock?.now ?? Date.now;
+    this.tracing = deps.tracing ?? Tracing.off;
     deps.metrics.bufferedRows.set(0);
   }
 
@@ -134,15 +144,23 @@ export class LakeSink {
         st.ledger = this.newLedger(st.topic, st.partition);
         st.dirtySince = undefined;
       }
+      const { tracing } = this;
+      const span = tracing.batchSpan(
+        `process ${batch.topic}`,
+        SpanKind.CONSUMER,
+        tracing.enabled ? upstreamContexts(batch.messages) : [],
+        messagingAttributes('process', batch.topic, batch.messages.length, batch.partition),
+      );
+      const trace = tracing.enabled ? span.spanContext() : undefined;
       const { accepted, rejections } = decodeAll(batch.messages, decodeReading);
       for (const { message, value } of accepted) {
-        st.ledger.append(Number(message.offset), value.ts, message.value?.length ?? 0, { reading: value, kafkaTs: Number(message.timestamp) });
+        st.ledger.append(Number(message.offset), value.ts, message.value?.length ?? 0, { reading: value, kafkaTs: Number(message.timestamp), trace });
       }
       st.ledger.advanceTo(Number(batch.lastOffset()) + 1);
 
       const liveness: Liveness = { shouldContinue: () => ctx.isRunning() && !ctx.isStale(), heartbeat: () => ctx.heartbeat() };
       try {
-        await this.deps.deadLetters.send({ topic: st.topic, partition: st.partition }, rejections);
+        await this.deps.deadLetters.send({ topic: st.topic, partition: st.partition }, rejections, traceparentOf(span));
         const endUpload = metrics.batchDuration.startTimer({ stage: 'upload' });
         try {
           await this.upload(st, st.ledger.pendingUploads(false), liveness);
@@ -150,8 +168,10 @@ export class LakeSink {
           endUpload();
         }
       } catch (err) {
+        failed(span, err);
         return this.failed(err);
       } finally {
+        span.end();
         this.updateBufferedGauge();
       }
       if (!st.ledger.hasUnflushedOpenRows) st.dirtySince = undefined;
@@ -183,44 +203,58 @@ export class LakeSink {
   }
 
   private async upload(st: PartitionState, snapshots: readonly FileSnapshot<LakeRow>[], liveness: Liveness): Promise<void> {
-    const { metrics, logger } = this.deps;
     await Promise.all(
       snapshots.map((snap) =>
         this.uploads.run(async () => {
           // A rejoin reset the buffers: this snapshot may be older than what the new owner uploads.
           if (st.generation !== this.generation || !liveness.shouldContinue()) throw new AbandonedError();
-          const body = encodeReadings(
-            snap.rows.map((r) => r.reading),
+          const span = this.tracing.batchSpan(
+            `upload ${st.topic}`,
+            SpanKind.CLIENT,
+            this.tracing.enabled ? batchesOf(snap.rows.slice(snap.uploadedBefore)) : [],
             {
-              metadata: {
-                'sdp.source.topic': st.topic,
-                'sdp.source.partition': String(st.partition),
-                'sdp.source.first_offset': String(snap.startOffset),
-                'sdp.source.last_offset': String(snap.lastOffset),
-              },
+              'sdp.lake.key': snap.key,
+              'sdp.lake.rows': snap.rows.length,
+              'sdp.lake.final': snap.final,
             },
           );
-          await withRetries(() => this.deps.store.put(snap.key, body), this.opts.retry, {
-            ...this.deps.clock,
-            classify: classifyS3Error,
-            ...liveness,
-            onRetry: (err, attempt, delayMs) => {
-              const kind = s3ErrorKind(err);
-              metrics.writeRetries.inc({ kind });
-              logger.warn({ err, kind, attempt, delayMs, key: snap.key }, 'lake upload failed; retrying');
-            },
-          });
-          st.ledger.markUploaded(snap);
-          metrics.filesUploaded.inc({ kind: snap.final ? 'final' : 'partial' });
-          metrics.bytesUploaded.inc(body.byteLength);
-          // Rows first visible in the lake with this upload.
-          const landed = snap.rows.slice(snap.uploadedBefore);
-          metrics.recordsOut.inc({ topic: st.topic }, landed.length);
-          const now = Date.now();
-          for (const r of landed) metrics.endToEndLatency.observe((now - r.kafkaTs) / 1000);
+          await inSpan(span, () => this.uploadOne(st, snap, liveness));
         }),
       ),
     );
+  }
+
+  private async uploadOne(st: PartitionState, snap: FileSnapshot<LakeRow>, liveness: Liveness): Promise<void> {
+    const { metrics, logger } = this.deps;
+    const body = encodeReadings(
+      snap.rows.map((r) => r.reading),
+      {
+        metadata: {
+          'sdp.source.topic': st.topic,
+          'sdp.source.partition': String(st.partition),
+          'sdp.source.first_offset': String(snap.startOffset),
+          'sdp.source.last_offset': String(snap.lastOffset),
+        },
+      },
+    );
+    await withRetries(() => this.deps.store.put(snap.key, body), this.opts.retry, {
+      ...this.deps.clock,
+      classify: classifyS3Error,
+      ...liveness,
+      onRetry: (err, attempt, delayMs) => {
+        const kind = s3ErrorKind(err);
+        metrics.writeRetries.inc({ kind });
+        logger.warn({ err, kind, attempt, delayMs, key: snap.key }, 'lake upload failed; retrying');
+      },
+    });
+    st.ledger.markUploaded(snap);
+    metrics.filesUploaded.inc({ kind: snap.final ? 'final' : 'partial' });
+    metrics.bytesUploaded.inc(body.byteLength);
+    // Rows first visible in the lake with this upload.
+    const landed = snap.rows.slice(snap.uploadedBefore);
+    metrics.recordsOut.inc({ topic: st.topic }, landed.length);
+    const now = Date.now();
+    for (const r of landed) metrics.endToEndLatency.observe((now - r.kafkaTs) / 1000);
   }
 
   /** The ledger's commit point; the runner skips it when it is what the group already holds. */
@@ -258,4 +292,17 @@ export class LakeSink {
   private updateBufferedGauge(): void {
     this.deps.metrics.bufferedRows.set(this.bufferedRows);
   }
+}
+
+/** The distinct batch spans of rows, in order; a batch's rows are contiguous, so each row costs one comparison. */
+function batchesOf(rows: readonly LakeRow[]): SpanContext[] {
+  const out: SpanContext[] = [];
+  let last: SpanContext | undefined;
+  for (const r of rows) {
+    if (r.trace === undefined || r.trace === last) continue;
+    last = r.trace;
+    out.push(r.trace);
+    if (out.length >= MAX_LINKS) break;
+  }
+  return out;
 }

@@ -3,7 +3,8 @@
  * environment, reports a bad one in one format and exits 1, creates the logger and metrics,
  * serves /metrics, /healthz and /readyz on the catalog's port, wires graceful shutdown, and
  * hands `start` a runtime whose Kafka subscriptions, consumer group and output topics come from
- * the app's catalog entry (apps/contracts/apps.ts). An app's main.ts says only what it does.
+ * the app's catalog entry (apps/contracts/apps.ts), and a tracer (./tracing.ts) flushed last on
+ * shutdown. An app's main.ts says only what it does.
  */
 import type { Kafka, Producer, ProducerConfig } from 'kafkajs';
 import type { z } from 'zod';
@@ -16,6 +17,7 @@ import { createKafka, createProducer } from './kafka';
 import { createLogger, Logger } from './logger';
 import { AppMetrics, createMetrics } from './metrics';
 import { configureShutdown, isShuttingDown, onShutdown, shutdown } from './shutdown';
+import { startTracing, Tracing, TracingEnv, tracingEnv } from './tracing';
 
 export interface AppRuntime<C> {
   readonly app: AppDeclaration;
@@ -24,6 +26,8 @@ export interface AppRuntime<C> {
   readonly cfg: C;
   readonly logger: Logger;
   readonly metrics: AppMetrics;
+  /** Batch spans and `traceparent` headers; `enabled` is false when no exporter is configured. */
+  readonly tracing: Tracing;
   /** Created from the environment; connects nothing until used. */
   readonly kafka: Kafka;
   /** Name of a topic the catalog says this app consumes; throws if it does not. */
@@ -56,8 +60,10 @@ export interface AppSpec<S extends z.ZodType<KafkaEnv & CommonEnv>> {
 export function runApp<S extends z.ZodType<KafkaEnv & CommonEnv>>(spec: AppSpec<S>): void {
   const { app } = spec;
   let cfg: z.output<S>;
+  let tracingCfg: TracingEnv;
   try {
     cfg = loadConfig(spec.env);
+    tracingCfg = loadConfig(tracingEnv);
   } catch (err) {
     if (!(err instanceof AppConfigError)) throw err;
     process.stderr.write(reportConfigError(app.name, err));
@@ -65,15 +71,29 @@ export function runApp<S extends z.ZodType<KafkaEnv & CommonEnv>>(spec: AppSpec<
   }
   const name = cfg.APP_NAME ?? app.name;
   const logger = createLogger(name, cfg.LOG_LEVEL);
-  bootstrap(spec, cfg, name, logger).catch((err: unknown) => {
+  bootstrap(spec, cfg, tracingCfg, name, logger).catch((err: unknown) => {
     logger.fatal({ err }, 'startup failed');
     void shutdown('startup failed', 1);
   });
 }
 
-async function bootstrap<S extends z.ZodType<KafkaEnv & CommonEnv>>(spec: AppSpec<S>, cfg: z.output<S>, name: string, logger: Logger): Promise<void> {
+async function bootstrap<S extends z.ZodType<KafkaEnv & CommonEnv>>(
+  spec: AppSpec<S>,
+  cfg: z.output<S>,
+  tracingCfg: TracingEnv,
+  name: string,
+  logger: Logger,
+): Promise<void> {
   const { app } = spec;
   configureShutdown({ logger });
+  const { tracing, exportsTo } = startTracing({
+    env: tracingCfg,
+    serviceName: name,
+    onExportError: (err) => logger.warn({ err }, 'span export failed; those spans are dropped'),
+  });
+  // Registered first, so it runs last: the spans of the final batches are flushed too.
+  onShutdown(() => tracing.shutdown(), 'tracing');
+  logger.info({ sampler: tracingCfg.OTEL_TRACES_SAMPLER, exportsTo: exportsTo ?? 'nowhere (tracing off)' }, 'tracing');
   const metrics = createMetrics(name);
   const readiness: (() => boolean)[] = [];
   const health: (() => boolean)[] = [];
@@ -99,6 +119,7 @@ async function bootstrap<S extends z.ZodType<KafkaEnv & CommonEnv>>(spec: AppSpe
     cfg,
     logger,
     metrics,
+    tracing,
     kafka,
     input: topicIn(app.consumes, 'consumes'),
     output: topicIn(app.produces, 'produces'),

@@ -14,7 +14,7 @@ import { Processor } from './processor';
 runApp({
   app: apps.processor,
   env: processorEnv,
-  start: async ({ app, cfg, kafka, logger, metrics, input, output, consume, onShutdown }) => {
+  start: async ({ app, cfg, kafka, logger, metrics, tracing, input, output, consume, onShutdown }) => {
     const raw = input('raw');
     const transactions = new PartitionTransactions({
       kafka,
@@ -31,6 +31,7 @@ runApp({
       topics: { raw, clean: output('clean'), aggregates: output('aggregates'), deadLetter: output('deadLetter') },
       logger,
       metrics,
+      tracing,
       allowedLatenessMs: cfg.PROCESSOR_ALLOWED_LATENESS_MS,
       idleFlushMs: cfg.PROCESSOR_WINDOW_IDLE_FLUSH_MS,
       maxInFlightMessages: cfg.PROCESSOR_MAX_IN_FLIGHT_MESSAGES,

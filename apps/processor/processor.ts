@@ -29,7 +29,13 @@
  *   runner restarts the member, which replays from the commits) or, for an idle flush, asks the
  *   runner to restart. A transaction that fails because the partition was revoked meanwhile is
  *   dropped quietly: its new owner replays it.
+ *
+ * Tracing (apps/lib/tracing.ts): one `process` span per chunk, continuing the trace of the chunk's
+ * first producer batch and linking the others, with one `send` child span per output topic; every
+ * clean, aggregate and dead-letter record carries its topic's send span as `traceparent`. An idle
+ * flush is a `flush` span of its own. Nothing of it runs while tracing is off.
  */
+import { Span, SpanKind } from '@opentelemetry/api';
 import type { Batch, KafkaMessage, Message, TopicMessages } from 'kafkajs';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from 'pino';
@@ -39,6 +45,7 @@ import type { BeginTransaction, OutputTransaction } from '../lib/transactions';
 import { countDeadLetters, deadLetterMessage, Rejection } from '../lib/dead-letter';
 import type { AppMetrics } from '../lib/metrics';
 import { schemaViolation } from '../lib/records';
+import { failed, messagingAttributes, OutputSpans, Tracing, upstreamContexts } from '../lib/tracing';
 import { CommitMetadata, PartitionProgress } from './offsets';
 import { canonicalReading, validateRecord } from './validate';
 import { ClosedWindow, PartitionWindows } from './windows';
@@ -69,6 +76,8 @@ export interface ProcessorOptions {
   readonly chunkSize?: number;
   /** The clock `commitIntervalMs` is measured with. @default Date.now */
   readonly now?: () => number;
+  /** @default Tracing.off */
+  readonly tracing?: Tracing;
 }
 
 interface PartitionState {
@@ -98,6 +107,7 @@ export class Processor {
   private readonly chunkSize: number;
   private readonly now: () => number;
   private readonly topics: ProcessorTopics;
+  private readonly tracing: Tracing;
   private inFlight = 0;
   private paused = false;
   private resumeConsumption: () => void = () => undefined;
@@ -113,6 +123,7 @@ export class Processor {
     this.chunkSize = opts.chunkSize ?? 1_000;
     this.now = opts.now ?? Date.now;
     this.topics = opts.topics;
+    this.tracing = opts.tracing ?? Tracing.off;
     const registers = [opts.metrics.registry];
     this.late = new Counter({
       name: 'sdp_late_events_total',
@@ -178,7 +189,12 @@ export class Processor {
               partition,
               async (txn) => {
                 const rejections: Rejection[] = [];
-                await this.sendAll(txn, this.aggregateMessages(closed, partition, rejections), undefined, rejections);
+                const span = this.tracing.batchSpan(`flush ${this.topics.raw}`, SpanKind.INTERNAL, [], {
+                  'messaging.destination.partition.id': String(partition),
+                  'sdp.windows.closed': closed.length,
+                });
+                const outputs = new OutputSpans(this.tracing, span);
+                await this.sendTraced(txn, this.aggregateMessages(closed, partition, rejections, outputs), undefined, rejections, span, outputs);
                 return nextOffset;
               },
               st,
@@ -254,6 +270,15 @@ export class Processor {
     const rejections: Rejection[] = [];
     let late = 0;
 
+    const { tracing } = this;
+    const span = tracing.batchSpan(
+      `process ${batch.topic}`,
+      SpanKind.CONSUMER,
+      tracing.enabled ? upstreamContexts(chunk) : [],
+      messagingAttributes('process', batch.topic, chunk.length, batch.partition),
+    );
+    const outputs = new OutputSpans(tracing, span);
+
     const endProcess = metrics.batchDuration.startTimer({ stage: 'process' });
     for (const msg of chunk) {
       const offset = Number(msg.offset);
@@ -271,18 +296,19 @@ export class Processor {
 
     const deadLetters: Message[] = [];
     const failedAt = Date.now();
-    for (const r of rejections) deadLetters.push(deadLetterMessage({ topic: batch.topic, partition: batch.partition }, r, failedAt));
-    const out = this.aggregateMessages(closed, batch.partition, rejections);
+    const dlqTraceparent = rejections.length > 0 ? outputs.traceparent(this.topics.deadLetter) : undefined;
+    for (const r of rejections) deadLetters.push(deadLetterMessage({ topic: batch.topic, partition: batch.partition }, r, failedAt, dlqTraceparent));
+    const out = this.aggregateMessages(closed, batch.partition, rejections, outputs);
     if (clean.length > 0) out.push({ topic: this.topics.clean, messages: clean });
     if (deadLetters.length > 0) out.push({ topic: this.topics.deadLetter, messages: deadLetters });
-    await this.sendAll(txn, out, ctx, rejections);
+    await this.sendTraced(txn, out, ctx, rejections, span, outputs);
 
     if (late > 0) this.late.inc(late);
     this.openWindows.set({ partition: String(batch.partition) }, st.windows.openCount);
   }
 
   /** Closed windows as aggregate messages; one that fails its own schema is dead-lettered (and added to `rejections`). */
-  private aggregateMessages(closed: ClosedWindow[], partition: number, rejections: Rejection[]): TopicMessages[] {
+  private aggregateMessages(closed: ClosedWindow[], partition: number, rejections: Rejection[], outputs: OutputSpans): TopicMessages[] {
     if (closed.length === 0) return [];
     const aggregates: Message[] = [];
     const dead: Message[] = [];
@@ -302,12 +328,45 @@ export class Processor {
         errorClass,
       };
       rejections.push(rejection);
-      dead.push(deadLetterMessage({ topic: this.topics.raw, partition }, rejection, Date.now()));
+      dead.push(deadLetterMessage({ topic: this.topics.raw, partition }, rejection, Date.now(), outputs.traceparent(this.topics.deadLetter)));
     }
     const out: TopicMessages[] = [];
     if (aggregates.length > 0) out.push({ topic: this.topics.aggregates, messages: aggregates });
     if (dead.length > 0) out.push({ topic: this.topics.deadLetter, messages: dead });
     return out;
+  }
+
+  /**
+   * `sendAll` inside the batch's spans: clean and aggregate records get their send span's header
+   * (dead letters got theirs when built), and every span ends with the outcome.
+   */
+  private async sendTraced(
+    txn: OutputTransaction,
+    out: TopicMessages[],
+    ctx: BatchContext | undefined,
+    rejections: readonly Rejection[],
+    span: Span,
+    outputs: OutputSpans,
+  ): Promise<void> {
+    if (this.tracing.enabled) {
+      for (const t of out) {
+        if (t.topic === this.topics.deadLetter) continue;
+        const headers = outputs.headers(t.topic);
+        if (headers) for (const m of t.messages) m.headers = headers;
+      }
+    }
+    const counts = new Map<string, number>();
+    for (const t of out) counts.set(t.topic, (counts.get(t.topic) ?? 0) + t.messages.length);
+    try {
+      await this.sendAll(txn, out, ctx, rejections);
+      outputs.end(counts);
+    } catch (err) {
+      outputs.end(counts, err);
+      failed(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
   }
 
   /** Sends everything in the transaction and waits for the acks; pauses consumption while too much is in flight. */

@@ -13,7 +13,7 @@ import { runProducer } from './run';
 runApp({
   app: apps.producer,
   env: producerEnv,
-  start: async ({ cfg, logger, metrics, output, producer, readyWhen, onShutdown }) => {
+  start: async ({ cfg, logger, metrics, tracing, output, producer, readyWhen, onShutdown }) => {
     let connected = false;
     readyWhen(() => connected);
     const kafkaProducer = await producer('producer');
@@ -52,6 +52,7 @@ runApp({
       signal: stop.signal,
       metrics,
       logger,
+      tracing,
     });
     const report = await run;
     logger.info({ report }, 'done');

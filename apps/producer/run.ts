@@ -1,13 +1,16 @@
 /**
  * Drives the generator into Kafka: batched sends (several in flight) at a target rate, for
  * a number of events or a duration or until aborted, and reports exactly what the brokers
- * acknowledged, optionally as an NDJSON manifest that tests use to check exactly-once.
+ * acknowledged, optionally as an NDJSON manifest that tests use to check exactly-once. Each send
+ * is one trace's root span, and its records carry its `traceparent` (apps/lib/tracing.ts).
  */
 import { createWriteStream, WriteStream } from 'node:fs';
-import type { Message, TopicMessages } from 'kafkajs';
+import { SpanKind } from '@opentelemetry/api';
+import type { IHeaders, Message, TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
 import { topics } from '../contracts/topics';
 import type { AppMetrics } from '../lib/metrics';
+import { failed, messagingAttributes, TRACEPARENT, traceparentOf, Tracing } from '../lib/tracing';
 import { GeneratedRecord, generateReadings, MALFORMED_KINDS, MalformedKind } from './generator';
 
 export interface RunProducerOptions {
@@ -38,6 +41,8 @@ export interface RunProducerOptions {
   readonly signal?: AbortSignal;
   readonly metrics?: AppMetrics;
   readonly logger?: Logger;
+  /** @default Tracing.off */
+  readonly tracing?: Tracing;
 }
 
 export interface ProducerReport {
@@ -63,6 +68,7 @@ export async function runProducer(opts: RunProducerOptions): Promise<ProducerRep
   const limit = opts.events ?? 0;
   const deadline = (opts.durationSeconds ?? 0) > 0 ? performance.now() + (opts.durationSeconds as number) * 1000 : Infinity;
   const maxInFlight = opts.maxInFlight ?? 4;
+  const tracing = opts.tracing ?? Tracing.off;
   const batchSize = rate > 0 ? Math.max(1, Math.min(opts.batchSize ?? 2000, Math.ceil(rate / 50))) : (opts.batchSize ?? 2000);
   if (rate < 0 || limit < 0 || batchSize < 1 || maxInFlight < 1) throw new RangeError('rate, events, batchSize and maxInFlight must be positive');
 
@@ -100,21 +106,28 @@ export async function runProducer(opts: RunProducerOptions): Promise<ProducerRep
       if (opts.signal?.aborted || performance.now() >= deadline) break;
     }
     const n = limit === 0 ? batchSize : Math.min(batchSize, limit - generated);
+    const span = tracing.batchSpan(`send ${topic}`, SpanKind.PRODUCER, [], messagingAttributes('send', topic, n));
+    const traceparent = traceparentOf(span);
+    // One headers object for the whole batch: kafkajs only reads it.
+    const headers: IHeaders | undefined = traceparent !== undefined ? { [TRACEPARENT]: traceparent } : undefined;
     const batch: GeneratedRecord[] = new Array(n);
     const messages: Message[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const r = records.next().value;
       batch[i] = r;
-      messages[i] = { key: r.key, value: r.value };
+      messages[i] = headers ? { key: r.key, value: r.value, headers } : { key: r.key, value: r.value };
     }
     generated += n;
     const send: Promise<void> = opts.send([{ topic, messages }]).then(
       () => {
         inFlight.delete(send);
+        span.end();
         acknowledged(batch);
       },
       (err: unknown) => {
         inFlight.delete(send);
+        failed(span, err);
+        span.end();
         opts.metrics?.errors.inc({ kind: 'send' });
         failure ??= err;
       },

@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { grant, PolicyStatement } from '../iam';
 import { deepMerge, PodIdentityHost, podIdentityDependencies, repoPath, toHelmValues } from '../kubernetes';
 
-export type AddonName = 'kube-prometheus-stack' | 'keda' | 'metrics-server' | 'cluster-autoscaler' | 'aws-for-fluent-bit';
+export type AddonName = 'kube-prometheus-stack' | 'keda' | 'metrics-server' | 'cluster-autoscaler' | 'aws-for-fluent-bit' | 'opentelemetry-collector';
 
 export interface HelmChart {
   readonly repository: string;

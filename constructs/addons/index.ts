@@ -5,6 +5,7 @@ import { CLUSTER_AUTOSCALER_CHART } from './cluster-autoscaler';
 import { KEDA_CHART } from './keda';
 import { KUBE_PROMETHEUS_STACK_CHART } from './kube-prometheus-stack';
 import { METRICS_SERVER_CHART } from './metrics-server';
+import { OPENTELEMETRY_COLLECTOR_CHART } from './opentelemetry-collector';
 
 export * from './contract';
 export * from './aws-for-fluent-bit';
@@ -12,6 +13,7 @@ export * from './cluster-autoscaler';
 export * from './keda';
 export * from './kube-prometheus-stack';
 export * from './metrics-server';
+export * from './opentelemetry-collector';
 
 /** Pinned charts. Bump deliberately, read the chart's upgrade notes (CRDs!), and run a plan. */
 export const ADDON_CHARTS: Readonly<Record<AddonName, HelmChart>> = {
@@ -20,4 +22,5 @@ export const ADDON_CHARTS: Readonly<Record<AddonName, HelmChart>> = {
   'metrics-server': METRICS_SERVER_CHART,
   'cluster-autoscaler': CLUSTER_AUTOSCALER_CHART,
   'aws-for-fluent-bit': AWS_FOR_FLUENT_BIT_CHART,
+  'opentelemetry-collector': OPENTELEMETRY_COLLECTOR_CHART,
 };

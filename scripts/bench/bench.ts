@@ -14,6 +14,8 @@
  *   npm run bench [-- --events 1000000 --latency-seconds 60 --warmup-seconds 10 --lake-flush-ms 2000
  *                     --lake-max-records 50000 --stages broker,isolated,end-to-end,latency --profile]
  * `--profile` writes a CPU profile (`node --cpu-prof`) of every app process next to its log.
+ * `--sampler always_off|always_on|...` sets OTEL_TRACES_SAMPLER for every app (default: the apps'
+ * own, parentbased_always_on, spans written to a file per app beside its log), to measure tracing's cost.
  */
 import { Client as CassandraClient } from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
@@ -21,6 +23,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
 import { topics } from '../../apps/contracts/topics';
+import { SAMPLERS } from '../../apps/lib/tracing';
 import { generateReadings } from '../../apps/producer/generator';
 import { createLocalS3Client, endpoints, kafkaDurability, status } from '../local/local-services';
 import { consumerPerformance, producerPerformance } from './kafka-tools';
@@ -55,6 +58,8 @@ interface BenchOptions {
   readonly lakeFlushMs: number;
   /** LAKE_SINK_MAX_RECORDS for the lake-sink; undefined keeps the app's default. */
   readonly lakeMaxRecords?: number;
+  /** OTEL_TRACES_SAMPLER of every app; undefined keeps the apps' default. */
+  readonly sampler?: (typeof SAMPLERS)[number];
 }
 
 function parseBenchArgs(argv: readonly string[]): BenchOptions {
@@ -69,8 +74,12 @@ function parseBenchArgs(argv: readonly string[]): BenchOptions {
       'lake-max-records': { type: 'string' },
       stages: { type: 'string' },
       profile: { type: 'boolean' },
+      sampler: { type: 'string' },
     },
   });
+  const sampler = values.sampler;
+  if (sampler !== undefined && !(SAMPLERS as readonly string[]).includes(sampler))
+    throw new Error(`--sampler: choose one of ${SAMPLERS.join(', ')}, got "${sampler}"`);
   const stages = (values.stages ?? STAGES.join(',')).split(',').map((x) => x.trim());
   const unknown = stages.filter((x) => !(STAGES as readonly string[]).includes(x));
   if (unknown.length > 0) throw new Error(`--stages: unknown stage(s) ${unknown.join(', ')}; choose from ${STAGES.join(', ')}`);
@@ -90,6 +99,7 @@ function parseBenchArgs(argv: readonly string[]): BenchOptions {
     warmupSeconds: num('warmup-seconds', values['warmup-seconds'], benchDefaults.warmupSeconds, 0),
     lakeFlushMs: num('lake-flush-ms', values['lake-flush-ms'], Number(localRunEnv['lake-sink'].LAKE_SINK_IDLE_FLUSH_MS), 100),
     ...(values['lake-max-records'] !== undefined ? { lakeMaxRecords: num('lake-max-records', values['lake-max-records'], 0, 1) } : {}),
+    ...(sampler !== undefined ? { sampler: sampler as (typeof SAMPLERS)[number] } : {}),
   };
 }
 
@@ -136,6 +146,10 @@ class Bench {
 
   /** Sink and lake settings of every stage (same for isolated and end-to-end runs). */
   private envOf(app: AppName): Record<string, string> {
+    return { ...(this.opts.sampler !== undefined ? { OTEL_TRACES_SAMPLER: this.opts.sampler } : {}), ...this.stageEnvOf(app) };
+  }
+
+  private stageEnvOf(app: AppName): Record<string, string> {
     switch (app) {
       case 'processor':
         return { ...localRunEnv.processor };
@@ -220,6 +234,7 @@ class Bench {
         devices: benchDefaults.devices,
         lakeFlushMs: this.opts.lakeFlushMs,
         lakeMaxRecords: this.opts.lakeMaxRecords ?? 'app default',
+        tracesSampler: this.opts.sampler ?? 'app default (parentbased_always_on)',
         processorIdleFlushMs: Number(localRunEnv.processor.PROCESSOR_WINDOW_IDLE_FLUSH_MS),
         logs: this.logsDir(),
       },

@@ -9,7 +9,9 @@
  *     progress from their /metrics that says what it waits for;
  *  4. once every record is stored and the processor has closed its last windows, reads the run
  *     back from BOTH stores (Cassandra, and the lake's Parquet files with DuckDB) and prints a
- *     summary: counts per stage and per app, throughput, latency, and one query per store;
+ *     summary: counts per stage and per app, throughput, latency, one query per store, and the
+ *     per-stage latency breakdown from the apps' traces (read once the apps have stopped and so
+ *     flushed their spans; with --keep-running, what they flushed so far);
  *  5. stops the apps and the services it started (or keeps running with --keep-running).
  *
  * Ctrl-C at any point stops everything it started and exits 130. Options: see ./start/args.ts.
@@ -34,6 +36,7 @@ import { LocalServices } from './start/services';
 import { cassandraMetricStats, countCassandraRun, downloadLakeRun, LakeQuery, RunWindow, sameStats } from './start/stores';
 import { pipelineDir, StoppedApp, Supervisor } from './start/supervisor';
 import { countCommittedSince, topicEnds } from './start/topics';
+import { readTraceDir, traceBreakdown } from './start/traces';
 import { waitForQuietMachine } from '../bench/cpu';
 
 /** No counter moved for this long while records are missing: report what is there. */
@@ -72,6 +75,8 @@ class StartRun {
   private interrupted = false;
   private interruptedAt = 0;
   private readonly abort = new AbortController();
+  /** Apps stopped before the summary (so their last spans are flushed); `cleanup` reports them too. */
+  private stoppedEarly: StoppedApp[] = [];
 
   constructor(
     private readonly opts: StartOptions,
@@ -232,6 +237,10 @@ class StartRun {
       ...(drained.stalled ? [`no progress for ${STALL_MS / 1000} s; summarized what had arrived`] : []),
       ...(drained.windowsOpen ? [`the processor still held ${c.openWindows} open window(s) ${WINDOWS_MAX_MS / 1000} s after the last reading was stored`] : []),
     ];
+    const apps = pipeline.supervisor.apps.map((a) => ({ name: a.name, pid: a.pid, port: a.port }));
+    if (!this.opts.keepRunning) this.stoppedEarly = await this.phase('stop apps', () => pipeline.supervisor.stopAll());
+    const tracesDir = path.join(logsDir, 'traces');
+    const traces = traceBreakdown(tracesDir, readTraceDir(tracesDir));
     const summary: RunSummary = {
       produced,
       malformed: report.malformed,
@@ -258,8 +267,9 @@ class StartRun {
       ok: problems.length === 0,
       logsDir,
       ...(chart ? { chart } : {}),
+      traces,
     };
-    return { summary, apps: pipeline.supervisor.apps.map((a) => ({ name: a.name, pid: a.pid, port: a.port })) };
+    return { summary, apps };
   }
 
   /** The picture of the run; a failure to draw it is a warning, never a failed run. */
@@ -438,7 +448,7 @@ class StartRun {
 
   /** Stops the apps, then the services this run started. */
   async cleanup(): Promise<{ apps: StoppedApp[]; services: readonly ServiceName[] }> {
-    const apps = (await this.pipeline?.supervisor.stopAll()) ?? [];
+    const apps = [...this.stoppedEarly, ...((await this.pipeline?.supervisor.stopAll()) ?? [])];
     const services = await this.services.down();
     return { apps, services };
   }

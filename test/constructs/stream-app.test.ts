@@ -156,7 +156,7 @@ describe('StreamApp', () => {
     expect(svc.spec.port[0]).toMatchObject({ name: 'http', target_port: 'http' });
   });
 
-  it.each(APPS)('%s namespace denies all traffic by default and allows only DNS, the Pod Identity agent and its egress list', (app) => {
+  it.each(APPS)('%s namespace denies all traffic by default and allows only DNS, the Pod Identity agent, the trace collector and its egress list', (app) => {
     const allow = byName(synth, 'kubernetes_network_policy_v1', `${app}-allow`);
     const deny = Object.values(synth.resource.kubernetes_network_policy_v1).find(
       (p: any) => p.metadata.name === 'default-deny' && p.metadata.namespace === allow.metadata.namespace,
@@ -176,7 +176,16 @@ describe('StreamApp', () => {
     expect(egress[0].to[0].pod_selector.match_labels).toEqual({ 'k8s-app': 'kube-dns' });
     expect(egress[0].ports.map((p: any) => `${p.protocol}/${p.port}`)).toEqual(['UDP/53', 'TCP/53']);
     expect(egress[1]).toEqual({ to: [{ ip_block: { cidr: '169.254.170.23/32' } }], ports: [{ port: '80', protocol: 'TCP' }] });
-    const ports = egress.slice(2).flatMap((e: any) => e.ports.map((p: any) => p.port));
+    expect(egress[2]).toEqual({
+      to: [
+        {
+          namespace_selector: { match_labels: { 'kubernetes.io/metadata.name': 'tracing' } },
+          pod_selector: { match_labels: { 'app.kubernetes.io/name': 'opentelemetry-collector' } },
+        },
+      ],
+      ports: [{ port: '4318', protocol: 'TCP' }],
+    });
+    const ports = egress.slice(3).flatMap((e: any) => e.ports.map((p: any) => p.port));
     expect(ports).toContain('9098');
     // Nothing is open to the whole internet unless a rule says so.
     expect(JSON.stringify(egress)).not.toContain('0.0.0.0/0');

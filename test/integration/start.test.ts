@@ -184,6 +184,25 @@ describe('npm start', () => {
     // The picture of the run, beside its logs.
     expect(s.chart).toBe(path.join(s.logsDir, 'run.svg'));
     expect(fs.readFileSync(s.chart, 'utf8')).toMatch(/^<svg/);
+    // The traces: a file per app beside the logs, and the per-stage breakdown in the summary.
+    expect(s.traces.dir).toBe(path.join(s.logsDir, 'traces'));
+    expect(fs.readdirSync(s.traces.dir).sort()).toEqual(
+      apps
+        .filter((a) => a !== 'alerts')
+        .map((a) => `${a}.jsonl`)
+        .sort(),
+    );
+    const stages = (s.traces.stages as { stage: string; count: number }[]).map((x) => x.stage);
+    for (const stage of [
+      `producer: send ${topics.raw.name}`,
+      `wait: producer -> processor (${topics.raw.name})`,
+      `processor: process ${topics.raw.name}`,
+      `processor: send ${topics.clean.name}`,
+      `wait: processor -> cassandra-sink (${topics.clean.name})`,
+      `lake-sink: upload ${topics.clean.name}`,
+    ])
+      expect(stages).toContain(stage);
+    expect(run.stderr).toContain(`spans (one JSON line each, by app): ${s.traces.dir}`);
 
     // The DLQ itself, independently of the summary: one record per malformed one, with context headers.
     const dead = await dlqSince(dlqBefore);
@@ -192,6 +211,7 @@ describe('npm start', () => {
       expect(d.headers[dlqHeaders.topic]).toBe(topics.raw.name);
       for (const h of [dlqHeaders.reason, dlqHeaders.partition, dlqHeaders.offset, dlqHeaders.exceptionClass, dlqHeaders.failedAt])
         expect(d.headers[h]).toBeTruthy();
+      expect(d.headers[dlqHeaders.traceId]).toMatch(/^[0-9a-f]{32}$/);
     }
 
     // Reused services are left running, untouched; the apps are gone.

@@ -1,6 +1,7 @@
 /**
  * The four apps as one pipeline: their environment, start-up in dependency order, readiness,
  * metrics scraping and the producer's final report. Shared by `npm start` and `npm run bench`.
+ * Every app writes its spans to `<logs>/traces/<app>.jsonl` (./traces.ts reads them back).
  */
 import * as fs from 'fs';
 import { appNamed } from '../../../apps/contracts/apps';
@@ -8,6 +9,7 @@ import { waitAppReady } from '../apps';
 import { AppName, pipelineCounters, PipelineCounters, Scrapes } from './counters';
 import { parseMetrics, Sample } from './prometheus';
 import { AppProcess, pickPort, Supervisor } from './supervisor';
+import { traceFileOf } from './traces';
 
 /** What the producer logs when it is done (apps/producer/run.ts `ProducerReport`). */
 export interface ProducerReport {
@@ -42,7 +44,8 @@ export class Pipeline {
    */
   async start(app: AppName, env: Readonly<Record<string, string>>, opts: { readyTimeoutMs?: number; waitReady?: boolean } = {}): Promise<AppProcess> {
     const port = await pickPort(appNamed(app).httpPort);
-    const proc = this.supervisor.start(app, env, port);
+    const tracing = { SDP_TRACES_FILE: traceFileOf(this.supervisor.logsDir, app), OTEL_BSP_SCHEDULE_DELAY: '1000' };
+    const proc = this.supervisor.start(app, { ...tracing, ...env }, port);
     if (opts.waitReady === false) return proc;
     const timeoutMs = opts.readyTimeoutMs ?? 90_000;
     try {

@@ -5,6 +5,7 @@
  */
 import type { AppFlow, PipelineCounters, Quantiles } from './counters';
 import type { MetricStat } from './stores';
+import { TraceBreakdown, traceBreakdownLines } from './traces';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const perSec = (n: number) => `${int(n)}/s`;
@@ -100,6 +101,8 @@ export interface RunSummary {
   readonly logsDir: string;
   /** The SVG picture of the run (each stage's rate over time); absent when it could not be drawn. */
   readonly chart?: string;
+  /** Per-stage latency from the apps' spans, and where the spans are. */
+  readonly traces?: TraceBreakdown;
 }
 
 export function summaryText(s: RunSummary): string {
@@ -138,6 +141,7 @@ export function summaryText(s: RunSummary): string {
     }
     lines.push(`    ${sample.agree ? 'both stores agree' : 'THE STORES DISAGREE'}`);
   }
+  if (s.traces) lines.push('', ...traceBreakdownLines(s.traces));
   if (s.problems.length > 0) lines.push('', 'Problems:', ...s.problems.map((p) => `  - ${p}`));
   if (s.durationMs.phases) {
     const phases = Object.entries(s.durationMs.phases).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`);

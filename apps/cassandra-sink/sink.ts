@@ -7,15 +7,15 @@
  */
 import { SpanKind } from '@opentelemetry/api';
 import type { Counter } from 'prom-client';
-import type { z } from 'zod';
 import type { TelemetryAggregate, TelemetryReading } from '../contracts/telemetry';
-import { telemetryAggregateSchema, telemetryReadingSchema } from '../contracts/telemetry';
+import { telemetryAggregateContract, telemetryReadingContract } from '../contracts/telemetry';
+import type { AnyContract, LatestEvent } from '../contracts/versions';
 import type { Batch, BatchContext, BatchResult } from '../lib/consumer';
 import type { DeadLetterSink } from '../lib/dead-letter';
 import type { PauseGate } from '../lib/flow-control';
 import type { Logger } from '../lib/logger';
 import type { AppMetrics } from '../lib/metrics';
-import { decodeAll, Decoder, jsonDecoder } from '../lib/records';
+import { contractDecoder, decodeAll, Decoder } from '../lib/records';
 import { settleSinkFailure } from '../lib/retry';
 import { failed, messagingAttributes, traceparentOf, Tracing, upstreamContexts } from '../lib/tracing';
 import { PendingRow, planWrites } from './batching';
@@ -30,8 +30,9 @@ export interface SinkRoute {
   readonly decode: Decoder<PendingRow>;
 }
 
-export function route<S extends z.ZodType>(schema: S, writer: RowWriter<z.output<S>>): SinkRoute {
-  const decode = jsonDecoder(schema);
+/** Every version of the contract is read, as its latest (a rollout's older processor may still write older ones). */
+export function route<C extends AnyContract>(contract: C, writer: RowWriter<LatestEvent<C>>): SinkRoute {
+  const decode = contractDecoder(contract);
   return {
     table: writer.table.name,
     decode: (value) => {
@@ -50,8 +51,8 @@ export function contractRoutes(
   },
 ): ReadonlyMap<string, SinkRoute> {
   return new Map([
-    [topics.clean, route(telemetryReadingSchema, writers.readings)],
-    [topics.aggregates, route(telemetryAggregateSchema, writers.aggregates)],
+    [topics.clean, route(telemetryReadingContract, writers.readings)],
+    [topics.aggregates, route(telemetryAggregateContract, writers.aggregates)],
   ]);
 }
 

@@ -2,7 +2,9 @@
  * The data lake's raw telemetry layout: one declaration for the lake sink's object keys and
  * the Glue table (with partition projection) that Athena queries.
  */
-import { readingColumns } from './telemetry';
+import { ColumnSpec, readingColumns, TelemetryReading, telemetryReadingSchema } from './telemetry';
+
+const readingFields = Object.entries(readingColumns) as [keyof TelemetryReading, ColumnSpec][];
 
 export const lakeLayout = {
   /** Prefix under the lake bucket; the Glue table's location. */
@@ -12,8 +14,18 @@ export const lakeLayout = {
     { name: 'dt', type: 'string', comment: 'Event date, UTC, yyyy-MM-dd' },
     { name: 'hour', type: 'string', comment: 'Event hour, UTC, 00-23' },
   ],
-  /** Readings columns in the Parquet files, derived from the contract. */
-  columns: Object.values(readingColumns).map((c) => ({ name: c.column, type: c.glue, comment: c.comment })),
+  /**
+   * Readings columns in the Parquet files, derived from the contract; a field the schema makes
+   * optional is a nullable column. A column added by a new contract version is absent from the
+   * files written before it, which Athena (Parquet columns resolved by name) and DuckDB
+   * (`union_by_name`) read as null.
+   */
+  columns: readingFields.map(([field, c]) => ({
+    name: c.column,
+    type: c.glue,
+    comment: c.comment,
+    optional: telemetryReadingSchema.shape[field].isOptional(),
+  })),
   /** First date partition projection will consider. */
   projectionStartDate: '2024-01-01',
 } as const;

@@ -11,15 +11,16 @@ import { z } from 'zod';
 import { TopicKey } from './topics';
 import { AnyContract, defineContract } from './versions';
 
+/** The version of the aggregate and alert contracts (the reading has versions of its own). */
 export const TELEMETRY_SCHEMA_VERSION = 1 as const;
 
 /** Event time is epoch milliseconds; this window rejects seconds-vs-millis mix-ups and garbage. */
 export const MIN_EVENT_TS = Date.UTC(2000, 0, 1);
 export const MAX_EVENT_TS = Date.UTC(2100, 0, 1);
 
-export const telemetryReadingSchema = z
+export const telemetryReadingSchemaV1 = z
   .object({
-    schemaVersion: z.literal(TELEMETRY_SCHEMA_VERSION),
+    schemaVersion: z.literal(1),
     deviceId: z
       .string()
       .min(1)
@@ -36,14 +37,31 @@ export const telemetryReadingSchema = z
   })
   .strict();
 
-export type TelemetryReading = z.infer<typeof telemetryReadingSchema>;
+export type TelemetryReadingV1 = z.infer<typeof telemetryReadingSchemaV1>;
+
+/** v2: an optional unit. v1 stays as it is; v1 readings still parse as v1. */
+export const telemetryReadingSchemaV2 = telemetryReadingSchemaV1.extend({
+  schemaVersion: z.literal(2),
+  /** The unit of `value`, as a UCUM code (`Cel`, `%`, `hPa`); absent when the device does not say. */
+  unit: z.string().min(1).max(16).optional(),
+});
+
+export type TelemetryReadingV2 = z.infer<typeof telemetryReadingSchemaV2>;
+
+/** A v1 reading is a v2 reading whose unit is unknown. */
+export const upcastReadingV1 = (r: TelemetryReadingV1): TelemetryReadingV2 => ({ ...r, schemaVersion: 2 });
+
+/** The newest reading: what producers write, the processor upcasts to, and the clean topic carries. */
+export const telemetryReadingSchema = telemetryReadingSchemaV2;
+export type TelemetryReading = TelemetryReadingV2;
+export const READING_SCHEMA_VERSION = 2 as const;
 
 /** A 1-minute tumbling-window aggregate per device and metric, keyed on event time. */
 export const telemetryAggregateSchema = z
   .object({
     schemaVersion: z.literal(TELEMETRY_SCHEMA_VERSION),
-    deviceId: telemetryReadingSchema.shape.deviceId,
-    metric: telemetryReadingSchema.shape.metric,
+    deviceId: telemetryReadingSchemaV1.shape.deviceId,
+    metric: telemetryReadingSchemaV1.shape.metric,
     windowStart: z.number().int().min(MIN_EVENT_TS).max(MAX_EVENT_TS),
     windowEnd: z.number().int().min(MIN_EVENT_TS).max(MAX_EVENT_TS),
     count: z.number().int().positive(),
@@ -65,8 +83,8 @@ export const ALERT_STATISTICS = ['min', 'max', 'avg', 'last'] as const;
 export const telemetryAlertSchema = z
   .object({
     schemaVersion: z.literal(TELEMETRY_SCHEMA_VERSION),
-    deviceId: telemetryReadingSchema.shape.deviceId,
-    metric: telemetryReadingSchema.shape.metric,
+    deviceId: telemetryReadingSchemaV1.shape.deviceId,
+    metric: telemetryReadingSchemaV1.shape.metric,
     windowStart: telemetryAggregateSchema.shape.windowStart,
     windowEnd: telemetryAggregateSchema.shape.windowEnd,
     /** The rule as configured, e.g. `humidity.max>60`. */
@@ -88,6 +106,7 @@ export interface ColumnSpec {
   readonly comment: string;
 }
 
+/** Every field of `T`, optional ones included, has a column: a new field without one does not compile. */
 type ColumnMap<T> = { readonly [K in keyof Required<T>]: ColumnSpec };
 
 export const readingColumns: ColumnMap<TelemetryReading> = {
@@ -98,6 +117,8 @@ export const readingColumns: ColumnMap<TelemetryReading> = {
   value: { column: 'value', cql: 'double', glue: 'double', comment: 'Reading value' },
   // Frozen: a plain map writes a collection tombstone with every INSERT; tags are replaced whole anyway.
   tags: { column: 'tags', cql: 'frozen<map<text, text>>', glue: 'map<string,string>', comment: 'Free-form device tags' },
+  // v2. Null in the rows of v1 readings and in lake files written before v2.
+  unit: { column: 'unit', cql: 'text', glue: 'string', comment: 'Unit of value (UCUM code), since v2' },
 };
 
 export const aggregateColumns: ColumnMap<TelemetryAggregate> = {
@@ -123,7 +144,10 @@ export const telemetryReadingContract = defineContract({
   name: 'telemetry.reading',
   description: 'A device reading, as devices send it (raw topic) and once validated (clean topic)',
   versionField: 'schemaVersion',
-  versions: [{ version: 1, schema: telemetryReadingSchema, compatibility: 'BACKWARD', topics: ['raw', 'clean'] }],
+  versions: [
+    { version: 1, schema: telemetryReadingSchemaV1, compatibility: 'BACKWARD', topics: ['raw', 'clean'] },
+    { version: 2, schema: telemetryReadingSchemaV2, compatibility: 'BACKWARD', upcast: upcastReadingV1 },
+  ],
 });
 
 export const telemetryAggregateContract = defineContract({

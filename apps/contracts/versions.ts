@@ -37,6 +37,14 @@ export interface ContractVersionDeclaration<S extends z.ZodType = z.ZodType> {
    * topics must all differ from the previous version's); otherwise the previous version's.
    */
   readonly topics?: readonly TopicKey[];
+  /**
+   * Turns a valid event of the previous version into one of this version: a pure function, so a
+   * reader that meets both versions handles only the newest. Under BACKWARD and FULL (and their
+   * `_ALL` forms) the check guarantees that old events are new ones but for the version field,
+   * so the default sets that field; a FORWARD version must declare it (its new schema may refuse
+   * old events, e.g. a dropped field), and a NONE version has none (no reader meets both).
+   */
+  readonly upcast?: (previous: never) => z.output<S>;
 }
 
 export interface ContractVersion<S extends z.ZodType = z.ZodType> extends ContractVersionDeclaration<S> {
@@ -55,6 +63,7 @@ export interface ContractDeclaration<V extends readonly ContractVersionDeclarati
 }
 
 type Resolved<V extends readonly ContractVersionDeclaration[]> = { readonly [K in keyof V]: V[K] & ContractVersion<V[K]['schema']> };
+type SchemaOf<T> = T extends { readonly schema: infer S extends z.ZodType } ? S : never;
 type Last<V extends readonly unknown[]> = V extends readonly [...unknown[], infer L] ? L : V[number];
 
 export interface Contract<V extends readonly ContractVersionDeclaration[] = readonly ContractVersionDeclaration[]> {
@@ -67,7 +76,17 @@ export interface Contract<V extends readonly ContractVersionDeclaration[] = read
   readonly latest: Last<Resolved<V>>;
   /** The version an event's `versionField` names, or undefined when none is declared. */
   version(schemaVersion: number): Resolved<V>[number] | undefined;
+  /** The versions whose events upcast to the latest: the latest and those before it back to a NONE version. */
+  readonly upcastable: readonly number[];
+  /**
+   * A valid event of version `from` as the latest version, through each later version's `upcast`.
+   * Throws for a version not in `upcastable`.
+   */
+  upcast(event: unknown, from: number): z.output<SchemaOf<Last<Resolved<V>>>>;
 }
+
+/** The newest version's event type of a contract. */
+export type LatestEvent<C extends AnyContract> = z.output<C['latest']['schema']>;
 
 /** Any contract, whatever its versions. */
 export type AnyContract = Contract<readonly ContractVersionDeclaration[]>;
@@ -116,18 +135,44 @@ export function defineContract<const V extends readonly [ContractVersionDeclarat
     if (generated && (JSON.stringify(field) !== literal || !((generated.required ?? []) as string[]).includes(versionField))) {
       problems.push(`${at}: the schema must declare \`${versionField}: z.literal(${v.version})\` (required), got ${JSON.stringify(field) ?? 'nothing'}`);
     }
+    if (v.upcast !== undefined && (previous === undefined || v.compatibility === 'NONE'))
+      problems.push(
+        `${at}: \`upcast\` is for a version that readers meet beside the previous one; ${previous ? 'a NONE version' : 'the first version'} has none`,
+      );
+    if (v.upcast === undefined && previous && v.compatibility.startsWith('FORWARD'))
+      problems.push(
+        `${at}: a FORWARD version must declare \`upcast\` from v${previous.version}: its schema need not accept v${previous.version} events as they are`,
+      );
     resolved.push({ ...v, topics: declaredTopics ?? [], jsonSchema: generated ? asRegistered(generated, versionField) : {} });
   });
   if (problems.length > 0) throw new Error(`Invalid contract '${name}' (apps/contracts):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 
   const versions = resolved as unknown as Resolved<V>;
+  let since = 0;
+  resolved.forEach((v, i) => {
+    if (i > 0 && v.compatibility === 'NONE') since = i;
+  });
+  const upcastable = resolved.slice(since).map((v) => v.version);
+  const steps = resolved.map((v): ((event: Record<string, unknown>) => Record<string, unknown>) => {
+    const declared = v.upcast as ((previous: unknown) => Record<string, unknown>) | undefined;
+    return declared ?? ((event) => ({ ...event, [versionField]: v.version }));
+  });
   return {
     name,
     description: declaration.description,
     versionField,
     versions,
     latest: versions[versions.length - 1] as Last<Resolved<V>>,
-    version: (n) => versions.find((v) => v.version === n),
+    version: (n) => versions.find((v) => v.version === n) as Resolved<V>[number] | undefined,
+    upcastable,
+    upcast: (event, from) => {
+      if (!upcastable.includes(from)) {
+        throw new Error(`${name}: v${from} events cannot be upcast to v${resolved.length} (upcastable: ${upcastable.map((n) => `v${n}`).join(', ')})`);
+      }
+      let out = event as Record<string, unknown>;
+      for (let i = from; i < resolved.length; i++) out = steps[i](out);
+      return out as z.output<SchemaOf<Last<Resolved<V>>>>;
+    },
   };
 }
 

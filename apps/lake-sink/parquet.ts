@@ -13,18 +13,19 @@ const { parquetWriteBuffer } = requireEsm<typeof HyparquetWriter>('hyparquet-wri
 
 type GlueColumn = (typeof lakeLayout.columns)[number];
 
-/** Parquet schema elements (a column, or a MAP group and its children) for one Glue type. */
+/** Parquet schema elements (a column, or a MAP group and its children) for one Glue type; optional fields are OPTIONAL columns. */
 function parquetElements(column: GlueColumn): SchemaElement[] {
   const name = column.name;
+  const repetition_type = column.optional ? 'OPTIONAL' : 'REQUIRED';
   switch (column.type) {
     case 'int':
-      return [{ name, type: 'INT32', repetition_type: 'REQUIRED' }];
+      return [{ name, type: 'INT32', repetition_type }];
     case 'bigint':
-      return [{ name, type: 'INT64', repetition_type: 'REQUIRED' }];
+      return [{ name, type: 'INT64', repetition_type }];
     case 'double':
-      return [{ name, type: 'DOUBLE', repetition_type: 'REQUIRED' }];
+      return [{ name, type: 'DOUBLE', repetition_type }];
     case 'string':
-      return [{ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' }, repetition_type: 'REQUIRED' }];
+      return [{ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' }, repetition_type }];
     case 'timestamp':
       return [
         {
@@ -32,7 +33,7 @@ function parquetElements(column: GlueColumn): SchemaElement[] {
           type: 'INT64',
           converted_type: 'TIMESTAMP_MILLIS',
           logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
-          repetition_type: 'REQUIRED',
+          repetition_type,
         },
       ];
     case 'map<string,string>':

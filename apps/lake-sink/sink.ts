@@ -8,13 +8,13 @@
  */
 import { SpanContext, SpanKind } from '@opentelemetry/api';
 import type { Counter, Gauge } from 'prom-client';
-import { TelemetryReading, telemetryReadingSchema } from '../contracts/telemetry';
+import { TelemetryReading, telemetryReadingContract } from '../contracts/telemetry';
 import type { AssignmentContext, Batch, BatchContext, BatchResult, IdleContext } from '../lib/consumer';
 import type { DeadLetterSink } from '../lib/dead-letter';
 import { ConcurrencyLimiter } from '../lib/flow-control';
 import type { Logger } from '../lib/logger';
 import type { AppMetrics } from '../lib/metrics';
-import { decodeAll, jsonDecoder } from '../lib/records';
+import { contractDecoder, decodeAll } from '../lib/records';
 import { AbandonedError, RetryHooks, RetryPolicy, settleSinkFailure, withRetries } from '../lib/retry';
 import { blockStart, FileSnapshot, PartitionLedger } from './blocks';
 import { classifyS3Error, ObjectStore, s3ErrorKind } from './object-store';
@@ -78,7 +78,8 @@ interface Liveness {
   readonly heartbeat?: () => Promise<void>;
 }
 
-const decodeReading = jsonDecoder(telemetryReadingSchema);
+/** Every version of the reading, as the latest: a rollout's older processor may still write older ones. */
+const decodeReading = contractDecoder(telemetryReadingContract);
 
 export class LakeSink {
   private readonly partitions = new Map<string, PartitionState>();

@@ -5,9 +5,10 @@
  */
 import type { KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
+import type { AnyContract, LatestEvent } from '../contracts/versions';
 
 /** Low-cardinality rejection classes: the `reason` label of `sdp_dlq_records_total`. */
-export type RejectReason = 'empty_value' | 'invalid_json' | 'schema_violation';
+export type RejectReason = 'empty_value' | 'invalid_json' | 'schema_violation' | 'unknown_version';
 
 /** Why a record was rejected: the metric label, a human-readable cause and the error's class. */
 export interface Rejected {
@@ -31,23 +32,63 @@ export type Decoder<T> = (value: Buffer | null) => Decoded<T>;
 export function jsonDecoder<S extends z.ZodType>(schema: S): Decoder<z.output<S>> {
   const compiled = z.compile(schema);
   return (value) => {
-    if (value === null || value.length === 0) {
-      return { ok: false, reason: 'empty_value', detail: 'record has no value (tombstone or zero bytes)', errorClass: 'EmptyValueError' };
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(value.toString('utf8'));
-    } catch (err) {
-      return { ok: false, reason: 'invalid_json', detail: `invalid JSON: ${(err as Error).message}`, errorClass: (err as Error).name };
-    }
-    const parsed = compiled.safeParse(json);
+    const json = parseJson(value);
+    if (!json.ok) return json;
+    const parsed = compiled.safeParse(json.value);
     if (parsed.success) return { ok: true, value: parsed.data as z.output<S> };
     return schemaViolation(parsed.error.issues);
   };
 }
 
-/** A rejection naming every issue, for records and for outputs that fail their own schema. */
-export function schemaViolation(issues: readonly z.core.$ZodIssue[]): Rejected {
+/**
+ * A decoder for every version of `contract` that upcasts to its latest: the record's version
+ * field picks the version's schema (compiled, as in `jsonDecoder`), and a valid record is
+ * upcast through the contract's `upcast` steps. Readers thus handle the newest shape only, and
+ * during a BACKWARD rollout old and new producers can write the same topic. A rejection names
+ * the version it was validated as (`telemetry.reading v1: ts: Too big ...`), or says that the
+ * version is not one this reader knows (`unknown_version`: a producer upgraded before its readers).
+ */
+export function contractDecoder<C extends AnyContract>(contract: C): Decoder<LatestEvent<C>> {
+  const { name, versionField } = contract;
+  const byVersion = new Map(contract.upcastable.map((n) => [n, z.compile(contract.version(n)!.schema)]));
+  const known = contract.upcastable.join(', ');
+  return (value) => {
+    const json = parseJson(value);
+    if (!json.ok) return json;
+    const record = json.value;
+    const version = typeof record === 'object' && record !== null && !Array.isArray(record) ? (record as Record<string, unknown>)[versionField] : undefined;
+    const compiled = typeof version === 'number' ? byVersion.get(version) : undefined;
+    if (compiled === undefined) {
+      const what = version === undefined ? 'is missing' : `${JSON.stringify(version)} is not a version this reader knows`;
+      return {
+        ok: false,
+        reason: typeof version === 'number' && Number.isInteger(version) ? 'unknown_version' : 'schema_violation',
+        detail: `${name}: ${versionField} ${what} (known: ${known})`,
+        errorClass: 'UnknownSchemaVersionError',
+      };
+    }
+    const parsed = compiled.safeParse(record);
+    if (!parsed.success) return schemaViolation(parsed.error.issues, `${name} v${version}`);
+    return { ok: true, value: contract.upcast(parsed.data, version as number) as LatestEvent<C> };
+  };
+}
+
+function parseJson(value: Buffer | null): Decoded<unknown> {
+  if (value === null || value.length === 0) {
+    return { ok: false, reason: 'empty_value', detail: 'record has no value (tombstone or zero bytes)', errorClass: 'EmptyValueError' };
+  }
+  try {
+    return { ok: true, value: JSON.parse(value.toString('utf8')) as unknown };
+  } catch (err) {
+    return { ok: false, reason: 'invalid_json', detail: `invalid JSON: ${(err as Error).message}`, errorClass: (err as Error).name };
+  }
+}
+
+/**
+ * A rejection naming every issue, for records and for outputs that fail their own schema;
+ * `validatedAs` (e.g. `telemetry.reading v1`) prefixes the detail.
+ */
+export function schemaViolation(issues: readonly z.core.$ZodIssue[], validatedAs?: string): Rejected {
   const detail = issues
     .flatMap((i) =>
       // zod reports unknown keys once at the parent's path; name each field instead.
@@ -56,7 +97,7 @@ export function schemaViolation(issues: readonly z.core.$ZodIssue[]): Rejected {
         : [`${fieldPath(i.path)}: ${i.message}`],
     )
     .join('; ');
-  return { ok: false, reason: 'schema_violation', detail, errorClass: 'ZodError' };
+  return { ok: false, reason: 'schema_violation', detail: validatedAs === undefined ? detail : `${validatedAs}: ${detail}`, errorClass: 'ZodError' };
 }
 
 function fieldPath(path: readonly PropertyKey[]): string {

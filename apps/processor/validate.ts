@@ -1,12 +1,13 @@
 /**
- * Raw record -> validated reading, or a dead-letter verdict whose reason names the field, through
- * the shared decoder (apps/lib/records: the contract's schema, compiled). Pure and
- * allocation-light: it runs once per record on the hot path.
+ * Raw record -> validated reading of the newest version, or a dead-letter verdict whose reason
+ * names the version and the field, through the shared decoder (apps/lib/records: each registered
+ * version's schema, compiled, then the contract's upcasts). Pure and allocation-light: it runs
+ * once per record on the hot path.
  */
-import { telemetryReadingSchema, TelemetryReading } from '../contracts/telemetry';
-import { jsonDecoder } from '../lib/records';
+import { telemetryReadingContract, TelemetryReading } from '../contracts/telemetry';
+import { contractDecoder } from '../lib/records';
 
-export const validateRecord = jsonDecoder(telemetryReadingSchema);
+export const validateRecord = contractDecoder(telemetryReadingContract);
 
 /**
  * The clean topic's canonical encoding: fixed key order, no extra whitespace, so equal
@@ -16,5 +17,6 @@ export function canonicalReading(r: TelemetryReading): string {
   // Built as a string rather than stringifying a fresh object: one allocation less per record.
   // Numbers are finite (validated), where String(n) and JSON.stringify(n) agree.
   const head = `{"schemaVersion":${r.schemaVersion},"deviceId":${JSON.stringify(r.deviceId)},"ts":${r.ts},"metric":${JSON.stringify(r.metric)},"value":${r.value}`;
-  return r.tags === undefined ? `${head}}` : `${head},"tags":${JSON.stringify(r.tags)}}`;
+  const tagged = r.tags === undefined ? head : `${head},"tags":${JSON.stringify(r.tags)}`;
+  return r.unit === undefined ? `${tagged}}` : `${tagged},"unit":${JSON.stringify(r.unit)}}`;
 }

@@ -13,6 +13,8 @@ export const producerEnv = kafkaEnv.extend(commonEnv.shape).extend({
   PRODUCER_DURATION_SECONDS: envInt(0, 31_536_000).default(0),
   /** Share of deliberately malformed records, 0..1. @default 0 */
   PRODUCER_MALFORMED_RATIO: envNumber(0, 1).default(0),
+  /** Share of devices sending contract v2 readings (with a unit), 0..1; the rest send v1. @default 0.5 */
+  PRODUCER_V2_RATIO: envNumber(0, 1).default(0.5),
   /** PRNG seed; the same seed and clock reproduce the same records. @default 1 */
   PRODUCER_SEED: envInt(0, 2 ** 31 - 1).default(1),
   /**

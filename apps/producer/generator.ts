@@ -1,16 +1,19 @@
 /**
  * Synthetic device telemetry: a fleet of devices, each reporting a fixed set of metrics as
  * bounded random walks, with a chosen share of deliberately malformed records covering
- * every way the processor must reject one. Deterministic for a given seed and clock, so
+ * every way the processor must reject one. Part of the fleet runs newer firmware that sends
+ * readings of contract v2 (with a unit), the rest v1, as during a rollout. Deterministic for a given seed and clock, so
  * tests and benchmarks can reproduce a run exactly.
  */
-import { MAX_EVENT_TS, TELEMETRY_SCHEMA_VERSION, TelemetryReading } from '../contracts/telemetry';
+import { MAX_EVENT_TS, TelemetryReadingV1, TelemetryReadingV2 } from '../contracts/telemetry';
 
 export const MALFORMED_KINDS = ['invalid_json', 'missing_field', 'wrong_type', 'ts_out_of_range', 'bad_metric', 'extra_field'] as const;
 export type MalformedKind = (typeof MALFORMED_KINDS)[number];
 
 interface MetricModel {
   readonly name: string;
+  /** UCUM code, sent by v2 devices. */
+  readonly unit: string;
   readonly min: number;
   readonly max: number;
   readonly start: (rand: () => number) => number;
@@ -22,10 +25,10 @@ interface MetricModel {
 }
 
 const METRICS: readonly MetricModel[] = [
-  { name: 'temperature', min: -40, max: 85, start: (r) => 18 + r() * 8, step: 0.15, drift: 0, decimals: 2 },
-  { name: 'humidity', min: 0, max: 100, start: (r) => 35 + r() * 30, step: 0.4, drift: 0, decimals: 1 },
-  { name: 'pressure', min: 870, max: 1085, start: (r) => 1005 + r() * 15, step: 0.2, drift: 0, decimals: 1 },
-  { name: 'battery', min: 0, max: 100, start: (r) => 60 + r() * 40, step: 0.02, drift: -0.005, decimals: 2 },
+  { name: 'temperature', unit: 'Cel', min: -40, max: 85, start: (r) => 18 + r() * 8, step: 0.15, drift: 0, decimals: 2 },
+  { name: 'humidity', unit: '%', min: 0, max: 100, start: (r) => 35 + r() * 30, step: 0.4, drift: 0, decimals: 1 },
+  { name: 'pressure', unit: 'hPa', min: 870, max: 1085, start: (r) => 1005 + r() * 15, step: 0.2, drift: 0, decimals: 1 },
+  { name: 'battery', unit: '%', min: 0, max: 100, start: (r) => 60 + r() * 40, step: 0.02, drift: -0.005, decimals: 2 },
 ];
 export const METRIC_NAMES: readonly string[] = METRICS.map((m) => m.name);
 
@@ -48,6 +51,11 @@ export interface GeneratorOptions {
   readonly devices: number;
   /** Share of malformed records, 0..1. @default 0 */
   readonly malformedRatio?: number;
+  /**
+   * Share of devices that send contract v2 readings (with a unit), 0..1, spread evenly over the
+   * fleet; the others send v1. @default 0.5
+   */
+  readonly v2Ratio?: number;
   /** @default 1 */
   readonly seed?: number;
   /** Event-time source. @default Date.now (inject a fake clock for reproducible output) */
@@ -55,12 +63,13 @@ export interface GeneratorOptions {
 }
 
 export type GeneratedRecord =
-  | { readonly valid: true; readonly key: string; readonly value: string; readonly reading: TelemetryReading }
+  | { readonly valid: true; readonly key: string; readonly value: string; readonly reading: TelemetryReadingV1 | TelemetryReadingV2 }
   | { readonly valid: false; readonly key: string; readonly value: string; readonly kind: MalformedKind };
 
 interface DeviceState {
   readonly id: string;
   readonly tags: Record<string, string>;
+  readonly sendsV2: boolean;
   readonly values: number[];
   /** Last event time per metric: the next one is strictly greater. */
   readonly lastTs: number[];
@@ -75,6 +84,8 @@ export function* generateReadings(opts: GeneratorOptions): Generator<GeneratedRe
   if (!Number.isInteger(opts.devices) || opts.devices < 1) throw new RangeError('devices must be a positive integer');
   const ratio = opts.malformedRatio ?? 0;
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError('malformedRatio must be within 0..1');
+  const v2Ratio = opts.v2Ratio ?? 0.5;
+  if (!(v2Ratio >= 0 && v2Ratio <= 1)) throw new RangeError('v2Ratio must be within 0..1');
   const rand = seededRandom(opts.seed ?? 1);
   const clock = opts.clock ?? Date.now;
   const width = Math.max(6, String(opts.devices - 1).length);
@@ -87,6 +98,8 @@ export function* generateReadings(opts: GeneratorOptions): Generator<GeneratedRe
       firmware: FIRMWARE[Math.floor(rand() * FIRMWARE.length)],
       model: MODELS[i % MODELS.length],
     },
+    // Evenly spread: device i is v2 when the running count of v2 devices steps up at it.
+    sendsV2: Math.floor((i + 1) * v2Ratio) > Math.floor(i * v2Ratio),
     values: METRICS.map((m) => m.start(rand)),
     lastTs: METRICS.map(() => -Infinity),
   }));
@@ -106,20 +119,21 @@ export function* generateReadings(opts: GeneratorOptions): Generator<GeneratedRe
       walked < model.min ? (model.name === 'battery' ? model.max : 2 * model.min - walked) : walked > model.max ? 2 * model.max - walked : walked;
     const ts = Math.max(clock(), device.lastTs[mi] + 1);
     device.lastTs[mi] = ts;
-    const reading: TelemetryReading = {
-      schemaVersion: TELEMETRY_SCHEMA_VERSION,
+    const v1: TelemetryReadingV1 = {
+      schemaVersion: 1,
       deviceId: device.id,
       ts,
       metric: model.name,
       value: Number(device.values[mi].toFixed(model.decimals)),
       tags: device.tags,
     };
+    const reading = device.sendsV2 ? { ...v1, schemaVersion: 2 as const, unit: model.unit } : v1;
     yield { valid: true, key: device.id, value: JSON.stringify(reading), reading };
   }
 }
 
 function malformed(kind: MalformedKind, device: DeviceState, metric: string, now: number): string {
-  const base = { schemaVersion: TELEMETRY_SCHEMA_VERSION, deviceId: device.id, ts: now, metric, value: 1.5, tags: device.tags };
+  const base = { schemaVersion: device.sendsV2 ? 2 : 1, deviceId: device.id, ts: now, metric, value: 1.5, tags: device.tags };
   switch (kind) {
     case 'invalid_json':
       return JSON.stringify(base).slice(0, 25);
@@ -134,6 +148,7 @@ function malformed(kind: MalformedKind, device: DeviceState, metric: string, now
     case 'bad_metric':
       return JSON.stringify({ ...base, metric: 'Temp (C)' });
     case 'extra_field':
-      return JSON.stringify({ ...base, unit: 'celsius' });
+      // A field neither version declares.
+      return JSON.stringify({ ...base, firmware: device.tags.firmware });
   }
 }

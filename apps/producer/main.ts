@@ -34,6 +34,7 @@ runApp({
         events: cfg.PRODUCER_EVENTS,
         durationSeconds: cfg.PRODUCER_DURATION_SECONDS,
         malformedRatio: cfg.PRODUCER_MALFORMED_RATIO,
+        v2Ratio: cfg.PRODUCER_V2_RATIO,
       },
       'producing',
     );
@@ -45,6 +46,7 @@ runApp({
       events: cfg.PRODUCER_EVENTS,
       durationSeconds: cfg.PRODUCER_DURATION_SECONDS,
       malformedRatio: cfg.PRODUCER_MALFORMED_RATIO,
+      v2Ratio: cfg.PRODUCER_V2_RATIO,
       seed: cfg.PRODUCER_SEED,
       batchSize: cfg.PRODUCER_BATCH_SIZE,
       maxInFlight: cfg.PRODUCER_MAX_IN_FLIGHT,

@@ -27,6 +27,8 @@ export interface RunProducerOptions {
   readonly durationSeconds?: number;
   /** @default 0 */
   readonly malformedRatio?: number;
+  /** Share of devices sending contract v2 readings. @default 0.5 */
+  readonly v2Ratio?: number;
   /** @default 1 */
   readonly seed?: number;
   /** Event-time source. @default Date.now */
@@ -49,6 +51,8 @@ export interface ProducerReport {
   readonly topic: string;
   /** Acknowledged valid readings. */
   readonly valid: number;
+  /** Acknowledged valid readings by the contract version they were sent as. */
+  readonly validByVersion: Readonly<Record<number, number>>;
   /** Acknowledged malformed records, total and by kind. */
   readonly malformed: number;
   readonly malformedByKind: Readonly<Record<MalformedKind, number>>;
@@ -59,7 +63,7 @@ export interface ProducerReport {
 
 /** One manifest line: a valid reading's identity, or a malformed record's kind. */
 export type ManifestEntry =
-  | { readonly valid: true; readonly deviceId: string; readonly metric: string; readonly ts: number }
+  | { readonly valid: true; readonly deviceId: string; readonly metric: string; readonly ts: number; readonly schemaVersion: number }
   | { readonly valid: false; readonly deviceId: string; readonly kind: MalformedKind };
 
 export async function runProducer(opts: RunProducerOptions): Promise<ProducerReport> {
@@ -72,10 +76,17 @@ export async function runProducer(opts: RunProducerOptions): Promise<ProducerRep
   const batchSize = rate > 0 ? Math.max(1, Math.min(opts.batchSize ?? 2000, Math.ceil(rate / 50))) : (opts.batchSize ?? 2000);
   if (rate < 0 || limit < 0 || batchSize < 1 || maxInFlight < 1) throw new RangeError('rate, events, batchSize and maxInFlight must be positive');
 
-  const records = generateReadings({ devices: opts.devices, malformedRatio: opts.malformedRatio, seed: opts.seed, clock: opts.clock });
+  const records = generateReadings({
+    devices: opts.devices,
+    malformedRatio: opts.malformedRatio,
+    v2Ratio: opts.v2Ratio,
+    seed: opts.seed,
+    clock: opts.clock,
+  });
   const manifest = opts.manifestPath ? createWriteStream(opts.manifestPath, { encoding: 'utf8' }) : undefined;
   const byKind = Object.fromEntries(MALFORMED_KINDS.map((k) => [k, 0])) as Record<MalformedKind, number>;
   let valid = 0;
+  const validByVersion: Record<number, number> = {};
   let malformed = 0;
   let generated = 0;
   const started = performance.now();
@@ -87,7 +98,9 @@ export async function runProducer(opts: RunProducerOptions): Promise<ProducerRep
     for (const r of batch) {
       if (r.valid) {
         valid += 1;
-        if (manifest) lines.push(JSON.stringify({ valid: true, deviceId: r.reading.deviceId, metric: r.reading.metric, ts: r.reading.ts }));
+        const { deviceId, metric, ts, schemaVersion } = r.reading;
+        validByVersion[schemaVersion] = (validByVersion[schemaVersion] ?? 0) + 1;
+        if (manifest) lines.push(JSON.stringify({ valid: true, deviceId, metric, ts, schemaVersion }));
       } else {
         malformed += 1;
         byKind[r.kind] += 1;
@@ -142,6 +155,7 @@ export async function runProducer(opts: RunProducerOptions): Promise<ProducerRep
   const report: ProducerReport = {
     topic,
     valid,
+    validByVersion,
     malformed,
     malformedByKind: byKind,
     durationMs: Math.round(durationMs),

@@ -223,6 +223,10 @@ class StartRun {
         ],
       }),
     );
+    const sentAs = {
+      produced: { v1: report.validByVersion[1] ?? 0, v2: report.validByVersion[2] ?? 0 },
+      ...stores.sentAs,
+    };
     const facts = {
       valid: report.valid,
       malformed: report.malformed,
@@ -231,6 +235,7 @@ class StartRun {
       lakeRecords: stores.lakeRecords,
       lakeDuplicates: stores.lakeDuplicates,
       sampleAgrees: stores.sample?.agree,
+      sentAs,
     };
     const problems = [
       ...findProblems(facts),
@@ -253,6 +258,7 @@ class StartRun {
       lakeRecords: stores.lakeRecords,
       lakeDuplicates: stores.lakeDuplicates,
       lakeFiles: stores.lakeFiles,
+      sentAs,
       producerPerSec: Math.round(report.eventsPerSecond),
       throughputPerSec: Math.round(ratePerSec(produced, pipelineMs)),
       latencyMs: endToEndQuantiles(bySink),
@@ -419,7 +425,14 @@ class StartRun {
               agree: sameStats(lakeStats, cassStats),
             };
           }
-          return { cassandraRows: cass.readings, lakeRecords: totals.records, lakeDuplicates: totals.duplicates, lakeFiles: download.files, sample };
+          return {
+            cassandraRows: cass.readings,
+            lakeRecords: totals.records,
+            lakeDuplicates: totals.duplicates,
+            lakeFiles: download.files,
+            sentAs: { cassandra: cass.sentAs, lake: totals.sentAs },
+            sample,
+          };
         } finally {
           lake.close();
         }

@@ -18,7 +18,7 @@ import { createMetrics } from '../../apps/lib/metrics';
 import type { BatchContext } from '../../apps/lib/consumer';
 
 const T0 = Date.UTC(2024, 5, 1, 12);
-const reading = (deviceId: string, i: number): TelemetryReading => ({ schemaVersion: 1, deviceId, ts: T0 + i, metric: 'temp_c', value: i });
+const reading = (deviceId: string, i: number): TelemetryReading => ({ schemaVersion: 2, deviceId, ts: T0 + i, metric: 'temp_c', value: i });
 
 function message(offset: number, value: unknown, timestamp = Date.now() - 1_000): KafkaMessage {
   return {

@@ -4,7 +4,7 @@ import { schemaProblems } from '../../apps/cassandra-sink/schema-check';
 import { aggregatesWriter, readingsWriter, rowWriter, utcDay } from '../../apps/cassandra-sink/statements';
 
 const reading = (over: Partial<TelemetryReading> = {}): TelemetryReading => ({
-  schemaVersion: 1,
+  schemaVersion: 2,
   deviceId: 'dev-1',
   ts: Date.UTC(2024, 5, 1, 23, 59, 59, 999),
   metric: 'temp_c',
@@ -63,7 +63,7 @@ describe('statements derived from the table declarations', () => {
     const params = w.params(reading());
     const byColumn = Object.fromEntries(readingsTable.columns.map((c, i) => [c.name, params[i]]));
     expect(byColumn).toEqual({
-      schema_version: 1,
+      schema_version: 2,
       device_id: 'dev-1',
       ts: Date.UTC(2024, 5, 1, 23, 59, 59, 999),
       metric: 'temp_c',

@@ -20,7 +20,7 @@ const H10 = Date.UTC(2024, 5, 1, 10);
 const logger = createLogger('test', 'silent');
 
 const reading = (offset: number, ts = H10 + offset): TelemetryReading => ({
-  schemaVersion: 1,
+  schemaVersion: 2,
   deviceId: `dev-${offset % 3}`,
   ts,
   metric: 'temp_c',

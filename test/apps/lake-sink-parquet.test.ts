@@ -9,15 +9,16 @@ const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer;
 
 const rows: TelemetryReading[] = [
   {
-    schemaVersion: 1,
+    schemaVersion: 2,
     deviceId: 'dev-1',
     ts: Date.UTC(2024, 5, 1, 12, 0, 0, 123),
     metric: 'temp_c',
     value: 21.5,
     tags: { site: 'berlin', rack: 'r-7' },
+    unit: 'Cel',
   },
-  { schemaVersion: 1, deviceId: 'dev-2', ts: Date.UTC(2024, 5, 1, 12, 59, 59, 999), metric: 'humidity', value: -0.000001 },
-  { schemaVersion: 1, deviceId: 'dev-ü', ts: Date.UTC(2099, 11, 31, 23, 59, 59, 999), metric: 'temp_c', value: 1e300, tags: {} },
+  { schemaVersion: 2, deviceId: 'dev-2', ts: Date.UTC(2024, 5, 1, 12, 59, 59, 999), metric: 'humidity', value: -0.000001 },
+  { schemaVersion: 2, deviceId: 'dev-ü', ts: Date.UTC(2099, 11, 31, 23, 59, 59, 999), metric: 'temp_c', value: 1e300, tags: {} },
 ];
 
 describe('readings Parquet encoding', () => {
@@ -26,14 +27,16 @@ describe('readings Parquet encoding', () => {
     const decoded = await parquetReadObjects({ file });
     expect(decoded).toHaveLength(3);
     expect(decoded[0]).toEqual({
-      schema_version: 1,
+      schema_version: 2,
       device_id: 'dev-1',
       ts: new Date(Date.UTC(2024, 5, 1, 12, 0, 0, 123)),
       metric: 'temp_c',
       value: 21.5,
       tags: { site: 'berlin', rack: 'r-7' },
+      unit: 'Cel',
     });
     expect(decoded[1].tags).toBeUndefined();
+    expect(decoded[1].unit).toBeNull();
     expect(decoded[1].value).toBe(-0.000001);
     expect((decoded[1].ts as Date).getTime()).toBe(rows[1].ts);
     expect(decoded[2]).toMatchObject({ device_id: 'dev-ü', value: 1e300, tags: {} });
@@ -47,7 +50,9 @@ describe('readings Parquet encoding', () => {
     expect(byName.schema_version.element).toMatchObject({ type: 'INT32', repetition_type: 'REQUIRED' });
     expect(byName.ts.element).toMatchObject({ type: 'INT64', converted_type: 'TIMESTAMP_MILLIS' });
     expect(byName.value.element).toMatchObject({ type: 'DOUBLE' });
-    expect(byName.device_id.element).toMatchObject({ type: 'BYTE_ARRAY', converted_type: 'UTF8' });
+    expect(byName.device_id.element).toMatchObject({ type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
+    // An optional field of the contract (v2's unit) is a nullable column.
+    expect(byName.unit.element).toMatchObject({ type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' });
     // map<string,string>: an optional MAP group with a repeated key_value of two strings.
     expect(byName.tags.element).toMatchObject({ converted_type: 'MAP', repetition_type: 'OPTIONAL' });
     const kv = byName.tags.children[0];
@@ -61,7 +66,7 @@ describe('readings Parquet encoding', () => {
 
   it('stores lineage metadata in the footer and keeps row order', async () => {
     const many: TelemetryReading[] = Array.from({ length: 5_000 }, (_, i) => ({
-      schemaVersion: 1,
+      schemaVersion: 2,
       deviceId: `dev-${i % 17}`,
       ts: Date.UTC(2024, 0, 1) + i,
       metric: 'm',

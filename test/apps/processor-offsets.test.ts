@@ -3,7 +3,7 @@ import { decodeCommitMetadata, encodeCommitMetadata, PartitionProgress } from '.
 import { PartitionWindows, WINDOW_MS } from '../../apps/processor/windows';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
-const r = (ts: number, deviceId = 'dev-1'): TelemetryReading => ({ schemaVersion: 1, deviceId, ts, metric: 'temperature', value: 1 });
+const r = (ts: number, deviceId = 'dev-1'): TelemetryReading => ({ schemaVersion: 2, deviceId, ts, metric: 'temperature', value: 1 });
 
 describe('commit metadata', () => {
   test('round-trips, including "no watermark yet"', () => {

@@ -103,7 +103,9 @@ describe('Processor', () => {
 
     const clean = h.of(topics.clean.name);
     expect(clean.map((m) => m.key)).toEqual(['dev-1', 'dev-2', 'dev-1']);
-    expect(clean[0]).toMatchObject({ value: reading(100, T0 + 1_000).value, timestamp: String(1_700_000_000_100) });
+    // Sent as v1, carried on the clean topic as the newest version (v2, no unit).
+    const upcast = JSON.stringify({ ...JSON.parse(String(reading(100, T0 + 1_000).value)), schemaVersion: 2 });
+    expect(clean[0]).toMatchObject({ value: upcast, timestamp: String(1_700_000_000_100) });
 
     const [dead] = h.of(topics.deadLetter.name);
     expect(String(dead.value)).toBe('{"broken');

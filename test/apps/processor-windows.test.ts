@@ -2,7 +2,7 @@ import { telemetryAggregateSchema, TelemetryReading } from '../../apps/contracts
 import { PartitionWindows, WINDOW_MS, windowStartOf } from '../../apps/processor/windows';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0); // a minute boundary
-const r = (ts: number, value: number, deviceId = 'dev-1', metric = 'temperature'): TelemetryReading => ({ schemaVersion: 1, deviceId, ts, metric, value });
+const r = (ts: number, value: number, deviceId = 'dev-1', metric = 'temperature'): TelemetryReading => ({ schemaVersion: 2, deviceId, ts, metric, value });
 
 /** Deterministic PRNG so the reference comparison is reproducible. */
 function mulberry32(seed: number) {

@@ -1,4 +1,4 @@
-import { telemetryReadingSchema } from '../../apps/contracts/telemetry';
+import { telemetryReadingContract } from '../../apps/contracts/telemetry';
 import { GeneratedRecord, generateReadings, MALFORMED_KINDS, METRIC_NAMES } from '../../apps/producer/generator';
 import { validateRecord } from '../../apps/processor/validate';
 
@@ -17,12 +17,41 @@ describe('generateReadings', () => {
     const records = take(2_000, generateReadings({ devices: 50, seed: 3, clock: frozen }));
     for (const r of records) {
       expect(r.valid).toBe(true);
-      const parsed = telemetryReadingSchema.parse(JSON.parse(r.value));
+      const json = JSON.parse(r.value);
+      const parsed = telemetryReadingContract.version(json.schemaVersion)!.schema.parse(json) as { deviceId: string };
       expect(r.key).toBe(parsed.deviceId);
     }
     const metrics = new Set(records.map((r) => (r.valid ? r.reading.metric : '')));
     expect([...metrics].sort()).toEqual([...METRIC_NAMES].sort());
     expect(new Set(records.map((r) => r.key)).size).toBe(50);
+  });
+
+  test('half the devices (by default) send v2 with a unit, the others v1; a device keeps its version', () => {
+    const records = take(4_000, generateReadings({ devices: 50, seed: 3, clock: frozen })).filter((r) => r.valid);
+    const versionByDevice = new Map<string, Set<number>>();
+    for (const r of records) {
+      if (!r.valid) continue;
+      versionByDevice.set(r.key, (versionByDevice.get(r.key) ?? new Set()).add(r.reading.schemaVersion));
+      const json = JSON.parse(r.value);
+      expect('unit' in json).toBe(r.reading.schemaVersion === 2);
+      expect(validateRecord(Buffer.from(r.value)).ok).toBe(true);
+    }
+    expect([...versionByDevice.values()].every((v) => v.size === 1)).toBe(true);
+    const v2Devices = [...versionByDevice.values()].filter((v) => v.has(2)).length;
+    expect(v2Devices).toBe(25);
+    const units = new Set(records.map((r) => (r.valid && r.reading.schemaVersion === 2 ? `${r.reading.metric}=${r.reading.unit}` : '')));
+    expect([...units].filter(Boolean).sort()).toEqual(['battery=%', 'humidity=%', 'pressure=hPa', 'temperature=Cel']);
+  });
+
+  test.each([
+    [0, 0],
+    [0.2, 10],
+    [1, 50],
+  ])('v2Ratio %p makes %p of 50 devices send v2', (v2Ratio, expected) => {
+    const records = take(400, generateReadings({ devices: 50, seed: 3, clock: frozen, v2Ratio }));
+    const v2 = new Set(records.filter((r) => r.valid && r.reading.schemaVersion === 2).map((r) => r.key));
+    expect(v2.size).toBe(expected);
+    expect(() => generateReadings({ devices: 1, v2Ratio: -0.1 }).next()).toThrow(/v2Ratio/);
   });
 
   test('timestamps are strictly increasing per (device, metric), even with a frozen clock', () => {

@@ -188,6 +188,8 @@ describe('DataLake', () => {
     expect(table.storage_descriptor.input_format).toMatch(/MapredParquetInputFormat$/);
     expect(table.storage_descriptor.output_format).toMatch(/MapredParquetOutputFormat$/);
     expect(table.storage_descriptor.columns.map((c: any) => [c.name, c.type])).toEqual(lakeLayout.columns.map((c) => [c.name, c.type]));
+    // The reading's v2 field, from the same declaration the lake sink writes.
+    expect(table.storage_descriptor.columns.at(-1)).toEqual({ name: 'unit', type: 'string', comment: expect.stringMatching(/since v2/) });
     expect(table.partition_keys.map((k: any) => k.name)).toEqual(lakeLayout.partitionKeys.map((k) => k.name));
     expect(table.parameters).toMatchObject({
       'projection.enabled': 'true',

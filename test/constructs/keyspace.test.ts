@@ -43,6 +43,13 @@ describe('Keyspace', () => {
     }
   });
 
+  test('gives the readings table the v2 field as a regular text column (the provider adds columns in place)', () => {
+    const schema = build().tablesByName[readingsTable.name].schema_definition;
+    expect(schema.column).toContainEqual({ name: 'unit', type: 'text' });
+    const keys = [...schema.partition_key.map((k: any) => k.name), ...schema.clustering_key.map((k: any) => k.name)];
+    expect(keys).not.toContain('unit');
+  });
+
   test('secure defaults: CMK encryption, PITR on, on-demand capacity, no TTL, no prevent_destroy', () => {
     const { json, tablesByName } = build();
     const keys = Object.values(json.resource.aws_kms_key);

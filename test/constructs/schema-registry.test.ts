@@ -62,11 +62,23 @@ describe('SchemaRegistry', () => {
     const { r } = build();
     const registered = JSON.parse(schemasByName(r)['telemetry-reading'].schema_definition);
     const generated = z.toJSONSchema(telemetryReadingSchema, { target: 'draft-7', io: 'input' }) as any;
-    expect(generated.properties.schemaVersion).toEqual({ type: 'number', const: 1 });
+    expect(generated.properties.schemaVersion).toEqual({ type: 'number', const: 2 });
     expect(registered).toEqual({
       ...generated,
       properties: { ...generated.properties, schemaVersion: { type: 'integer', minimum: 1, description: expect.any(String) } },
     });
+  });
+
+  it('registers the reading’s v2 (with its optional unit) as the latest definition; v1 stays in the contract the gate checks it against', () => {
+    const schema = schemasByName(build().r)['telemetry-reading'];
+    const registered = JSON.parse(schema.schema_definition);
+    expect(schema.compatibility).toBe('BACKWARD');
+    expect(registered.properties.unit).toEqual({ type: 'string', minLength: 1, maxLength: 16 });
+    expect(registered.required).not.toContain('unit');
+    const [v1, v2] = telemetryReadingContract.versions;
+    expect(registered).toEqual(v2.jsonSchema);
+    expect(v1.jsonSchema.properties).not.toHaveProperty('unit');
+    expect({ ...registered.properties, unit: undefined }).toEqual({ ...(v1.jsonSchema.properties as object), unit: undefined });
   });
 
   it('registers a new version as the new definition, with the mode it declares', () => {

@@ -4,18 +4,22 @@
  */
 import { z } from 'zod';
 import { checkContract, defineContract } from '../../apps/contracts/versions';
-import { telemetryReadingContract, telemetryReadingSchema } from '../../apps/contracts/telemetry';
+import { telemetryReadingContract, telemetryReadingSchemaV1 } from '../../apps/contracts/telemetry';
 import type { CompatibilityMode, ContractVersionDeclaration } from '../../apps/contracts/versions';
 
-const readingV2 = (fields: z.ZodRawShape) => telemetryReadingSchema.extend({ schemaVersion: z.literal(2), ...fields });
+const readingV2 = (fields: z.ZodRawShape) => telemetryReadingSchemaV1.extend({ schemaVersion: z.literal(2), ...fields });
+
+/** A FORWARD version's upcast: these fixtures are about the check, not the conversion. */
+const bump = (e: Record<string, unknown>) => ({ ...e, schemaVersion: 2 });
 
 /** The reading's v1 as declared, plus a v2 with `mode`. */
 function evolvedReading(v2: z.ZodType, mode: CompatibilityMode) {
+  const upcast = mode.startsWith('FORWARD') ? { upcast: bump as (previous: never) => unknown } : {};
   return defineContract({
     name: 'telemetry.reading',
     description: 'fixture',
     versionField: 'schemaVersion',
-    versions: [telemetryReadingContract.versions[0], { version: 2, schema: v2, compatibility: mode }],
+    versions: [telemetryReadingContract.versions[0], { version: 2, schema: v2, compatibility: mode, ...upcast }],
   });
 }
 
@@ -47,7 +51,7 @@ describe('the compatibility check on an evolved reading', () => {
   });
 
   it('passes under FORWARD what strict v1 readers still accept: a dropped optional field, a narrowed range', () => {
-    const v2 = telemetryReadingSchema.omit({ tags: true }).extend({
+    const v2 = telemetryReadingSchemaV1.omit({ tags: true }).extend({
       schemaVersion: z.literal(2),
       metric: z
         .string()
@@ -88,8 +92,13 @@ describe('the compatibility check on an evolved reading', () => {
         versionField: 'schemaVersion',
         versions: [
           { version: 1, schema: base, compatibility: 'BACKWARD', topics: ['raw'] },
-          { version: 2, schema: required(2), compatibility: 'FORWARD' },
-          { version: 3, schema: required(3), compatibility: mode },
+          {
+            version: 2,
+            schema: required(2),
+            compatibility: 'FORWARD',
+            upcast: (v1: z.output<typeof base>) => ({ ...v1, schemaVersion: 2 as const, unit: v1.unit ?? '1' }),
+          },
+          { version: 3, schema: required(3), compatibility: mode, ...(mode.startsWith('FORWARD') ? { upcast: bump as (previous: never) => unknown } : {}) },
         ],
       });
     expect(messages(chain('BACKWARD'))).toEqual([]);
@@ -129,7 +138,7 @@ describe('defineContract', () => {
     const contract = evolvedReading(readingV2({ unit: z.string().optional() }), 'BACKWARD');
     expect(contract.versions.map((v) => v.version)).toEqual([1, 2]);
     expect(contract.latest.version).toBe(2);
-    expect(contract.version(1)?.schema).toBe(telemetryReadingSchema);
+    expect(contract.version(1)?.schema).toBe(telemetryReadingSchemaV1);
     expect(contract.version(2)).toBe(contract.latest);
     expect(contract.version(3)).toBeUndefined();
     // A version without topics keeps the previous version's.
@@ -169,7 +178,7 @@ describe('defineContract', () => {
     expect(invalid([v1, { version: 3, schema: readingV2({}), compatibility: 'BACKWARD' }])).toThrow(
       /versions must be numbered 1, 2, … in order; entry 2 says 3/,
     );
-    expect(invalid([v1, { version: 2, schema: telemetryReadingSchema, compatibility: 'BACKWARD' }])).toThrow(
+    expect(invalid([v1, { version: 2, schema: telemetryReadingSchemaV1, compatibility: 'BACKWARD' }])).toThrow(
       /telemetry\.reading v2: the schema must declare `schemaVersion: z\.literal\(2\)` \(required\), got \{"type":"number","const":1\}/,
     );
   });
@@ -180,5 +189,55 @@ describe('defineContract', () => {
     expect(invalid([v1], 'Telemetry Reading')).toThrow(/name 'Telemetry Reading' must be dotted lower-case words/);
     const dated = z.object({ schemaVersion: z.literal(1), at: z.date() });
     expect(invalid([{ ...v1, schema: dated }])).toThrow(/v1: the schema cannot be represented as JSON Schema: Date cannot be represented/);
+  });
+});
+
+describe('upcasting declared with the versions', () => {
+  const v = (n: number) => z.object({ schemaVersion: z.literal(n), note: z.string().optional() }).strict();
+  const declare = (versions: readonly ContractVersionDeclaration[]) => () =>
+    defineContract({ name: 'fixture.upcast', description: 'fixture', versionField: 'schemaVersion', versions: versions as [ContractVersionDeclaration] });
+
+  it('defaults to setting the version field under BACKWARD, and runs declared steps in order', () => {
+    const contract = declare([
+      { version: 1, schema: v(1), compatibility: 'BACKWARD', topics: ['raw'] },
+      { version: 2, schema: v(2), compatibility: 'BACKWARD' },
+      {
+        version: 3,
+        schema: v(3),
+        compatibility: 'BACKWARD',
+        upcast: ((e: { note?: string }) => ({ ...e, schemaVersion: 3, note: e.note ?? 'from v2' })) as never,
+      },
+    ])();
+    expect(contract.upcastable).toEqual([1, 2, 3]);
+    expect(contract.upcast({ schemaVersion: 1 }, 1)).toEqual({ schemaVersion: 3, note: 'from v2' });
+    expect(contract.upcast({ schemaVersion: 2, note: 'kept' }, 2)).toEqual({ schemaVersion: 3, note: 'kept' });
+  });
+
+  it('stops at a NONE version: older events are on other topics and cannot be upcast', () => {
+    const contract = declare([
+      { version: 1, schema: v(1), compatibility: 'BACKWARD', topics: ['raw'] },
+      { version: 2, schema: v(2), compatibility: 'NONE', topics: ['clean'] },
+    ])();
+    expect(contract.upcastable).toEqual([2]);
+    expect(() => contract.upcast({ schemaVersion: 1 }, 1)).toThrow('fixture.upcast: v1 events cannot be upcast to v2 (upcastable: v2)');
+  });
+
+  it('requires an upcast on a FORWARD version and refuses one on the first or a NONE version', () => {
+    const up = ((e: object) => e) as never;
+    expect(
+      declare([
+        { version: 1, schema: v(1), compatibility: 'BACKWARD', topics: ['raw'] },
+        { version: 2, schema: v(2), compatibility: 'FORWARD' },
+      ]),
+    ).toThrow('fixture.upcast v2: a FORWARD version must declare `upcast` from v1');
+    expect(declare([{ version: 1, schema: v(1), compatibility: 'BACKWARD', topics: ['raw'], upcast: up }])).toThrow(
+      'fixture.upcast v1: `upcast` is for a version that readers meet beside the previous one; the first version has none',
+    );
+    expect(
+      declare([
+        { version: 1, schema: v(1), compatibility: 'BACKWARD', topics: ['raw'] },
+        { version: 2, schema: v(2), compatibility: 'NONE', topics: ['clean'], upcast: up },
+      ]),
+    ).toThrow('a NONE version has none');
   });
 });

@@ -484,6 +484,32 @@ describe('local services', () => {
     });
   });
 
+  it('adds a column a new contract version declares to an existing table, once (ALTER TABLE ADD)', async () => {
+    const opts = { keyspace: e.cassandraKeyspace, replicationFactor: 1 };
+    const readings = 'readings_by_device_day';
+    const columnsOf = async (client: CassandraClient) =>
+      (
+        await client.execute(
+          'SELECT column_name, type FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?',
+          [e.cassandraKeyspace, readings],
+          {
+            prepare: true,
+          },
+        )
+      ).rows.map((r) => `${r.get('column_name')} ${r.get('type')}`);
+    await withCassandra(async (client) => {
+      expect(tables.find((t) => t.name === readings)?.columns).toContainEqual({ name: 'unit', type: 'text' });
+      // The table as it was before v2: without the column v2 added.
+      await client.execute(`ALTER TABLE ${e.cassandraKeyspace}.${readings} DROP unit`, [], { prepare: false });
+      expect(await columnsOf(client)).not.toContain('unit text');
+      const added = await ensureCassandraSchema(client, opts);
+      expect(added.updated).toEqual([readings]);
+      expect(added.warnings).toEqual([]);
+      expect(await columnsOf(client)).toContain('unit text');
+      expect((await ensureCassandraSchema(client, opts)).updated).toEqual([]);
+    });
+  });
+
   it('recovers from a killed service with a stale pid file', async () => {
     const pid = kill('s3', 'SIGKILL');
     expect(pid).toEqual(expect.any(Number));

@@ -83,6 +83,14 @@ describe('pipeline end to end (no faults)', () => {
     expect(verification.readings).toEqual(exactly(ref.readings.size));
   });
 
+  it('carries readings sent as v1 and as v2 (the producer default mix), each stored as v2 with its unit or none', () => {
+    const expected = [...ref.readings.values()];
+    const v2 = expected.filter((r) => r.sentAs === 2);
+    expect(v2.length).toBeGreaterThan(0);
+    expect(expected.length - v2.length).toBeGreaterThan(0);
+    expect(expected.every((r) => r.schemaVersion === 2 && (r.unit !== null) === (r.sentAs === 2))).toBe(true);
+  });
+
   it('writes every valid reading to the lake exactly once, in its event-hour partition', () => {
     expect(verification.lake).toEqual(exactly(ref.readings.size));
     expect(verification.lakeLayout).toEqual([]);

@@ -166,6 +166,12 @@ describe('npm start', () => {
     expect(s.cassandraRows).toBe(s.valid);
     expect(s.lakeRecords).toBe(s.valid);
     expect(s.lakeDuplicates).toBe(0);
+    // The producer's default mix: readings sent as v1 and as v2 land in both stores as sent.
+    expect(s.sentAs.produced.v1).toBeGreaterThan(0);
+    expect(s.sentAs.produced.v2).toBeGreaterThan(0);
+    expect(s.sentAs.produced.v1 + s.sentAs.produced.v2).toBe(s.valid);
+    expect(s.sentAs.cassandra).toEqual(s.sentAs.produced);
+    expect(s.sentAs.lake).toEqual(s.sentAs.produced);
     expect(s.dlq).toBe(s.malformed);
     expect(s.problems).toEqual([]);
     expect(s.ok).toBe(true);

@@ -219,6 +219,7 @@ describe('summary', () => {
     lakeRecords: 0,
     lakeDuplicates: 0,
     lakeFiles: 0,
+    sentAs: { produced: { v1: 0, v2: 0 }, cassandra: { v1: 0, v2: 0 }, lake: { v1: 0, v2: 0 } },
     producerPerSec: 0,
     throughputPerSec: 0,
     latencyMs: { p50: NaN, p95: NaN, p99: NaN, count: 0 },

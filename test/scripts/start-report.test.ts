@@ -27,6 +27,7 @@ const summary: RunSummary = {
   lakeRecords: 19_810,
   lakeDuplicates: 0,
   lakeFiles: 12,
+  sentAs: { produced: { v1: 9_905, v2: 9_905 }, cassandra: { v1: 9_905, v2: 9_905 }, lake: { v1: 9_905, v2: 9_905 } },
   producerPerSec: 9_876,
   throughputPerSec: 4_321,
   latencyMs: q,
@@ -77,6 +78,7 @@ describe('summary', () => {
     expect(text).toMatch(/lake\s+19,810 \(100% of valid\) in 12 Parquet file\(s\), 0 duplicate\(s\)/);
     expect(text).toMatch(/latency\s+p50 800 ms, p95 2,400 ms, p99 3,100 ms/);
     expect(text).toMatch(/histogram_quantile/);
+    expect(text).toMatch(/sent as v1\/v2\s+9,905\/9,905 .*cassandra 9,905\/9,905, lake 9,905\/9,905/);
     expect(text).toMatch(/battery\s+5\s+80\.123\s+5\s+80\.123/);
     expect(text).toMatch(/both stores agree/);
   });
@@ -101,6 +103,16 @@ describe('summary', () => {
       'the sample query gives different results in the lake and in Cassandra',
     ]);
     expect(findProblems({ ...ok, lakeRecords: 90 })).toEqual(["the lake holds 90 of this run's 100 valid readings"]);
+  });
+
+  test('findProblems compares the v1/v2 mix that landed with the mix sent', () => {
+    const ok = { valid: 100, malformed: 0, dlq: 0, cassandraRows: 100, lakeRecords: 100, lakeDuplicates: 0 };
+    const half = { v1: 50, v2: 50 };
+    expect(findProblems({ ...ok, sentAs: { produced: half, cassandra: half, lake: half } })).toEqual([]);
+    expect(findProblems({ ...ok, sentAs: { produced: half, cassandra: { v1: 100, v2: 0 }, lake: { v1: 49, v2: 51 } } })).toEqual([
+      'Cassandra holds v1/v2 100/0 of the 50/50 sent',
+      'the lake holds v1/v2 49/51 of the 50/50 sent',
+    ]);
   });
 });
 

@@ -8,7 +8,7 @@ import { daysOf, LakeQuery, sameStats } from '../../scripts/local/start/stores';
 
 const T0 = Date.UTC(2025, 0, 1, 23, 59, 0);
 const reading = (deviceId: string, ts: number, metric: string, value: number): TelemetryReading => ({
-  schemaVersion: 1,
+  schemaVersion: 2,
   deviceId,
   ts,
   metric,
@@ -52,7 +52,7 @@ describe('LakeQuery (DuckDB over lake-sink Parquet files)', () => {
   test('counts only the window, and finds duplicates', async () => {
     const lake = await LakeQuery.open({ dir, files: 3, bytes: 0 }, { fromMs: T0, toMs: T0 + 120_000 });
     try {
-      expect(await lake.totals()).toEqual({ records: 5, duplicates: 1 });
+      expect(await lake.totals()).toEqual({ records: 5, duplicates: 1, sentAs: { v1: 5, v2: 0 } });
       // The duplicate sits in a dt=2025-01-02 file (its first row's hour): partition pruning skips it.
       expect(await lake.metricStats({ deviceId: 'dev-1', day: '2025-01-01' })).toEqual([
         { metric: 'battery', count: 2, avg: 81 },
@@ -67,7 +67,7 @@ describe('LakeQuery (DuckDB over lake-sink Parquet files)', () => {
   test('an empty download still answers (zero rows)', async () => {
     const lake = await LakeQuery.open({ dir: path.join(dir, 'none'), files: 0, bytes: 0 }, { fromMs: T0, toMs: T0 + 1 });
     try {
-      expect(await lake.totals()).toEqual({ records: 0, duplicates: 0 });
+      expect(await lake.totals()).toEqual({ records: 0, duplicates: 0, sentAs: { v1: 0, v2: 0 } });
       expect(await lake.metricStats({ deviceId: 'dev-1', day: '2025-01-01' })).toEqual([]);
     } finally {
       lake.close();

@@ -14,6 +14,8 @@ import { traceFileOf } from './traces';
 /** What the producer logs when it is done (apps/producer/run.ts `ProducerReport`). */
 export interface ProducerReport {
   readonly valid: number;
+  /** Valid readings by the contract version they were sent as. */
+  readonly validByVersion: Readonly<Record<number, number>>;
   readonly malformed: number;
   readonly durationMs: number;
   readonly eventsPerSecond: number;

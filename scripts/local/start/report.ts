@@ -4,7 +4,7 @@
  * Pure string building, unit-tested.
  */
 import type { AppFlow, PipelineCounters, Quantiles } from './counters';
-import type { MetricStat } from './stores';
+import type { MetricStat, SentAs } from './stores';
 import { TraceBreakdown, traceBreakdownLines } from './traces';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -82,6 +82,11 @@ export interface RunSummary {
   readonly lakeRecords: number;
   readonly lakeDuplicates: number;
   readonly lakeFiles: number;
+  /**
+   * Valid readings by the contract version they were sent as: produced (the producer's count),
+   * and as stored (a unit or none: every stored row is upcast to v2, only v2 devices send a unit).
+   */
+  readonly sentAs: { readonly produced: SentAs; readonly cassandra: SentAs; readonly lake: SentAs };
   /** Producer's own rate (acknowledged records per second). */
   readonly producerPerSec: number;
   /** Events per second from the first produced record to the last one landing in both stores. */
@@ -116,6 +121,7 @@ export function summaryText(s: RunSummary): string {
     `  dlq           ${int(s.dlq).padStart(12)}`,
     `  cassandra     ${int(s.cassandraRows).padStart(12)}${share(s.cassandraRows)} + ${int(s.cassandraAggregates)} aggregate rows`,
     `  lake          ${int(s.lakeRecords).padStart(12)}${share(s.lakeRecords)} in ${int(s.lakeFiles)} Parquet file(s), ${int(s.lakeDuplicates)} duplicate(s)`,
+    `  sent as v1/v2 ${versions(s.sentAs.produced).padStart(12)}   contract versions; stored (v1 upcast, no unit / v2, with unit): cassandra ${versions(s.sentAs.cassandra)}, lake ${versions(s.sentAs.lake)}`,
     `  throughput    ${perSec(s.throughputPerSec).padStart(12)}   first produced record to last one in both stores (${(s.durationMs.pipeline / 1000).toFixed(1)} s)`,
     `  latency       ${q(s.latencyMs)}   (in both stores)`,
     `    cassandra   ${q(s.latencyBySinkMs.cassandra)}`,
@@ -161,6 +167,8 @@ export function appFlowLines(flows: Readonly<Record<string, AppFlow>>): string[]
   return Object.entries(flows).map(([app, f]) => `  ${app.padEnd(16)}in ${list(f.in)}  ->  out ${list(f.out)}`);
 }
 
+const versions = (v: SentAs): string => `${int(v.v1)}/${int(v.v2)}`;
+
 /** The machine-readable summary (`--json`): one line, finite numbers only (NaN -> null). */
 export function summaryJson(s: RunSummary, extra: Readonly<Record<string, unknown>> = {}): string {
   return JSON.stringify({ ...s, ...extra }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
@@ -168,9 +176,18 @@ export function summaryJson(s: RunSummary, extra: Readonly<Record<string, unknow
 
 /** What is missing, in words; empty when the run is complete. */
 export function findProblems(
-  s: Pick<RunSummary, 'valid' | 'malformed' | 'dlq' | 'cassandraRows' | 'lakeRecords' | 'lakeDuplicates'> & { sampleAgrees?: boolean },
+  s: Pick<RunSummary, 'valid' | 'malformed' | 'dlq' | 'cassandraRows' | 'lakeRecords' | 'lakeDuplicates'> & {
+    sampleAgrees?: boolean;
+    sentAs?: RunSummary['sentAs'];
+  },
 ): string[] {
   const problems: string[] = [];
+  if (s.sentAs) {
+    const { produced, cassandra, lake } = s.sentAs;
+    const same = (a: SentAs, b: SentAs) => a.v1 === b.v1 && a.v2 === b.v2;
+    if (!same(cassandra, produced)) problems.push(`Cassandra holds v1/v2 ${versions(cassandra)} of the ${versions(produced)} sent`);
+    if (s.lakeDuplicates === 0 && !same(lake, produced)) problems.push(`the lake holds v1/v2 ${versions(lake)} of the ${versions(produced)} sent`);
+  }
   if (s.cassandraRows !== s.valid) problems.push(`Cassandra holds ${int(s.cassandraRows)} of this run's ${int(s.valid)} valid readings`);
   if (s.lakeRecords - s.lakeDuplicates !== s.valid)
     problems.push(`the lake holds ${int(s.lakeRecords - s.lakeDuplicates)} of this run's ${int(s.valid)} valid readings`);

@@ -51,6 +51,7 @@ export function daysOf(window: RunWindow): string[] {
 export interface CassandraRun {
   /** Readings of the window in readings_by_device_day. */
   readonly readings: number;
+  readonly sentAs: SentAs;
   /** The partition with the most readings of the window. */
   readonly busiest?: DevicePartition & { readonly count: number };
 }
@@ -67,21 +68,24 @@ export async function countCassandraRun(client: Client, keyspace: string, window
     const day = String(row.get('day'));
     if (days.has(day)) partitions.push({ deviceId: row.get('device_id') as string, day });
   }
-  if (partitions.length === 0) return { readings: 0 };
+  if (partitions.length === 0) return { readings: 0, sentAs: { v1: 0, v2: 0 } };
+  // COUNT(column) counts the rows where it is set.
   const results = await concurrent.executeConcurrent(
     client,
-    `SELECT COUNT(*) AS n FROM ${table} WHERE ${col('device_id')} = ? AND ${col('day')} = ? AND ${col('ts')} >= ? AND ${col('ts')} <= ?`,
+    `SELECT COUNT(*) AS n, COUNT(${col('unit')}) AS with_unit FROM ${table} WHERE ${col('device_id')} = ? AND ${col('day')} = ? AND ${col('ts')} >= ? AND ${col('ts')} <= ?`,
     partitions.map((p) => [p.deviceId, types.LocalDate.fromString(p.day), new Date(window.fromMs), new Date(window.toMs)]),
     { concurrencyLevel: 32, collectResults: true },
   );
   let readings = 0;
+  let v2 = 0;
   let busiest: CassandraRun['busiest'];
   results.resultItems.forEach((rs, i) => {
     const n = Number((rs.first().get('n') as types.Long).toString());
     readings += n;
+    v2 += Number((rs.first().get('with_unit') as types.Long).toString());
     if (n > 0 && (busiest === undefined || n > busiest.count)) busiest = { ...partitions[i], count: n };
   });
-  return { readings, busiest };
+  return { readings, sentAs: { v1: readings - v2, v2 }, busiest };
 }
 
 /** Readings per metric of one partition within the window, aggregated client side (CQL cannot group by a non-prefix column). */
@@ -151,8 +155,18 @@ export async function downloadLakeRun(s3: S3Client, bucket: string, window: RunW
   return { dir, files: keys.length, bytes };
 }
 
+/**
+ * Readings by the contract version their device sent: every stored row is v2 (upcast by the
+ * processor), and a unit is what only a v2 device sends, so rows without one were sent as v1.
+ */
+export interface SentAs {
+  readonly v1: number;
+  readonly v2: number;
+}
+
 export interface LakeRun {
   readonly records: number;
+  readonly sentAs: SentAs;
   /** Readings present more than once (same device, metric and ts); 0 when the lake is exact. */
   readonly duplicates: number;
 }
@@ -177,20 +191,23 @@ export class LakeQuery {
     // Without files read_parquet fails; an empty view with the same columns keeps queries valid.
     await conn.run(
       empty
-        ? `CREATE VIEW ${lakeLayout.glueTableName} AS SELECT NULL::INTEGER AS schema_version, NULL::VARCHAR AS device_id, NULL::TIMESTAMPTZ AS ts, NULL::VARCHAR AS metric, NULL::DOUBLE AS value, NULL::VARCHAR AS dt, NULL::VARCHAR AS hour WHERE false`
-        : `CREATE VIEW ${lakeLayout.glueTableName} AS SELECT ${columns}, dt::VARCHAR AS dt, lpad(hour::VARCHAR, 2, '0') AS hour ` +
-            `FROM read_parquet('${glob}', hive_partitioning = true) WHERE epoch_ms(ts) BETWEEN ${Math.trunc(window.fromMs)} AND ${Math.trunc(window.toMs)}`,
+        ? `CREATE VIEW ${lakeLayout.glueTableName} AS SELECT NULL::INTEGER AS schema_version, NULL::VARCHAR AS device_id, NULL::TIMESTAMPTZ AS ts, NULL::VARCHAR AS metric, NULL::DOUBLE AS value, NULL::VARCHAR AS unit, NULL::VARCHAR AS dt, NULL::VARCHAR AS hour WHERE false`
+        : // union_by_name: files written before a contract version added a column lack it, and read it as null (as Athena does).
+          `CREATE VIEW ${lakeLayout.glueTableName} AS SELECT ${columns}, dt::VARCHAR AS dt, lpad(hour::VARCHAR, 2, '0') AS hour ` +
+            `FROM read_parquet('${glob}', hive_partitioning = true, union_by_name = true) WHERE epoch_ms(ts) BETWEEN ${Math.trunc(window.fromMs)} AND ${Math.trunc(window.toMs)}`,
     );
     return new LakeQuery(instance, conn, empty);
   }
 
   async totals(): Promise<LakeRun> {
-    const r = await this.rows<{ records: bigint; distinct_records: bigint }>(
+    const r = await this.rows<{ records: bigint; with_unit: bigint; distinct_records: bigint }>(
       `SELECT (SELECT count(*) FROM ${lakeLayout.glueTableName}) AS records, ` +
+        `(SELECT count(unit) FROM ${lakeLayout.glueTableName}) AS with_unit, ` +
         `(SELECT count(*) FROM (SELECT DISTINCT device_id, metric, ts FROM ${lakeLayout.glueTableName})) AS distinct_records`,
     );
     const records = Number(r[0].records);
-    return { records, duplicates: records - Number(r[0].distinct_records) };
+    const v2 = Number(r[0].with_unit);
+    return { records, duplicates: records - Number(r[0].distinct_records), sentAs: { v1: records - v2, v2 } };
   }
 
   /** The sample query, Athena-style SQL against the lake table. */

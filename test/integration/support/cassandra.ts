@@ -45,6 +45,7 @@ export interface StoredReading {
   readonly metric: string;
   readonly value: number;
   readonly tags: Readonly<Record<string, string>> | null;
+  readonly unit: string | null;
   readonly schemaVersion: number;
   /** Write time, epoch microseconds. */
   readonly writtenAtUs: number;
@@ -89,7 +90,7 @@ export async function readReadings(): Promise<StoredReading[]> {
   return withCassandra(async (client, ks) => {
     const rows = await allRows(
       client,
-      `SELECT device_id, day, ts, metric, value, tags, schema_version, WRITETIME(value) AS wt FROM ${ks}.${readingsTable.name}`,
+      `SELECT device_id, day, ts, metric, value, tags, unit, schema_version, WRITETIME(value) AS wt FROM ${ks}.${readingsTable.name}`,
     );
     return rows.map((r) => ({
       deviceId: r.get('device_id') as string,
@@ -98,6 +99,7 @@ export async function readReadings(): Promise<StoredReading[]> {
       metric: r.get('metric') as string,
       value: r.get('value') as number,
       tags: (r.get('tags') as Record<string, string> | null) ?? null,
+      unit: (r.get('unit') as string | null) ?? null,
       schemaVersion: r.get('schema_version') as number,
       writtenAtUs: num(r.get('wt')),
     }));

@@ -17,6 +17,7 @@ export interface LakeRow {
   readonly metric: string;
   readonly value: number;
   readonly tags: Readonly<Record<string, string>> | null;
+  readonly unit: string | null;
   readonly schemaVersion: number;
 }
 
@@ -93,6 +94,7 @@ export class Lake {
             metric: r.metric as string,
             value: r.value as number,
             tags: (r.tags as Record<string, string> | undefined) ?? null,
+            unit: (r.unit as string | null | undefined) ?? null,
             schemaVersion: r.schema_version as number,
           })),
         };

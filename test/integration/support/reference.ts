@@ -1,10 +1,11 @@
 /**
  * What a run must produce, computed independently of the apps' code: the raw topic (what the
- * brokers hold) classified with the contract's schema, cross-checked against the producer's
+ * brokers hold) classified with the schema of the contract version each record names and upcast
+ * to the newest as the contract declares, cross-checked against the producer's
  * manifest (what the brokers acknowledged), and 1-minute tumbling-window aggregates computed
  * from it. Comparisons return counts plus a few examples, so a failing assertion says what and where.
  */
-import { dlqHeaders, lakeLayout, lakePartitionPrefix, MAX_EVENT_TS, telemetryReadingSchema, topics } from '../../../apps/contracts';
+import { dlqHeaders, lakeLayout, lakePartitionPrefix, MAX_EVENT_TS, telemetryReadingContract, topics } from '../../../apps/contracts';
 import type { MalformedKind } from '../../../apps/producer/generator';
 import type { ManifestEntry } from '../../../apps/producer/run';
 import type { StoredAggregate, StoredReading } from './cassandra';
@@ -17,7 +18,12 @@ export interface ExpectedReading {
   readonly metric: string;
   readonly value: number;
   readonly tags: Readonly<Record<string, string>> | null;
+  /** v2's field: null for a reading sent as v1 (upcast without a unit). */
+  readonly unit: string | null;
+  /** The version stored: the newest, whatever was sent. */
   readonly schemaVersion: number;
+  /** The version the device sent. */
+  readonly sentAs: number;
 }
 
 export interface ExpectedMalformed {
@@ -41,7 +47,10 @@ export interface Reference {
 export const readingKey = (r: { deviceId: string; ts: number; metric: string }): string => `${r.deviceId}|${new Date(r.ts).toISOString()}|${r.metric}`;
 export const coordinate = (topic: string, partition: number | string, offset: number | string): string => `${topic}/${partition}/${offset}`;
 
-const SCHEMA_KEYS = new Set(Object.keys(telemetryReadingSchema.shape));
+const schemaKeys = (version: unknown): ReadonlySet<string> => {
+  const schema = telemetryReadingContract.version(typeof version === 'number' ? version : telemetryReadingContract.latest.version)?.schema;
+  return new Set(Object.keys((schema ?? telemetryReadingContract.latest.schema).shape));
+};
 const METRIC = /^[a-z][a-z0-9_.]*$/;
 
 /** The producer's malformed kinds, recognised from the bytes alone. */
@@ -56,7 +65,8 @@ export function malformedKind(value: Buffer | null): MalformedKind | 'unknown' {
   if (typeof o.value !== 'number') return 'wrong_type';
   if (typeof o.ts === 'number' && o.ts > MAX_EVENT_TS) return 'ts_out_of_range';
   if (typeof o.metric === 'string' && !METRIC.test(o.metric)) return 'bad_metric';
-  if (Object.keys(o).some((k) => !SCHEMA_KEYS.has(k))) return 'extra_field';
+  const keys = schemaKeys(o.schemaVersion);
+  if (Object.keys(o).some((k) => !keys.has(k))) return 'extra_field';
   return 'unknown';
 }
 
@@ -67,7 +77,7 @@ export const reasonPattern: Readonly<Record<MalformedKind | 'unknown', RegExp>> 
   wrong_type: /\bvalue\b/,
   ts_out_of_range: /\bts\b/,
   bad_metric: /\bmetric\b/,
-  extra_field: /\bunit\b/,
+  extra_field: /\bfirmware\b/,
   unknown: /./,
 };
 
@@ -82,9 +92,11 @@ export function buildReference(raw: readonly TopicRecord[]): Reference {
     } catch {
       parsed = undefined;
     }
-    const check = telemetryReadingSchema.safeParse(parsed);
-    if (check.success) {
-      const reading = check.data;
+    const sentAs = (parsed as { schemaVersion?: unknown } | undefined)?.schemaVersion;
+    const version = typeof sentAs === 'number' && telemetryReadingContract.upcastable.includes(sentAs) ? telemetryReadingContract.version(sentAs) : undefined;
+    const check = version?.schema.safeParse(parsed);
+    if (version && check?.success) {
+      const reading = telemetryReadingContract.upcast(check.data, version.version);
       const key = readingKey(reading);
       if (readings.has(key)) rawDuplicates.push(key);
       readings.set(key, {
@@ -93,7 +105,9 @@ export function buildReference(raw: readonly TopicRecord[]): Reference {
         metric: reading.metric,
         value: reading.value,
         tags: reading.tags ?? null,
+        unit: reading.unit ?? null,
         schemaVersion: reading.schemaVersion,
+        sentAs: version.version,
       });
     } else {
       malformed.set(coordinate(r.topic, r.partition, r.offset), {
@@ -175,9 +189,13 @@ const sameTags = (a: Readonly<Record<string, string>> | null, b: Readonly<Record
   return norm(a) === norm(b);
 };
 
-function readingDiff(e: ExpectedReading, a: { value: number; tags: Readonly<Record<string, string>> | null; schemaVersion: number }): string | undefined {
+function readingDiff(
+  e: ExpectedReading,
+  a: { value: number; tags: Readonly<Record<string, string>> | null; unit: string | null; schemaVersion: number },
+): string | undefined {
   if (a.value !== e.value) return `value ${a.value}, expected ${e.value}`;
   if (!sameTags(a.tags, e.tags)) return `tags ${JSON.stringify(a.tags)}, expected ${JSON.stringify(e.tags)}`;
+  if (a.unit !== e.unit) return `unit ${JSON.stringify(a.unit)}, expected ${JSON.stringify(e.unit)} (sent as v${e.sentAs})`;
   if (a.schemaVersion !== e.schemaVersion) return `schema_version ${a.schemaVersion}, expected ${e.schemaVersion}`;
   return undefined;
 }

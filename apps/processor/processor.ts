@@ -39,6 +39,7 @@ import type { BeginTransaction, OutputTransaction } from '../lib/transactions';
 import { countDeadLetters, deadLetterMessage, Rejection } from '../lib/dead-letter';
 import type { AppMetrics } from '../lib/metrics';
 import { schemaViolation } from '../lib/records';
+import { checkReading, ReadingGuardOptions } from './guards';
 import { CommitMetadata, PartitionProgress } from './offsets';
 import { canonicalReading, validateRecord } from './validate';
 import { ClosedWindow, PartitionWindows } from './windows';
@@ -69,6 +70,10 @@ export interface ProcessorOptions {
   readonly chunkSize?: number;
   /** The clock `commitIntervalMs` is measured with. @default Date.now */
   readonly now?: () => number;
+  /** How far ahead of `wallClock` a reading's event time may be (guards.ts). @default 300000 */
+  readonly maxClockSkewMs?: number;
+  /** The clock event times are checked against. @default Date.now */
+  readonly wallClock?: () => number;
 }
 
 interface PartitionState {
@@ -88,6 +93,8 @@ export class Processor {
   private readonly commitIntervalMs: number;
   private readonly chunkSize: number;
   private readonly now: () => number;
+  private readonly guards: ReadingGuardOptions;
+  private readonly wallClock: () => number;
   private readonly topics: ProcessorTopics;
   private inFlight = 0;
   private paused = false;
@@ -103,6 +110,8 @@ export class Processor {
     this.commitIntervalMs = opts.commitIntervalMs ?? 1_000;
     this.chunkSize = opts.chunkSize ?? 1_000;
     this.now = opts.now ?? Date.now;
+    this.guards = { maxClockSkewMs: opts.maxClockSkewMs ?? 300_000 };
+    this.wallClock = opts.wallClock ?? Date.now;
     this.topics = opts.topics;
     const registers = [opts.metrics.registry];
     this.late = new Counter({
@@ -237,6 +246,7 @@ export class Processor {
     let late = 0;
 
     const endProcess = metrics.batchDuration.startTimer({ stage: 'process' });
+    const clock = this.wallClock();
     for (const msg of chunk) {
       const offset = Number(msg.offset);
       const replayed = st.progress.alreadySent(offset);
@@ -245,8 +255,13 @@ export class Processor {
         if (!replayed) rejections.push({ message: msg, reason: v.reason, detail: v.detail, errorClass: v.errorClass });
         continue;
       }
+      const unsafe = checkReading(v.value, msg, clock, this.guards);
+      if (unsafe) {
+        if (!replayed) rejections.push({ message: msg, reason: unsafe.reason, detail: unsafe.detail, errorClass: unsafe.errorClass });
+        continue;
+      }
       if (!replayed) clean.push({ key: v.value.deviceId, value: canonicalReading(v.value), timestamp: msg.timestamp });
-      if (st.windows.add(v.value, offset) === 'late' && !replayed) late += 1;
+      if (st.windows.add(v.value, offset, replayed ? -Infinity : clock) === 'late' && !replayed) late += 1;
     }
     const closed = st.windows.closeReady();
     endProcess();

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { TelemetryAggregate, TelemetryReading } from '../contracts/telemetry';
 import { telemetryAggregateSchema, telemetryReadingSchema } from '../contracts/telemetry';
 import type { Batch, BatchContext, BatchResult } from '../lib/consumer';
-import type { DeadLetterSink } from '../lib/dead-letter';
+import type { DeadLetterSink, Rejection } from '../lib/dead-letter';
 import type { PauseGate } from '../lib/flow-control';
 import type { Logger } from '../lib/logger';
 import type { AppMetrics } from '../lib/metrics';
@@ -70,11 +70,13 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
     deps.gate.attach(ctx);
 
     const { accepted, rejections } = decodeAll(batch.messages, target.decode);
-    const rows = accepted.map((a) => a.value);
+    const rows = accepted.map((a) => ({ ...a.value, origin: a.message }));
+    const source = { topic: batch.topic, partition: batch.partition };
 
     const endWrite = metrics.batchDuration.startTimer({ stage: 'write' });
+    let refused: Rejection[];
     try {
-      await Promise.all([
+      const [storeRejected] = await Promise.all([
         deps.writer.write(planWrites(rows), {
           shouldContinue: () => ctx.isRunning() && !ctx.isStale(),
           heartbeat: () => ctx.heartbeat(),
@@ -86,8 +88,12 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
           },
           onDegradedChange: (degraded) => (degraded ? deps.gate.hold('store_failing') : deps.gate.release('store_failing')),
         }),
-        deps.deadLetters.send({ topic: batch.topic, partition: batch.partition }, rejections),
+        deps.deadLetters.send(source, rejections),
       ]);
+      refused = storeRejected.map(({ statement, error }) => storeRejection(target.table, statement.origin as Rejection['message'], error));
+      for (const r of refused)
+        logger.warn({ topic: batch.topic, partition: batch.partition, offset: r.message.offset, reason: r.detail }, 'store refused a record; dead-lettered');
+      await deps.deadLetters.send(source, refused);
     } catch (err) {
       return settleSinkFailure(err, {
         logger,
@@ -100,9 +106,15 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
       endWrite();
     }
 
-    metrics.recordsOut.inc({ topic: target.table }, rows.length);
+    metrics.recordsOut.inc({ topic: target.table }, rows.length - refused.length);
     const now = Date.now();
     for (const { message } of accepted) metrics.endToEndLatency.observe((now - Number(message.timestamp)) / 1000);
     return (BigInt(batch.lastOffset()) + 1n).toString();
   };
+}
+
+/** A record the store refused for its values: the DLQ reason carries the table and the store's own error. */
+function storeRejection(table: string, message: Rejection['message'], error: unknown): Rejection {
+  const err = error instanceof Error ? error : new Error(String(error));
+  return { message, reason: 'store_rejected', detail: `${table}: ${err.message}`, errorClass: err.constructor.name };
 }

@@ -5,6 +5,8 @@
  *
  * - its bytes are valid UTF-8: `Buffer#toString` would replace a bad sequence with U+FFFD and
  *   the stores would keep the replacement, not what the device sent;
+ * - it has no `__proto__` tag: zod's record drops that key (assigning it to an object would set
+ *   the prototype), so the tag would silently vanish;
  * - its Kafka key is its device id: windows are per raw partition, so a device whose readings
  *   are spread over partitions gets two partial aggregates for one window, the later
  *   overwriting the earlier in the aggregates table;
@@ -26,6 +28,9 @@ export interface ReadingGuardOptions {
 
 export function checkReading(r: TelemetryReading, msg: Pick<KafkaMessage, 'key' | 'value'>, now: number, opts: ReadingGuardOptions): Rejected | undefined {
   if (msg.value !== null && !isUtf8(msg.value)) return invalidUtf8(r, msg.value);
+  if (msg.value !== null && msg.value.includes(PROTO) && hasProtoTag(msg.value)) {
+    return { ok: false, reason: 'schema_violation', detail: 'tags.__proto__: a tag may not be named "__proto__"', errorClass: 'ZodError' };
+  }
   const key = msg.key?.toString('utf8');
   if (key !== r.deviceId) {
     const detail =
@@ -46,6 +51,14 @@ export function checkReading(r: TelemetryReading, msg: Pick<KafkaMessage, 'key' 
     };
   }
   return undefined;
+}
+
+const PROTO = '"__proto__"';
+
+/** JSON.parse keeps `__proto__` as an own key; the validated reading no longer has it. */
+function hasProtoTag(bytes: Buffer): boolean {
+  const tags = (JSON.parse(bytes.toString('utf8')) as { tags?: unknown }).tags;
+  return typeof tags === 'object' && tags !== null && Object.hasOwn(tags, '__proto__');
 }
 
 /** Names the field that held the bad bytes: the decoded reading has U+FFFD where they were. */

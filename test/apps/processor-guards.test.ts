@@ -9,7 +9,9 @@ import pino from 'pino';
 import { TelemetryAggregate, TelemetryReading } from '../../apps/contracts/telemetry';
 import { dlqHeaders, topics } from '../../apps/contracts/topics';
 import type { BatchContext, IdleContext } from '../../apps/lib/consumer';
+import { loadConfig } from '../../apps/lib/config';
 import { createMetrics } from '../../apps/lib/metrics';
+import { processorEnv } from '../../apps/processor/config';
 import { decodeCommitMetadata } from '../../apps/processor/offsets';
 import { Processor } from '../../apps/processor/processor';
 import { PartitionWindows } from '../../apps/processor/windows';
@@ -291,5 +293,72 @@ describe('one record cannot change the results of others', () => {
     expect(out.dead.map((d) => d.reason)).toEqual([expect.stringMatching(/^invalid_utf8: tags\.site: the record's \d+ bytes are not valid UTF-8/)]);
     expect(out.clean.filter((r) => r.deviceId === 'dev-bytes')).toEqual([]);
     expect(honestAggregates(out.aggregates)).toEqual(reference(honest));
+  });
+});
+
+describe('a replay long after the first run', () => {
+  test('rebuilds the same aggregates from the committed floor, although a reading ahead of the clock is replayed with a later clock', async () => {
+    const honest = fleet();
+    const records = honest.map((r) => raw(r));
+    // Within the bound: it keeps its window open, so the committed floor is its offset and it is replayed.
+    records.splice(2, 0, raw(reading('fast-clock', T + 4 * MINUTE, 7)));
+    const txns = fakeTransactions();
+    const clock = { now: T };
+    const start = (restored?: ReturnType<typeof decodeCommitMetadata>) => {
+      const metrics = createMetrics('processor');
+      const processor = new Processor({
+        begin: txns.begin,
+        topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
+        logger,
+        metrics,
+        allowedLatenessMs: LATENESS,
+        wallClock: () => clock.now,
+      });
+      processor.assign(new Map([[0, restored]]));
+      const ctx: BatchContext = {
+        logger,
+        metrics,
+        generation: 1,
+        heartbeat: async () => undefined,
+        isRunning: () => true,
+        isStale: () => false,
+        pause: () => undefined,
+        resume: () => undefined,
+      };
+      return { processor, ctx, metrics };
+    };
+
+    const first = start();
+    for (let from = 0; from < 31; from += 9) {
+      const chunk = records.slice(from, Math.min(from + 9, 31));
+      clock.now = Math.max(...chunk.flatMap((r) => (r.reading && HONEST.includes(r.reading.deviceId) ? [r.reading.ts] : []))) + 1_000;
+      await first.processor.handleBatch(batchOf(chunk, from), first.ctx);
+    }
+    const commit = txns.commits[txns.commits.length - 1];
+    expect(Number(commit.offset)).toBe(2);
+
+    // The first member dies; its successor resumes from the commit an hour later.
+    clock.now += 60 * MINUTE;
+    const second = start(decodeCommitMetadata(commit.metadata));
+    await second.processor.handleBatch(batchOf(records.slice(2), 2), second.ctx);
+    const idle: IdleContext = { logger, metrics: second.metrics, generation: 1, isRunning: () => true, markSafe: () => undefined, restart: () => undefined };
+    await second.processor.flushIdle(Date.now() + 16_000, idle);
+
+    const emitted = txns.visible
+      .filter((t) => t.topic === topics.aggregates.name)
+      .flatMap((t) => t.messages)
+      .map((m) => JSON.parse(String(m.value)) as TelemetryAggregate)
+      .filter((a) => HONEST.includes(a.deviceId));
+    expect(emitted).toHaveLength(reference(honest).size);
+    expect(honestAggregates(emitted)).toEqual(reference(honest));
+  });
+});
+
+describe('PROCESSOR_MAX_CLOCK_SKEW_MS', () => {
+  const env = { KAFKA_BROKERS: '127.0.0.1:9092' };
+
+  test('defaults to 5 minutes, and a bad value is named', () => {
+    expect(loadConfig(processorEnv, env).PROCESSOR_MAX_CLOCK_SKEW_MS).toBe(300_000);
+    expect(() => loadConfig(processorEnv, { ...env, PROCESSOR_MAX_CLOCK_SKEW_MS: '-1' })).toThrow(/PROCESSOR_MAX_CLOCK_SKEW_MS: Too small/);
   });
 });

@@ -131,6 +131,10 @@ async function send(producer: Producer, batch: readonly { key: string | null; va
   for (const m of batch) await producer.send({ topic: topics.raw.name, acks: -1, messages: [{ key: m.key, value: m.value }] });
 }
 
+/** A map's entries in key order (Cassandra returns a map sorted by key); null stays distinct from {}. */
+const sortedEntries = (m: unknown): string =>
+  m === null || typeof m !== 'object' ? String(m) : JSON.stringify(Object.entries(m).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+
 /** Strict, field for field: -0 is not 0, and no tags is not empty tags. */
 function sameReading(expected: TelemetryReading, got: StoredReading | LakeRow): string | undefined {
   const want = {
@@ -145,7 +149,7 @@ function sameReading(expected: TelemetryReading, got: StoredReading | LakeRow): 
   for (const k of Object.keys(want) as (keyof typeof want)[]) {
     const a = want[k];
     const b = have[k];
-    const same = typeof a === 'object' && a !== null ? JSON.stringify(a) === JSON.stringify(b) : Object.is(a, b);
+    const same = typeof a === 'object' && a !== null ? sortedEntries(a) === sortedEntries(b) : Object.is(a, b);
     if (!same)
       return `${k}: stored ${typeof b === 'string' ? JSON.stringify(b) : String(b === null ? 'null' : (JSON.stringify(b) ?? b))}, sent ${JSON.stringify(a) ?? String(a)}`;
   }

@@ -135,6 +135,8 @@ async function send(producer: Producer, batch: readonly { key: string | null; va
 const sortedEntries = (m: unknown): string =>
   m === null || typeof m !== 'object' ? String(m) : JSON.stringify(Object.entries(m).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
 
+const show = (v: unknown): string => (typeof v === 'object' ? sortedEntries(v) : Object.is(v, -0) ? '-0' : JSON.stringify(v));
+
 /** Strict, field for field: -0 is not 0, and no tags is not empty tags. */
 function sameReading(expected: TelemetryReading, got: StoredReading | LakeRow): string | undefined {
   const want = {
@@ -150,8 +152,7 @@ function sameReading(expected: TelemetryReading, got: StoredReading | LakeRow): 
     const a = want[k];
     const b = have[k];
     const same = typeof a === 'object' && a !== null ? sortedEntries(a) === sortedEntries(b) : Object.is(a, b);
-    if (!same)
-      return `${k}: stored ${typeof b === 'string' ? JSON.stringify(b) : String(b === null ? 'null' : (JSON.stringify(b) ?? b))}, sent ${JSON.stringify(a) ?? String(a)}`;
+    if (!same) return `${k}: stored ${show(b)}, sent ${show(a)}`;
   }
   return undefined;
 }

@@ -33,9 +33,13 @@ export const MAX_TAG_VALUE_CHARS = 256;
  */
 const WELL_FORMED = /^(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
 const WELL_FORMED_MESSAGE = 'must be well-formed Unicode (no lone surrogate)';
-/** Also not `__proto__`: assigning it to a plain object sets the prototype, so the tag would vanish. */
-const TAG_KEY = /^(?!__proto__$)(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
-const TAG_KEY_MESSAGE = 'must be well-formed Unicode (no lone surrogate) and not "__proto__"';
+/**
+ * Also not `__proto__` (assigning it to a plain object sets the prototype, so the tag would
+ * vanish) nor `hasOwnProperty` (cassandra-driver's map encoder calls `tags.hasOwnProperty` and
+ * throws, which crash-looped the sink: found by test/integration/hostile-input.test.ts).
+ */
+const TAG_KEY = /^(?!(?:__proto__|hasOwnProperty)$)(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+const TAG_KEY_MESSAGE = 'must be well-formed Unicode (no lone surrogate), not "__proto__" nor "hasOwnProperty"';
 
 export const telemetryReadingSchema = z
   .object({

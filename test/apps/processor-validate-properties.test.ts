@@ -106,6 +106,7 @@ describe('validator and canonical encoding (property)', () => {
       return v.ok ? 'accepted' : v.detail;
     };
     expect(detail({ ...base, tags: JSON.parse('{"__proto__":"x"}') })).toMatch(/^tags\.__proto__: a tag may not be named "__proto__"/);
+    expect(detail({ ...base, tags: { hasOwnProperty: 'x' } })).toMatch(/^tags\.hasOwnProperty: Invalid key in record/);
     expect(detail({ ...base, tags: { site: '\ud800' } })).toMatch(/^tags\.site: must be well-formed Unicode/);
     expect(detail({ ...base, tags: { '\udc00': 'x' } })).toMatch(/^tags\.\udc00: Invalid key in record/);
     expect(detail({ ...base, tags: Object.fromEntries(Array.from({ length: MAX_TAGS + 1 }, (_, i) => [`k${i}`, 'v'])) })).toBe(

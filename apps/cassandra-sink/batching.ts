@@ -11,11 +11,14 @@ export const MAX_BATCH_STATEMENTS = 30;
 export interface PendingRow {
   readonly writer: Pick<RowWriter<unknown>, 'cql' | 'partitionKey' | 'primaryKey'>;
   readonly params: readonly unknown[];
+  /** What the row came from (its Kafka message), handed back if the store rejects the row. */
+  readonly origin?: unknown;
 }
 
 export interface WriteStatement {
   readonly query: string;
   readonly params: readonly unknown[];
+  readonly origin?: unknown;
 }
 
 /** One request to Cassandra: a single statement, or an UNLOGGED batch within one partition. */
@@ -50,7 +53,7 @@ export function planWrites(rows: readonly PendingRow[], maxStatements = MAX_BATC
     const partitionKey = row.writer.partitionKey(row.params);
     let group = byPartition.get(partitionKey);
     if (!group) byPartition.set(partitionKey, (group = []));
-    group.push({ query: row.writer.cql, params: row.params });
+    group.push({ query: row.writer.cql, params: row.params, origin: row.origin });
   }
 
   const units: WriteUnit[] = [];

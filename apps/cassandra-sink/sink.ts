@@ -11,7 +11,7 @@ import type { TelemetryAggregate, TelemetryReading } from '../contracts/telemetr
 import { telemetryAggregateContract, telemetryReadingContract } from '../contracts/telemetry';
 import type { AnyContract, LatestEvent } from '../contracts/versions';
 import type { Batch, BatchContext, BatchResult } from '../lib/consumer';
-import type { DeadLetterSink } from '../lib/dead-letter';
+import type { DeadLetterSink, Rejection } from '../lib/dead-letter';
 import type { PauseGate } from '../lib/flow-control';
 import type { Logger } from '../lib/logger';
 import type { AppMetrics } from '../lib/metrics';
@@ -84,7 +84,8 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
       messagingAttributes('process', batch.topic, batch.messages.length, batch.partition),
     );
     const { accepted, rejections } = decodeAll(batch.messages, target.decode);
-    const rows = accepted.map((a) => a.value);
+    const rows = accepted.map((a) => ({ ...a.value, origin: a.message }));
+    const source = { topic: batch.topic, partition: batch.partition };
 
     const write = tracing.childSpan(span, `write ${target.table}`, SpanKind.CLIENT, {
       'db.system.name': 'cassandra',
@@ -92,8 +93,9 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
       'db.operation.batch.size': rows.length,
     });
     const endWrite = metrics.batchDuration.startTimer({ stage: 'write' });
+    let refused: Rejection[];
     try {
-      await Promise.all([
+      const [storeRejected] = await Promise.all([
         deps.writer.write(planWrites(rows), {
           shouldContinue: () => ctx.isRunning() && !ctx.isStale(),
           heartbeat: () => ctx.heartbeat(),
@@ -105,8 +107,12 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
           },
           onDegradedChange: (degraded) => (degraded ? deps.gate.hold('store_failing') : deps.gate.release('store_failing')),
         }),
-        deps.deadLetters.send({ topic: batch.topic, partition: batch.partition }, rejections, traceparentOf(span)),
+        deps.deadLetters.send(source, rejections, traceparentOf(span)),
       ]);
+      refused = storeRejected.map(({ statement, error }) => storeRejection(target.table, statement.origin as Rejection['message'], error));
+      for (const r of refused)
+        logger.warn({ topic: batch.topic, partition: batch.partition, offset: r.message.offset, reason: r.detail }, 'store refused a record; dead-lettered');
+      await deps.deadLetters.send(source, refused, traceparentOf(span));
     } catch (err) {
       failed(write, err);
       failed(span, err);
@@ -123,9 +129,15 @@ export function cassandraSinkHandler(deps: CassandraSinkDeps): (batch: Batch, ct
       span.end();
     }
 
-    metrics.recordsOut.inc({ topic: target.table }, rows.length);
+    metrics.recordsOut.inc({ topic: target.table }, rows.length - refused.length);
     const now = Date.now();
     for (const { message } of accepted) metrics.endToEndLatency.observe((now - Number(message.timestamp)) / 1000);
     return (BigInt(batch.lastOffset()) + 1n).toString();
   };
+}
+
+/** A record the store refused for its values: the DLQ reason carries the table and the store's own error. */
+function storeRejection(table: string, message: Rejection['message'], error: unknown): Rejection {
+  const err = error instanceof Error ? error : new Error(String(error));
+  return { message, reason: 'store_rejected', detail: `${table}: ${err.message}`, errorClass: err.constructor.name };
 }

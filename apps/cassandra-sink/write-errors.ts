@@ -20,7 +20,8 @@ const RETRYABLE_CODES = new Set<number>([
 
 /**
  * `fatal` covers errors no retry can fix (bad CQL, unknown column, unauthorized, a value the
- * driver cannot encode): the process must stop rather than skip the row.
+ * driver cannot encode). Rows the store refused for their values (`isRowRejection`) are then
+ * dead-lettered by the writer; anything else stops the process rather than skip the row.
  */
 export function classifyWriteError(err: unknown): ErrorClass {
   if (err instanceof errors.ResponseError) return RETRYABLE_CODES.has(err.code) ? 'retryable' : 'fatal';
@@ -28,6 +29,20 @@ export function classifyWriteError(err: unknown): ErrorClass {
     return 'retryable';
   }
   return 'fatal';
+}
+
+/** Server messages of an invalid request that every row would get: the table, not the row, is wrong. */
+const SCHEMA_PROBLEM = /undefined column|unconfigured table|does not exist|unknown identifier|unknown keyspace|no keyspace/i;
+
+/**
+ * True when the store refused THIS row's values (an invalid request such as a value or key over a
+ * limit or a guardrail, or a value the driver cannot encode), so writing the other rows is still
+ * right and the row belongs in the DLQ. Transient errors are never a rejection (they are retried),
+ * nor are errors of the statement or the schema, which every row would hit.
+ */
+export function isRowRejection(err: unknown): boolean {
+  if (err instanceof errors.ResponseError) return err.code === code.invalid && !SCHEMA_PROBLEM.test(err.message);
+  return err instanceof TypeError || err instanceof RangeError;
 }
 
 /** Short, low-cardinality label for metrics (`write_timeout`, `no_host_available`, ...). */

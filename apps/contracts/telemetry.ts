@@ -18,6 +18,36 @@ export const TELEMETRY_SCHEMA_VERSION = 1 as const;
 export const MIN_EVENT_TS = Date.UTC(2000, 0, 1);
 export const MAX_EVENT_TS = Date.UTC(2100, 0, 1);
 
+/**
+ * Bounds that keep every valid reading storable unchanged in both stores (docs/input-safety.md):
+ * the largest reading (64 tags of 64 + 256 UTF-16 units, at most 3 UTF-8 bytes each, plus the
+ * 128-byte device id) is under 64 KB, far inside Keyspaces' 1 MB row, and its keys (device id +
+ * day; ts + a 64-byte metric) inside Keyspaces' 2048-byte partition and 850-byte clustering keys.
+ */
+export const MAX_TAGS = 64;
+export const MAX_TAG_KEY_CHARS = 64;
+export const MAX_TAG_VALUE_CHARS = 256;
+
+/**
+ * No lone surrogate: the stores hold UTF-8, and the drivers (Cassandra's, the Parquet writer's)
+ * would store U+FFFD in its place. Written as a pattern so the registry's JSON Schema says it too.
+ */
+const WELL_FORMED = /^(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+const WELL_FORMED_MESSAGE = 'must be well-formed Unicode (no lone surrogate)';
+/**
+ * Also not `__proto__` (assigning it to a plain object sets the prototype, so the tag would
+ * vanish) nor `hasOwnProperty` (cassandra-driver's map encoder calls `tags.hasOwnProperty` and
+ * throws, which crash-looped the sink: found by test/integration/hostile-input.test.ts).
+ */
+const TAG_KEY = /^(?!(?:__proto__|hasOwnProperty)$)(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+const TAG_KEY_MESSAGE = 'must be well-formed Unicode (no lone surrogate), not "__proto__" nor "hasOwnProperty"';
+
+/** The tags of a reading, the same in every version: bounded, well-formed, no key that breaks a store. */
+const readingTagsSchema = z
+  .record(z.string().min(1).max(MAX_TAG_KEY_CHARS).regex(TAG_KEY, TAG_KEY_MESSAGE), z.string().max(MAX_TAG_VALUE_CHARS).regex(WELL_FORMED, WELL_FORMED_MESSAGE))
+  .refine((tags) => Object.keys(tags).length <= MAX_TAGS, `at most ${MAX_TAGS} tags`)
+  .meta({ maxProperties: MAX_TAGS });
+
 export const telemetryReadingSchemaV1 = z
   .object({
     schemaVersion: z.literal(1),
@@ -33,7 +63,7 @@ export const telemetryReadingSchemaV1 = z
       .max(64)
       .regex(/^[a-z][a-z0-9_.]*$/, 'must be lower_snake_case (letters, digits, "_", ".")'),
     value: z.number().finite(),
-    tags: z.record(z.string().min(1).max(64), z.string().max(256)).optional(),
+    tags: readingTagsSchema.optional(),
   })
   .strict();
 

@@ -7,8 +7,13 @@ import type { KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 import type { AnyContract, LatestEvent } from '../contracts/versions';
 
-/** Low-cardinality rejection classes: the `reason` label of `sdp_dlq_records_total`. */
-export type RejectReason = 'empty_value' | 'invalid_json' | 'schema_violation' | 'unknown_version';
+/**
+ * Low-cardinality rejection classes: the `reason` label of `sdp_dlq_records_total`. The last four
+ * are for readings that pass the schema but are still unsafe (apps/processor/guards.ts) or that a
+ * store refused (`store_rejected`, docs/input-safety.md).
+ */
+export type RejectReason =
+  'empty_value' | 'invalid_json' | 'schema_violation' | 'unknown_version' | 'invalid_utf8' | 'key_mismatch' | 'clock_skew' | 'store_rejected';
 
 /** Why a record was rejected: the metric label, a human-readable cause and the error's class. */
 export interface Rejected {

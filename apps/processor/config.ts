@@ -14,6 +14,13 @@ export const processorEnv = kafkaEnv.extend(commonEnv.shape).extend({
    * @default 15000
    */
   PROCESSOR_WINDOW_IDLE_FLUSH_MS: envInt(1_000, 3_600_000).default(15_000),
+  /**
+   * A reading whose event time is more than this far ahead of the processor's clock goes to the
+   * DLQ (`clock_skew`, naming `ts`) and touches no window; readings within it move the watermark
+   * only up to the clock. One-sided, so a replay, however late, accepts what it accepted before.
+   * @default 300000
+   */
+  PROCESSOR_MAX_CLOCK_SKEW_MS: envInt(0, 86_400_000).default(300_000),
   /** Outgoing messages awaiting acks before the consumer pauses. @default 100000 */
   PROCESSOR_MAX_IN_FLIGHT_MESSAGES: envInt(1_000, 10_000_000).default(100_000),
   /**

@@ -33,6 +33,7 @@ runApp({
       metrics,
       tracing,
       allowedLatenessMs: cfg.PROCESSOR_ALLOWED_LATENESS_MS,
+      maxClockSkewMs: cfg.PROCESSOR_MAX_CLOCK_SKEW_MS,
       idleFlushMs: cfg.PROCESSOR_WINDOW_IDLE_FLUSH_MS,
       maxInFlightMessages: cfg.PROCESSOR_MAX_IN_FLIGHT_MESSAGES,
       commitIntervalMs: cfg.PROCESSOR_COMMIT_INTERVAL_MS,

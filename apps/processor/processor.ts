@@ -46,6 +46,7 @@ import { countDeadLetters, deadLetterMessage, Rejection } from '../lib/dead-lett
 import type { AppMetrics } from '../lib/metrics';
 import { schemaViolation } from '../lib/records';
 import { failed, messagingAttributes, OutputSpans, Tracing, upstreamContexts } from '../lib/tracing';
+import { checkReading, ReadingGuardOptions } from './guards';
 import { CommitMetadata, PartitionProgress } from './offsets';
 import { canonicalReading, validateRecord } from './validate';
 import { ClosedWindow, PartitionWindows } from './windows';
@@ -78,6 +79,10 @@ export interface ProcessorOptions {
   readonly now?: () => number;
   /** @default Tracing.off */
   readonly tracing?: Tracing;
+  /** How far ahead of `wallClock` a reading's event time may be (guards.ts). @default 300000 */
+  readonly maxClockSkewMs?: number;
+  /** The clock event times are checked against. @default Date.now */
+  readonly wallClock?: () => number;
 }
 
 interface PartitionState {
@@ -106,6 +111,8 @@ export class Processor {
   private readonly commitIntervalMs: number;
   private readonly chunkSize: number;
   private readonly now: () => number;
+  private readonly guards: ReadingGuardOptions;
+  private readonly wallClock: () => number;
   private readonly topics: ProcessorTopics;
   private readonly tracing: Tracing;
   private inFlight = 0;
@@ -122,6 +129,8 @@ export class Processor {
     this.commitIntervalMs = opts.commitIntervalMs ?? 1_000;
     this.chunkSize = opts.chunkSize ?? 1_000;
     this.now = opts.now ?? Date.now;
+    this.guards = { maxClockSkewMs: opts.maxClockSkewMs ?? 300_000 };
+    this.wallClock = opts.wallClock ?? Date.now;
     this.topics = opts.topics;
     this.tracing = opts.tracing ?? Tracing.off;
     const registers = [opts.metrics.registry];
@@ -280,6 +289,7 @@ export class Processor {
     const outputs = new OutputSpans(tracing, span);
 
     const endProcess = metrics.batchDuration.startTimer({ stage: 'process' });
+    const clock = this.wallClock();
     for (const msg of chunk) {
       const offset = Number(msg.offset);
       const replayed = st.progress.alreadySent(offset);
@@ -288,8 +298,13 @@ export class Processor {
         if (!replayed) rejections.push({ message: msg, reason: v.reason, detail: v.detail, errorClass: v.errorClass });
         continue;
       }
+      const unsafe = checkReading(v.value, msg, clock, this.guards);
+      if (unsafe) {
+        if (!replayed) rejections.push({ message: msg, reason: unsafe.reason, detail: unsafe.detail, errorClass: unsafe.errorClass });
+        continue;
+      }
       if (!replayed) clean.push({ key: v.value.deviceId, value: canonicalReading(v.value), timestamp: msg.timestamp });
-      if (st.windows.add(v.value, offset) === 'late' && !replayed) late += 1;
+      if (st.windows.add(v.value, offset, replayed ? -Infinity : clock) === 'late' && !replayed) late += 1;
     }
     const closed = st.windows.closeReady();
     endProcess();

@@ -15,8 +15,10 @@ export const validateRecord = contractDecoder(telemetryReadingContract);
  */
 export function canonicalReading(r: TelemetryReading): string {
   // Built as a string rather than stringifying a fresh object: one allocation less per record.
-  // Numbers are finite (validated), where String(n) and JSON.stringify(n) agree.
-  const head = `{"schemaVersion":${r.schemaVersion},"deviceId":${JSON.stringify(r.deviceId)},"ts":${r.ts},"metric":${JSON.stringify(r.metric)},"value":${r.value}`;
+  // Numbers are finite (validated), where String(n) and JSON.stringify(n) agree, except that both
+  // print -0 as 0: the stores keep the sign of a double, so it is written out.
+  const value = Object.is(r.value, -0) ? '-0' : r.value;
+  const head = `{"schemaVersion":${r.schemaVersion},"deviceId":${JSON.stringify(r.deviceId)},"ts":${r.ts},"metric":${JSON.stringify(r.metric)},"value":${value}`;
   const tagged = r.tags === undefined ? head : `${head},"tags":${JSON.stringify(r.tags)}`;
   return r.unit === undefined ? `${tagged}}` : `${tagged},"unit":${JSON.stringify(r.unit)}}`;
 }

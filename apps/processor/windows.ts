@@ -1,7 +1,10 @@
 /**
  * 1-minute tumbling windows on EVENT time, per (deviceId, metric), for one Kafka partition.
  *
- * Watermark: the largest event time seen minus the allowed lateness. A window [start, end)
+ * Watermark: the largest event time seen minus the allowed lateness, where each reading counts
+ * only up to the processor's clock when it was processed (`add`'s ceiling): a device whose clock
+ * runs ahead, even within PROCESSOR_MAX_CLOCK_SKEW_MS, cannot push the watermark past the present
+ * and make every other device on the partition late (docs/input-safety.md). A window [start, end)
  * is emitted once the watermark reaches its end. An event whose window the watermark has
  * already passed is LATE: it is counted (sdp_late_events_total) and not aggregated, because
  * its aggregate was already published; out-of-order events inside the lateness bound are
@@ -79,10 +82,17 @@ export class PartitionWindows {
     return undefined;
   }
 
-  add(r: TelemetryReading, offset: number): AddOutcome {
+  /**
+   * @param eventTimeCeiling the most `r` may move event-time progress to: the processor's clock
+   *   for a new record, -Infinity for a replayed one (the restored watermark already covers it,
+   *   and the clock has moved on since, so counting it again could close windows earlier than the
+   *   first run did and turn records it aggregated into late ones).
+   */
+  add(r: TelemetryReading, offset: number, eventTimeCeiling = Infinity): AddOutcome {
     const windowStart = windowStartOf(r.ts);
     if (windowStart + WINDOW_MS <= this.watermark) return 'late';
-    if (r.ts > this.maxEventTs) this.maxEventTs = r.ts;
+    const progress = Math.min(r.ts, eventTimeCeiling);
+    if (progress > this.maxEventTs) this.maxEventTs = progress;
 
     const key = `${r.deviceId}\u0000${r.metric}\u0000${windowStart}`;
     const acc = this.open.get(key);

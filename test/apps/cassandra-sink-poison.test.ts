@@ -6,7 +6,7 @@
 import { errors, types } from 'cassandra-driver';
 import type { Batch, KafkaMessage } from 'kafkajs';
 import { Counter } from 'prom-client';
-import { TelemetryReading, topics } from '../../apps/contracts';
+import { READING_SCHEMA_VERSION, TelemetryReading, topics } from '../../apps/contracts';
 import { cassandraSinkHandler, contractRoutes } from '../../apps/cassandra-sink/sink';
 import { aggregatesWriter, readingsWriter } from '../../apps/cassandra-sink/statements';
 import { CassandraWriter, CqlSession } from '../../apps/cassandra-sink/writer';
@@ -20,7 +20,7 @@ import { createMetrics } from '../../apps/lib/metrics';
 const T0 = Date.UTC(2026, 5, 1, 12);
 const POISON = 'poison';
 const reading = (deviceId: string, i: number, tags?: Record<string, string>): TelemetryReading => ({
-  schemaVersion: 1,
+  schemaVersion: READING_SCHEMA_VERSION,
   deviceId,
   ts: T0 + i,
   metric: 'temp_c',

@@ -6,7 +6,7 @@
  */
 import type { Batch } from 'kafkajs';
 import pino from 'pino';
-import { TelemetryAggregate, TelemetryReading } from '../../apps/contracts/telemetry';
+import { READING_SCHEMA_VERSION, TelemetryAggregate, TelemetryReading } from '../../apps/contracts/telemetry';
 import { dlqHeaders, topics } from '../../apps/contracts/topics';
 import type { BatchContext, IdleContext } from '../../apps/lib/consumer';
 import { loadConfig } from '../../apps/lib/config';
@@ -31,7 +31,14 @@ interface Raw {
   readonly reading?: TelemetryReading;
 }
 
-const reading = (deviceId: string, ts: number, value: number, metric = 'temperature'): TelemetryReading => ({ schemaVersion: 1, deviceId, ts, metric, value });
+/** Of the newest version, so the clean topic carries it unchanged (a v1 reading would come out upcast). */
+const reading = (deviceId: string, ts: number, value: number, metric = 'temperature'): TelemetryReading => ({
+  schemaVersion: READING_SCHEMA_VERSION,
+  deviceId,
+  ts,
+  metric,
+  value,
+});
 const raw = (r: TelemetryReading, key: string | null = r.deviceId): Raw => ({ key, value: Buffer.from(JSON.stringify(r)), reading: r });
 
 const HONEST = ['dev-a', 'dev-b', 'dev-c'];
@@ -115,7 +122,15 @@ async function run(records: readonly Raw[], opts: { maxClockSkewMs?: number; bat
     const meta = decodeCommitMetadata(txns.commits[txns.commits.length - 1].metadata);
     watermarks.push(meta?.watermark ?? -Infinity);
   }
-  const idle: IdleContext = { logger, metrics, generation: 1, isRunning: () => true, markSafe: () => undefined, restart: () => undefined };
+  const idle: IdleContext = {
+    logger,
+    metrics,
+    generation: 1,
+    isRunning: () => true,
+    markSafe: () => undefined,
+    restart: () => undefined,
+    fetchedWithin: () => true,
+  };
   // Idle by the real clock (the one `lastActivity` is stamped with), which is past every window.
   await processor.flushIdle(Date.now() + 16_000, idle);
   const of = (topic: string) => txns.visible.filter((t) => t.topic === topic).flatMap((t) => t.messages);
@@ -341,7 +356,15 @@ describe('a replay long after the first run', () => {
     clock.now += 60 * MINUTE;
     const second = start(decodeCommitMetadata(commit.metadata));
     await second.processor.handleBatch(batchOf(records.slice(2), 2), second.ctx);
-    const idle: IdleContext = { logger, metrics: second.metrics, generation: 1, isRunning: () => true, markSafe: () => undefined, restart: () => undefined };
+    const idle: IdleContext = {
+      logger,
+      metrics: second.metrics,
+      generation: 1,
+      isRunning: () => true,
+      markSafe: () => undefined,
+      restart: () => undefined,
+      fetchedWithin: () => true,
+    };
     await second.processor.flushIdle(Date.now() + 16_000, idle);
 
     const emitted = txns.visible

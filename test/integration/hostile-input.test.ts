@@ -7,7 +7,7 @@
  */
 import type { Producer } from 'kafkajs';
 import { dlqHeaders, TelemetryReading, topics } from '../../apps/contracts';
-import { MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS } from '../../apps/contracts/telemetry';
+import { MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS, READING_SCHEMA_VERSION } from '../../apps/contracts/telemetry';
 import { readReadings, StoredReading } from './support/cassandra';
 import { readTopic, testKafka, TopicRecord } from './support/kafka';
 import { LakeRow } from './support/lake';
@@ -26,9 +26,13 @@ interface Case {
 const now = Date.now();
 const base = (deviceId: string, i: number) => ({ schemaVersion: 1 as const, deviceId, ts: now - 60_000 + i, metric: 'temp_c', value: i });
 
-/** A reading sent as `text` (JSON.stringify loses -0 and digits beyond a double), expected stored as JSON.parse reads it. */
+/**
+ * A reading sent as `text` (JSON.stringify loses -0 and digits beyond a double), expected stored as JSON.parse reads it,
+ * upcast to the newest version (a v1 reading is stored as v2 without a unit).
+ */
 function accepted(name: string, deviceId: string, text: string): Case {
-  return { name, deviceId, key: deviceId, bytes: Buffer.from(text), expect: { stored: JSON.parse(text) as TelemetryReading } };
+  const stored = { ...(JSON.parse(text) as object), schemaVersion: READING_SCHEMA_VERSION } as TelemetryReading;
+  return { name, deviceId, key: deviceId, bytes: Buffer.from(text), expect: { stored } };
 }
 
 function rejected(name: string, deviceId: string, value: Buffer | string, reason: RegExp, key: string | null = deviceId): Case {
@@ -76,7 +80,7 @@ function cases(): Case[] {
   d = dev('future');
   out.push(rejected('a clock three years ahead', d, json({ ...base(d, i), ts: now + 3 * 365 * 86_400_000 }), /^clock_skew: ts: /));
   d = dev('lone-surrogate');
-  out.push(rejected('a lone surrogate', d, json({ ...base(d, i), tags: { site: '\ud800' } }), /^schema_violation: tags\.site: /));
+  out.push(rejected('a lone surrogate', d, json({ ...base(d, i), tags: { site: '\ud800' } }), /^schema_violation: telemetry\.reading v1: tags\.site: /));
   d = dev('invalid-utf8');
   const bytes = Buffer.from(json({ ...base(d, i), tags: { site: 'XX' } }));
   bytes.fill(0xff, bytes.indexOf('XX'), bytes.indexOf('XX') + 2);
@@ -96,12 +100,18 @@ function cases(): Case[] {
       'a hasOwnProperty tag (it crashed the Cassandra driver)',
       d,
       json({ ...base(d, i), tags: { hasOwnProperty: 'h' } }),
-      /^schema_violation: tags\.hasOwnProperty: /,
+      /^schema_violation: telemetry\.reading v1: tags\.hasOwnProperty: /,
     ),
   );
   d = dev('long-id');
   out.push(
-    rejected('a device id over its limit', d, json({ ...base(d, i), deviceId: d.padEnd(129, 'x') }), /^schema_violation: deviceId: /, d.padEnd(129, 'x')),
+    rejected(
+      'a device id over its limit',
+      d,
+      json({ ...base(d, i), deviceId: d.padEnd(129, 'x') }),
+      /^schema_violation: telemetry\.reading v1: deviceId: /,
+      d.padEnd(129, 'x'),
+    ),
   );
   d = dev('many-tags');
   out.push(
@@ -109,12 +119,17 @@ function cases(): Case[] {
       'too many tags',
       d,
       json({ ...base(d, i), tags: Object.fromEntries(Array.from({ length: MAX_TAGS + 1 }, (_, t) => [`k${t}`, 'v'])) }),
-      /^schema_violation: tags: /,
+      /^schema_violation: telemetry\.reading v1: tags: /,
     ),
   );
   d = dev('overflow');
   out.push(
-    rejected('a number beyond a double', d, `{"schemaVersion":1,"deviceId":"${d}","ts":${now},"metric":"temp_c","value":1e400}`, /^schema_violation: value: /),
+    rejected(
+      'a number beyond a double',
+      d,
+      `{"schemaVersion":1,"deviceId":"${d}","ts":${now},"metric":"temp_c","value":1e400}`,
+      /^schema_violation: telemetry\.reading v1: value: /,
+    ),
   );
   d = dev('deep');
   out.push(
@@ -122,11 +137,11 @@ function cases(): Case[] {
       'a deeply nested value',
       d,
       `{"schemaVersion":1,"deviceId":"${d}","ts":${now},"metric":"temp_c","value":${'['.repeat(50_000)}${']'.repeat(50_000)}}`,
-      /^schema_violation: value: /,
+      /^schema_violation: telemetry\.reading v1: value: /,
     ),
   );
   d = dev('huge');
-  out.push(rejected('a huge field', d, json({ ...base(d, i), note: 'x'.repeat(500_000) }), /^schema_violation: note: unknown field/));
+  out.push(rejected('a huge field', d, json({ ...base(d, i), note: 'x'.repeat(500_000) }), /^schema_violation: telemetry\.reading v1: note: unknown field/));
   d = dev('no-key');
   out.push(rejected('no Kafka key', d, json(base(d, i)), /^key_mismatch: deviceId: /, null));
   return out;
@@ -152,8 +167,17 @@ function sameReading(expected: TelemetryReading, got: StoredReading | LakeRow): 
     metric: expected.metric,
     value: expected.value,
     tags: expected.tags ?? null,
+    unit: expected.unit ?? null,
   };
-  const have = { schemaVersion: got.schemaVersion, deviceId: got.deviceId, ts: got.ts, metric: got.metric, value: got.value, tags: got.tags };
+  const have = {
+    schemaVersion: got.schemaVersion,
+    deviceId: got.deviceId,
+    ts: got.ts,
+    metric: got.metric,
+    value: got.value,
+    tags: got.tags,
+    unit: got.unit,
+  };
   for (const k of Object.keys(want) as (keyof typeof want)[]) {
     const a = want[k];
     const b = have[k];

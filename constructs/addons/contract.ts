@@ -10,7 +10,7 @@ import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
 import { grant, PolicyStatement } from '../iam';
-import { deepMerge, PodIdentityHost, podIdentityDependencies, repoPath, toHelmValues } from '../kubernetes';
+import { deepMerge, escapeTerraformTemplate, PodIdentityHost, podIdentityDependencies, repoPath, toHelmValues } from '../kubernetes';
 
 export type AddonName = 'kube-prometheus-stack' | 'keda' | 'metrics-server' | 'cluster-autoscaler' | 'aws-for-fluent-bit' | 'opentelemetry-collector';
 
@@ -81,6 +81,18 @@ export function installAddon(scope: Construct, cluster: PodIdentityHost, addon: 
   return { release, role };
 }
 
+/**
+ * The add-on's values file. It is literal YAML with no Terraform references, so every `${`/`%{` in
+ * it (the collector's `${env:MY_POD_IP}`, say) is escaped, or Terraform would read it as a template.
+ */
 function baseValues(addon: AddonName): Record<string, unknown> {
-  return (parse(readFileSync(repoPath(`helm-values/${addon}.yaml`), 'utf8')) ?? {}) as Record<string, unknown>;
+  return escapeTemplates(parse(readFileSync(repoPath(`helm-values/${addon}.yaml`), 'utf8')) ?? {}) as Record<string, unknown>;
+}
+
+function escapeTemplates(value: unknown): unknown {
+  if (typeof value === 'string') return escapeTerraformTemplate(value);
+  if (Array.isArray(value)) return value.map(escapeTemplates);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeTerraformTemplate(k), escapeTemplates(v)]));
+  return value;
 }

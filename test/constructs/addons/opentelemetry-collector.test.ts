@@ -16,7 +16,8 @@ describe('opentelemetry-collector add-on', () => {
     expect(values.config.exporters.awsxray).toEqual({ region: expect.stringMatching(/^\$\{data\.aws_region\./) });
     expect(values.config.service.pipelines.traces).toEqual({ receivers: ['otlp'], processors: ['memory_limiter', 'batch'], exporters: ['awsxray'] });
     expect(values.config.service.pipelines.metrics).toBeNull();
-    expect(values.config.receivers.otlp.protocols.http.endpoint).toContain(`:${OTLP_HTTP_PORT}`);
+    // Escaped for Terraform (`$${`), so the chart gets the collector's own `${env:MY_POD_IP}` literally.
+    expect(values.config.receivers.otlp.protocols.http.endpoint).toBe(`$\${env:MY_POD_IP}:${OTLP_HTTP_PORT}`);
     expect(values.ports['otlp-http'].enabled).toBe(true);
     expect(values.replicaCount).toBe(2);
   });

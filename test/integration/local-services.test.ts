@@ -176,8 +176,10 @@ describe('Kafka as a 3-node KRaft cluster (RF 3, min ISR 2, as MSK runs it)', ()
     const began = Date.now();
     previous = await useKafkaNodes(3, quiet);
     switchedIn = Date.now() - began;
-    await withClusterAdmin((admin) => admin.createTopics({ topics: [{ topic, numPartitions: partitions }] }));
-    // Every broker learns of a new topic from the metadata log, a moment after the controller.
+    // Not waitForLeaders: kafkajs asks one broker, which may not know the new topic yet and answers
+    // UNKNOWN_TOPIC_OR_PARTITION, which it does not retry. Every broker learns of a new topic from the
+    // metadata log a moment after the controller; the wait below rides through that.
+    await withClusterAdmin((admin) => admin.createTopics({ waitForLeaders: false, topics: [{ topic, numPartitions: partitions }] }));
     await waitIsr('all three replicas', fullIsr(topic, partitions));
     producer = testKafka('local-services-cluster-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();

@@ -107,7 +107,7 @@ func validateResource(typeName string, config tftypes.Value) []*tfprotov5.Diagno
 				diags = append(diags, &tfprotov5.Diagnostic{
 					Severity:  tfprotov5.DiagnosticSeverityError,
 					Summary:   msg,
-					Detail:    fmt.Sprintf("%s: value %s. The mock provider copies this validator from %s.", typeName, v, rule.source),
+					Detail:    fmt.Sprintf("%s: value %s. The mock provider copies this validator from %s.", typeName, shown(v), rule.source),
 					Attribute: path,
 				})
 			}
@@ -148,6 +148,16 @@ func visit(v tftypes.Value, names []string, path *tftypes.AttributePath, key []s
 	default:
 		visit(child, names[1:], childPath, childKey, fn)
 	}
+}
+
+func shown(v tftypes.Value) string {
+	if s, ok := stringValue(v); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	if n, ok := intValue(v); ok {
+		return fmt.Sprint(n)
+	}
+	return v.String()
 }
 
 func stringValue(v tftypes.Value) (string, bool) {

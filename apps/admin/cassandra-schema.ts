@@ -153,7 +153,8 @@ export async function ensureCassandraSchema(client: Client, options: EnsureCassa
         changed = true;
       } else if (normalizeType(current.type) !== normalizeType(col.type)) {
         warnings.push(
-          `${qualified}.${col.name}: type is ${current.type}, declared ${col.type}; ` + 'Cassandra cannot change a column type (add a new column and backfill)',
+          `${qualified}.${col.name}: type is ${current.type}, declared ${col.type}; Cassandra cannot change a column type ` +
+            '(locally: `npx tsx scripts/local/local-services.ts reset cassandra`, then `up`; elsewhere: add a new column and backfill)',
         );
       }
     }

@@ -29,16 +29,24 @@ export interface RowWriter<T> {
 const SEP = '\u0000';
 
 export function rowWriter<T>(keyspace: string, table: TableDeclaration, columns: ColumnMapOf<T>, derived: DerivedColumns<T> = {}): RowWriter<T> {
-  const fieldByColumn = new Map<string, keyof T>();
+  const fieldByColumn = new Map<string, { field: keyof T; spec: ColumnSpec }>();
   for (const [field, spec] of Object.entries(columns) as [keyof T & string, ColumnSpec][]) {
     if (!table.columns.some((c) => c.name === spec.column)) {
       throw new Error(`Field "${field}" maps to column "${spec.column}", which table ${table.name} does not declare`);
     }
-    fieldByColumn.set(spec.column, field);
+    fieldByColumn.set(spec.column, { field, spec });
   }
   const extractors = table.columns.map((c): ((record: T) => unknown) => {
-    const field = fieldByColumn.get(c.name);
-    if (field !== undefined) return (record) => record[field];
+    const mapped = fieldByColumn.get(c.name);
+    if (mapped?.spec.cqlEncoding === 'json') {
+      const { field } = mapped;
+      // An absent field stays unset (no tombstone); the same value always gives the same text, so replays rewrite it unchanged.
+      return (record) => (record[field] === undefined || record[field] === null ? record[field] : JSON.stringify(record[field]));
+    }
+    if (mapped !== undefined) {
+      const { field } = mapped;
+      return (record) => record[field];
+    }
     const compute = derived[c.name];
     if (compute) return compute;
     throw new Error(`Column ${table.name}.${c.name} has neither a contract field nor a derived value`);

@@ -21,7 +21,8 @@ export const MAX_EVENT_TS = Date.UTC(2100, 0, 1);
 /**
  * Bounds that keep every valid reading storable unchanged in both stores (docs/input-safety.md):
  * the largest reading (64 tags of 64 + 256 UTF-16 units, at most 3 UTF-8 bytes each, plus the
- * 128-byte device id) is under 64 KB, far inside Keyspaces' 1 MB row, and its keys (device id +
+ * 128-byte device id) is under 64 KB, and under 128 KB with its tags as JSON text in Cassandra (at
+ * most 6 bytes per unit, a `\u001f` escape): far inside Keyspaces' 1 MB row. Its keys (device id +
  * day; ts + a 64-byte metric) inside Keyspaces' 2048-byte partition and 850-byte clustering keys.
  */
 export const MAX_TAGS = 64;
@@ -132,6 +133,12 @@ export type TelemetryAlert = z.infer<typeof telemetryAlertSchema>;
 export interface ColumnSpec {
   readonly column: string;
   readonly cql: string;
+  /**
+   * `json`: Cassandra holds `JSON.stringify` of the field in a `text` column, for a shape that
+   * Keyspaces cannot declare through Terraform (see `tags`); readers `JSON.parse` it.
+   * @default the field is bound as is
+   */
+  readonly cqlEncoding?: 'json';
   readonly glue: string;
   readonly comment: string;
 }
@@ -145,8 +152,10 @@ export const readingColumns: ColumnMap<TelemetryReading> = {
   ts: { column: 'ts', cql: 'timestamp', glue: 'timestamp', comment: 'Event time (UTC)' },
   metric: { column: 'metric', cql: 'text', glue: 'string', comment: 'Metric name' },
   value: { column: 'value', cql: 'double', glue: 'double', comment: 'Reading value' },
-  // Frozen: a plain map writes a collection tombstone with every INSERT; tags are replaced whole anyway.
-  tags: { column: 'tags', cql: 'frozen<map<text, text>>', glue: 'map<string,string>', comment: 'Free-form device tags' },
+  // JSON text in Cassandra/Keyspaces: the aws provider rejects `frozen<map<text, text>>` at plan
+  // (its column-type pattern allows no nested type), and a plain map would write a collection
+  // tombstone with every INSERT and read an empty map back as null. Text keeps {} and absent apart.
+  tags: { column: 'tags', cql: 'text', cqlEncoding: 'json', glue: 'map<string,string>', comment: 'Free-form device tags' },
   // v2. Null in the rows of v1 readings and in lake files written before v2.
   unit: { column: 'unit', cql: 'text', glue: 'string', comment: 'Unit of value (UCUM code), since v2' },
 };

@@ -1,6 +1,7 @@
 import { aggregatesTable, readingColumns, readingsTable, TableDeclaration, TelemetryAggregate, TelemetryReading } from '../../apps/contracts';
 import { MAX_BATCH_STATEMENTS, PendingRow, planWrites } from '../../apps/cassandra-sink/batching';
-import { schemaProblems } from '../../apps/cassandra-sink/schema-check';
+import { types } from 'cassandra-driver';
+import { cqlTypeName, LiveType, schemaProblems } from '../../apps/cassandra-sink/schema-check';
 import { aggregatesWriter, readingsWriter, rowWriter, utcDay } from '../../apps/cassandra-sink/statements';
 
 const reading = (over: Partial<TelemetryReading> = {}): TelemetryReading => ({
@@ -68,9 +69,21 @@ describe('statements derived from the table declarations', () => {
       ts: Date.UTC(2024, 5, 1, 23, 59, 59, 999),
       metric: 'temp_c',
       value: 21.5,
-      tags: { site: 'a' },
+      tags: '{"site":"a"}',
       day: '2024-06-01',
     });
+  });
+
+  it('stores tags as JSON text that reads back exactly as sent: an empty map is not absent, key order and odd keys survive', () => {
+    const w = readingsWriter('ks');
+    const i = readingsTable.columns.findIndex((c) => c.name === 'tags');
+    expect(readingsTable.columns[i].type).toBe('text');
+    const sent = { zone: 'b"1', site: 'a\\\u0001', 'é🙂': '' };
+    const text = w.params(reading({ tags: sent }))[i] as string;
+    expect(Object.entries(JSON.parse(text) as Record<string, string>)).toEqual(Object.entries(sent));
+    expect(w.params(reading({ tags: {} }))[i]).toBe('{}');
+    // A replay binds the same text, so the row is rewritten unchanged.
+    expect(w.params(reading({ tags: { ...sent } }))[i]).toBe(text);
   });
 
   it('leaves absent tags unset (undefined) rather than null, which would write a tombstone', () => {
@@ -166,9 +179,16 @@ describe('planWrites', () => {
   });
 });
 
+/** The driver's metadata type of a declared non-collection column (every declared column is one). */
+const simpleType = (cql: string): LiveType => {
+  const code = (types.dataTypes as unknown as Record<string, unknown>)[cql];
+  if (typeof code !== 'number') throw new Error(`no simple CQL type ${cql}`);
+  return { code };
+};
+
 describe('schemaProblems', () => {
   const live = (table: TableDeclaration) => ({
-    columns: table.columns.map((c) => ({ name: c.name })),
+    columns: table.columns.map((c) => ({ name: c.name, type: simpleType(c.type) })),
     partitionKeys: table.partitionKey.map((name) => ({ name })),
     clusteringKeys: table.clusteringKey.map((c) => ({ name: c.name })),
   });
@@ -185,8 +205,22 @@ describe('schemaProblems', () => {
       partitionKeys: [{ name: 'device_id' }],
     };
     expect(schemaProblems('ks', readingsTable, drifted)).toEqual([
-      expect.stringMatching(/no column "tags" \(frozen<map<text, text>>\)/),
+      expect.stringMatching(/no column "tags" \(text\)/),
       expect.stringMatching(/partition key is \(device_id\), the contract declares \(device_id, day\)/),
     ]);
+  });
+
+  it('refuses a table made with the old frozen<map<text, text>> tags, naming the column, both types and the local fix', () => {
+    const text = { code: types.dataTypes.varchar };
+    const frozenMap: LiveType = { code: types.dataTypes.map, info: [text, text], options: { frozen: true } };
+    expect(cqlTypeName(frozenMap)).toBe('frozen<map<varchar, varchar>>');
+    const old = { ...live(readingsTable), columns: live(readingsTable).columns.map((c) => (c.name === 'tags' ? { ...c, type: frozenMap } : c)) };
+    expect(schemaProblems('ks', readingsTable, old)).toEqual([
+      'table ks.readings_by_device_day column "tags" is frozen<map<varchar, varchar>>, the contract declares text: ' +
+        'a column type cannot change in place (locally: `npx tsx scripts/local/local-services.ts reset cassandra`, then `up`)',
+    ]);
+    // The driver reports text as varchar; the same type is no problem.
+    const varcharTags = { ...live(readingsTable), columns: live(readingsTable).columns.map((c) => (c.name === 'tags' ? { ...c, type: text } : c)) };
+    expect(schemaProblems('ks', readingsTable, varcharTags)).toEqual([]);
   });
 });

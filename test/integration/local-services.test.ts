@@ -13,7 +13,8 @@ import { Admin, ConfigResourceTypes, ConfigSource, Kafka, logLevel, Producer } f
 import * as net from 'net';
 import { ensureCassandraSchema } from '../../apps/admin/cassandra-schema';
 import { ensureTopics } from '../../apps/admin/topics';
-import { allTopics, tables, topicConfig, topics } from '../../apps/contracts';
+import { verifyTables } from '../../apps/cassandra-sink/schema-check';
+import { allTopics, readingsTable, TableDeclaration, tables, topicConfig, topics } from '../../apps/contracts';
 import {
   appEnv,
   createLocalS3Client,
@@ -509,6 +510,31 @@ describe('local services', () => {
       expect(added.warnings).toEqual([]);
       expect(await columnsOf(client)).toContain('unit text');
       expect((await ensureCassandraSchema(client, opts)).updated).toEqual([]);
+    });
+  });
+
+  it('refuses a readings table made before tags became JSON text: provision warns and the sink will not start, naming the column', async () => {
+    const keyspace = 'sdp_old_tags';
+    const declared = readingsTable.columns.find((c) => c.name === 'tags');
+    expect(declared?.type).toBe('text');
+    const before: TableDeclaration = {
+      ...readingsTable,
+      columns: readingsTable.columns.map((c) => (c.name === 'tags' ? { ...c, type: 'frozen<map<text, text>>' } : c)),
+    };
+    await withCassandra(async (client) => {
+      try {
+        await ensureCassandraSchema(client, { keyspace, replicationFactor: 1, tables: [before] });
+        const now = await ensureCassandraSchema(client, { keyspace, replicationFactor: 1, tables: [readingsTable] });
+        expect(now.warnings).toEqual([
+          expect.stringMatching(/^sdp_old_tags\.readings_by_device_day\.tags: type is frozen<map<text, text>>, declared text; .*reset cassandra/),
+        ]);
+        await client.metadata.refreshKeyspace(keyspace);
+        await expect(verifyTables(client.metadata, keyspace, [readingsTable])).rejects.toThrow(
+          /table sdp_old_tags\.readings_by_device_day column "tags" is frozen<map<(varchar|text), (varchar|text)>>, the contract declares text/,
+        );
+      } finally {
+        await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { prepare: false });
+      }
     });
   });
 

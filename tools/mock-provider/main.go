@@ -5,7 +5,8 @@
 // (SDP_MOCK_PROVIDER_SCHEMA) under the address its executable name says
 // (terraform-provider-<name>_v<version>). At plan, computed attributes that the configuration
 // leaves unset are unknown; at apply they get deterministic values of the right shape; data
-// sources answer at plan time. It cannot prove what only the real APIs check: see
+// sources answer at plan time; a curated copy of the real validators runs at validate and plan
+// (validate.go). It cannot prove what only the real APIs check: see
 // docs/terraform-tests.md.
 package main
 
@@ -27,6 +28,10 @@ func main() {
 	schemaPath := os.Getenv("SDP_MOCK_PROVIDER_SCHEMA")
 	schema, err := loadProviderSchema(schemaPath, address)
 	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := checkRulePaths(schema); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -126,8 +131,17 @@ func (p *mockProvider) StopProvider(context.Context, *tfprotov5.StopProviderRequ
 	return &tfprotov5.StopProviderResponse{}, nil
 }
 
-func (p *mockProvider) ValidateResourceTypeConfig(context.Context, *tfprotov5.ValidateResourceTypeConfigRequest) (*tfprotov5.ValidateResourceTypeConfigResponse, error) {
-	return &tfprotov5.ValidateResourceTypeConfigResponse{}, nil
+// ValidateResourceTypeConfig runs the real provider's validators that the mock carries (validate.go).
+func (p *mockProvider) ValidateResourceTypeConfig(_ context.Context, req *tfprotov5.ValidateResourceTypeConfigRequest) (*tfprotov5.ValidateResourceTypeConfigResponse, error) {
+	block, err := p.resource(req.TypeName)
+	if err != nil {
+		return &tfprotov5.ValidateResourceTypeConfigResponse{Diagnostics: errorDiagnostics(err)}, nil
+	}
+	config, err := req.Config.Unmarshal(block.valueType())
+	if err != nil {
+		return &tfprotov5.ValidateResourceTypeConfigResponse{Diagnostics: errorDiagnostics(err)}, nil
+	}
+	return &tfprotov5.ValidateResourceTypeConfigResponse{Diagnostics: validateResource(req.TypeName, config)}, nil
 }
 
 func (p *mockProvider) UpgradeResourceState(_ context.Context, req *tfprotov5.UpgradeResourceStateRequest) (*tfprotov5.UpgradeResourceStateResponse, error) {

@@ -98,7 +98,8 @@ export async function readReadings(): Promise<StoredReading[]> {
       ts: (r.get('ts') as Date).getTime(),
       metric: r.get('metric') as string,
       value: r.get('value') as number,
-      tags: (r.get('tags') as Record<string, string> | null) ?? null,
+      // JSON text (readingColumns.tags.cqlEncoding): '{}' is an empty map, null no tags.
+      tags: r.get('tags') === null ? null : (JSON.parse(r.get('tags') as string) as Record<string, string>),
       unit: (r.get('unit') as string | null) ?? null,
       schemaVersion: r.get('schema_version') as number,
       writtenAtUs: num(r.get('wt')),

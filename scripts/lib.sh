@@ -107,3 +107,19 @@ ensure_node24() {
   fi
   echo "$dir/bin/node"
 }
+
+# The Flink peer job of `npm run bench -- --flink` (scripts/bench/flink), one shaded jar built
+# with Maven from Maven Central, cached by the hash of its sources. Prints its path.
+ensure_flink_bench_jar() {
+  command -v mvn >/dev/null 2>&1 || { echo "the Flink bench job needs Maven and a JDK 17 on PATH (Debian: apt-get install maven)" >&2; return 2; }
+  local src="scripts/bench/flink" hash
+  hash=$(cd "$src" && find pom.xml src -type f | sort | xargs cat | sha256sum | cut -c1-16)
+  local jar="$SDP_CACHE_DIR/flink-bench/flink-peer-$hash.jar"
+  if [ ! -f "$jar" ]; then
+    log "building the Flink bench job into $jar (first run only)"
+    mkdir -p "$SDP_CACHE_DIR/flink-bench"
+    (cd "$src" && mvn -B -q package) >&2 || return 2
+    mv "$src/target/flink-peer.jar" "$jar.tmp" && mv "$jar.tmp" "$jar"
+  fi
+  echo "$jar"
+}

@@ -16,6 +16,7 @@
  * `--profile` writes a CPU profile (`node --cpu-prof`) of every app process next to its log.
  * `--sampler always_off|always_on|...` sets OTEL_TRACES_SAMPLER for every app (default: the apps'
  * own, parentbased_always_on, spans written to a file per app beside its log), to measure tracing's cost.
+ * `--flink` ends the run with the same job on Apache Flink, side by side (./flink.ts).
  */
 import { Client as CassandraClient } from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
@@ -30,6 +31,7 @@ import { consumerPerformance, producerPerformance } from './kafka-tools';
 import { benchStores, resetStores, resetTopics } from './reset';
 import { CpuMeter, CpuReport, waitForQuietMachine } from './cpu';
 import { DrainTiming, timeDrain } from './stages';
+import { flinkComparison, flinkStage } from './flink';
 import { localRunEnv } from '../local/start/local-run';
 import { AppName, consumerApps, countersSince, endToEndQuantiles, PipelineCounters, Quantiles, quantilesMs } from '../local/start/counters';
 import { Pipeline } from '../local/start/pipeline';
@@ -60,6 +62,8 @@ interface BenchOptions {
   readonly lakeMaxRecords?: number;
   /** OTEL_TRACES_SAMPLER of every app; undefined keeps the apps' default. */
   readonly sampler?: (typeof SAMPLERS)[number];
+  /** Run the same job on Apache Flink last, against the same services (./flink.ts). */
+  readonly flink: boolean;
 }
 
 function parseBenchArgs(argv: readonly string[]): BenchOptions {
@@ -75,6 +79,7 @@ function parseBenchArgs(argv: readonly string[]): BenchOptions {
       stages: { type: 'string' },
       profile: { type: 'boolean' },
       sampler: { type: 'string' },
+      flink: { type: 'boolean' },
     },
   });
   const sampler = values.sampler;
@@ -94,6 +99,7 @@ function parseBenchArgs(argv: readonly string[]): BenchOptions {
   return {
     stages: stages as Stage[],
     profile: values.profile ?? false,
+    flink: values.flink ?? false,
     events: num('events', values.events, benchDefaults.events, 10_000),
     latencySeconds: num('latency-seconds', values['latency-seconds'], benchDefaults.latencySeconds, 10),
     warmupSeconds: num('warmup-seconds', values['warmup-seconds'], benchDefaults.warmupSeconds, 0),
@@ -195,6 +201,7 @@ class Bench {
     const e2e = has('end-to-end') ? await this.endToEnd() : undefined;
     const latencyRate = e2e ? Math.max(1, Math.round(e2e.perSec / 2)) : undefined;
     const latency = latencyRate !== undefined && has('latency') ? await this.latency(latencyRate) : undefined;
+    const flink = this.opts.flink ? await this.flink() : undefined;
 
     const brokerConsume = broker?.consume.fetchRecordsPerSec;
     const rate = (n: number | undefined) => (n === undefined ? null : round(n));
@@ -225,6 +232,7 @@ class Bench {
         method: "PromQL-style histogram_quantile over the sinks' sdp_end_to_end_latency_seconds; total = the slower sink",
       },
       cpuMicrosPerEvent: this.cpu,
+      flink: flink ? flinkComparison(flink, { endToEndPerSec: e2e?.perSec, cpu: this.cpu.endToEnd }, brokerConsume) : null,
       targets: { processorPerSec: 50_000, endToEndPerSec: 20_000, p95Ms: 5_000 },
       settings: {
         stages: this.opts.stages,
@@ -415,6 +423,24 @@ class Bench {
     return { total, bySink };
   }
 
+  private flink() {
+    return flinkStage(
+      {
+        admin: this.admin,
+        cassandra: this.cassandra!,
+        s3: this.s3,
+        events: this.opts.events,
+        servicePids: this.servicePids,
+        logsDir: this.logsDir('flink'),
+        reset: () => this.reset(),
+        quiet: () => this.quiet(),
+        producerEnv: (events) => this.producerEnv(events, 0),
+        perEvent,
+      },
+      say,
+    );
+  }
+
   private async waitFor(p: Pipeline, cond: (c: PipelineCounters) => boolean, timeoutMs: number): Promise<PipelineCounters> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -466,6 +492,16 @@ function table(r: Record<string, unknown>): string {
     row('latency p50', r.p50Ms, 'ms'),
     row('latency p95', r.p95Ms, 'ms'),
     row('latency p99', r.p99Ms, 'ms'),
+    ...(r.flink
+      ? [
+          row(
+            'flink end to end',
+            (r.flink as { endToEndPerSec: number }).endToEndPerSec,
+            'events/s',
+            (r.flink as { ratioToBrokerConsume: number | null }).ratioToBrokerConsume,
+          ),
+        ]
+      : []),
     '',
   ].join('\n');
 }

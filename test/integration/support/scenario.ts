@@ -76,6 +76,8 @@ export class Scenario {
   private readonly apps = new Map<string, AppProcess>();
   /** Apps the scenario stopped or killed on purpose: their exit is not a failure. */
   private readonly expectedExits = new Set<AppProcess>();
+  /** The last load started, which bounds how long its producer may take. */
+  private producerLoad?: Load;
   private readonly manifestPath: string;
 
   private constructor(
@@ -171,6 +173,7 @@ export class Scenario {
   }
 
   startProducer(load: Load, env: Readonly<Record<string, string>> = {}): AppProcess {
+    this.producerLoad = load;
     return this.start('producer', {
       ...env,
       PRODUCER_EVENTS: String(load.events),
@@ -182,8 +185,14 @@ export class Scenario {
     });
   }
 
-  /** Waits for the producer to finish its events and exit 0. */
-  async waitProducer(timeoutMs = 120_000): Promise<void> {
+  /**
+   * Waits for the producer to finish its events and exit 0. The default bound is 2 minutes plus
+   * twice the load's nominal duration: a run paced at 750/s for 90,000 events takes 120 s before
+   * any broker fault slows it, so a fixed 2 minutes failed on a busy machine. An unpaced load (rate 0) keeps 2 minutes.
+   */
+  async waitProducer(
+    timeoutMs = 120_000 + (this.producerLoad && this.producerLoad.rate > 0 ? (2_000 * this.producerLoad.events) / this.producerLoad.rate : 0),
+  ): Promise<void> {
     const producer = this.app('producer');
     const exit = await Promise.race([producer.exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref())]);
     if (exit === undefined) throw new Error(`producer still running after ${timeoutMs / 1000} s; end of its log:\n${producer.logTail()}`);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BatchContext } from '../../apps/lib/consumer';
+import type { BatchContext, IdleContext } from '../../apps/lib/consumer';
 import type { AppMetrics } from '../../apps/lib/metrics';
 
 /**
@@ -16,6 +16,20 @@ export function runningBatchContext(logger: Logger, metrics: AppMetrics, over: P
     isStale: () => false,
     pause: () => undefined,
     resume: () => undefined,
+    ...over,
+  };
+}
+
+/** The runner's idle-flush context on a healthy member that keeps fetching; `over` changes one part. */
+export function runningIdleContext(logger: Logger, metrics: AppMetrics, over: Partial<IdleContext> = {}): IdleContext {
+  return {
+    logger,
+    metrics,
+    generation: 1,
+    isRunning: () => true,
+    markSafe: () => undefined,
+    restart: () => undefined,
+    fetchedWithin: () => true,
     ...over,
   };
 }

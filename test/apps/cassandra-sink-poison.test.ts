@@ -12,6 +12,7 @@ import { aggregatesWriter, readingsWriter } from '../../apps/cassandra-sink/stat
 import { CassandraWriter, CqlSession } from '../../apps/cassandra-sink/writer';
 import { isRowRejection } from '../../apps/cassandra-sink/write-errors';
 import type { BatchContext } from '../../apps/lib/consumer';
+import { runningBatchContext } from './batch-context';
 import type { DeadLetterSink, Rejection, RecordSource } from '../../apps/lib/dead-letter';
 import { PauseGate } from '../../apps/lib/flow-control';
 import { createLogger } from '../../apps/lib/logger';
@@ -94,16 +95,7 @@ class FakeDlq implements DeadLetterSink {
   }
 }
 
-const ctx = (): BatchContext => ({
-  logger: createLogger('test', 'silent'),
-  metrics: createMetrics('test'),
-  generation: 1,
-  heartbeat: async () => undefined,
-  isRunning: () => true,
-  isStale: () => false,
-  pause: () => undefined,
-  resume: () => undefined,
-});
+const ctx = (): BatchContext => runningBatchContext(createLogger('test', 'silent'), createMetrics('test'));
 
 function setup() {
   const session = new StrictSession();

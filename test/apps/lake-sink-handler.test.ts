@@ -7,8 +7,8 @@ import { lakeSinkEnv, lakeSinkOptionsOf } from '../../apps/lake-sink/config';
 import { requireEsm } from '../../apps/lake-sink/esm';
 import { classifyS3Error } from '../../apps/lake-sink/object-store';
 import { LakeSink, LakeSinkMetrics } from '../../apps/lake-sink/sink';
-import { runningBatchContext } from './batch-context';
-import type { AssignmentContext, BatchContext, IdleContext, OffsetCommit, PartitionAssignment } from '../../apps/lib/consumer';
+import { runningBatchContext, runningIdleContext } from './batch-context';
+import type { AssignmentContext, BatchContext, OffsetCommit, PartitionAssignment } from '../../apps/lib/consumer';
 import { loadConfig } from '../../apps/lib/config';
 import { createLogger } from '../../apps/lib/logger';
 import { createMetrics } from '../../apps/lib/metrics';
@@ -119,17 +119,11 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; committed
   );
   const commits: OffsetCommit[] = [];
   const ctx = (over: Partial<BatchContext> = {}): BatchContext => runningBatchContext(logger, metrics, over);
-  const idle: IdleContext = {
-    logger,
-    metrics,
-    generation: 1,
-    isRunning: () => true,
+  const idle = runningIdleContext(logger, metrics, {
     markSafe: (topic, partition, safe) => {
       if (safe !== undefined) commits.push({ topic, partition, offset: typeof safe === 'string' ? safe : safe.offset });
     },
-    restart: () => undefined,
-    fetchedWithin: () => true,
-  };
+  });
   /** Stands in for the runner's assignment: committed offsets from `overrides.committed` ('-1' = none), seeks recorded. */
   const assignment = (assignments: PartitionAssignment[], seeks: unknown[]): Pick<AssignmentContext, 'assignments' | 'committed' | 'seek'> => ({
     assignments,

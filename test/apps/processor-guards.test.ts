@@ -8,7 +8,7 @@ import type { Batch } from 'kafkajs';
 import pino from 'pino';
 import { READING_SCHEMA_VERSION, TelemetryAggregate, TelemetryReading } from '../../apps/contracts/telemetry';
 import { dlqHeaders, topics } from '../../apps/contracts/topics';
-import type { BatchContext, IdleContext } from '../../apps/lib/consumer';
+import { runningBatchContext, runningIdleContext } from './batch-context';
 import { loadConfig } from '../../apps/lib/config';
 import { createMetrics } from '../../apps/lib/metrics';
 import { processorEnv } from '../../apps/processor/config';
@@ -101,16 +101,7 @@ async function run(records: readonly Raw[], opts: { maxClockSkewMs?: number; bat
     maxClockSkewMs: opts.maxClockSkewMs,
     wallClock: () => clock,
   });
-  const ctx: BatchContext = {
-    logger,
-    metrics,
-    generation: 1,
-    heartbeat: async () => undefined,
-    isRunning: () => true,
-    isStale: () => false,
-    pause: () => undefined,
-    resume: () => undefined,
-  };
+  const ctx = runningBatchContext(logger, metrics);
   processor.assign(new Map([[0, undefined]]));
   const size = opts.batchSize ?? 9;
   const watermarks: number[] = [];
@@ -122,15 +113,7 @@ async function run(records: readonly Raw[], opts: { maxClockSkewMs?: number; bat
     const meta = decodeCommitMetadata(txns.commits[txns.commits.length - 1].metadata);
     watermarks.push(meta?.watermark ?? -Infinity);
   }
-  const idle: IdleContext = {
-    logger,
-    metrics,
-    generation: 1,
-    isRunning: () => true,
-    markSafe: () => undefined,
-    restart: () => undefined,
-    fetchedWithin: () => true,
-  };
+  const idle = runningIdleContext(logger, metrics);
   // Idle by the real clock (the one `lastActivity` is stamped with), which is past every window.
   await processor.flushIdle(Date.now() + 16_000, idle);
   const of = (topic: string) => txns.visible.filter((t) => t.topic === topic).flatMap((t) => t.messages);
@@ -330,16 +313,7 @@ describe('a replay long after the first run', () => {
         wallClock: () => clock.now,
       });
       processor.assign(new Map([[0, restored]]));
-      const ctx: BatchContext = {
-        logger,
-        metrics,
-        generation: 1,
-        heartbeat: async () => undefined,
-        isRunning: () => true,
-        isStale: () => false,
-        pause: () => undefined,
-        resume: () => undefined,
-      };
+      const ctx = runningBatchContext(logger, metrics);
       return { processor, ctx, metrics };
     };
 
@@ -356,16 +330,7 @@ describe('a replay long after the first run', () => {
     clock.now += 60 * MINUTE;
     const second = start(decodeCommitMetadata(commit.metadata));
     await second.processor.handleBatch(batchOf(records.slice(2), 2), second.ctx);
-    const idle: IdleContext = {
-      logger,
-      metrics: second.metrics,
-      generation: 1,
-      isRunning: () => true,
-      markSafe: () => undefined,
-      restart: () => undefined,
-      fetchedWithin: () => true,
-    };
-    await second.processor.flushIdle(Date.now() + 16_000, idle);
+    await second.processor.flushIdle(Date.now() + 16_000, runningIdleContext(logger, second.metrics));
 
     const emitted = txns.visible
       .filter((t) => t.topic === topics.aggregates.name)

@@ -1,8 +1,7 @@
 import type { Batch } from 'kafkajs';
 import pino from 'pino';
 import { topics } from '../../apps/contracts/topics';
-import { runningBatchContext } from './batch-context';
-import type { IdleContext } from '../../apps/lib/consumer';
+import { runningBatchContext, runningIdleContext } from './batch-context';
 import { createMetrics } from '../../apps/lib/metrics';
 import { Processor } from '../../apps/processor/processor';
 import { fakeTransactions } from './fake-transactions';
@@ -59,15 +58,7 @@ describe('Processor transactions', () => {
       { partition: 7, topics: [topics.clean.name] },
     ]);
 
-    const idle: IdleContext = {
-      logger,
-      metrics,
-      generation: 1,
-      isRunning: () => true,
-      markSafe: () => undefined,
-      restart: () => undefined,
-      fetchedWithin: () => true,
-    };
+    const idle = runningIdleContext(logger, metrics);
     await processor.flushIdle(Date.now() + 10 * 60_000, idle);
     expect(txns.sendsBySource.slice(2).sort((a, b) => a.partition - b.partition)).toEqual([
       { partition: 3, topics: [topics.aggregates.name] },

@@ -7,7 +7,7 @@ import { createMetrics } from '../../apps/lib/metrics';
 import { decodeCommitMetadata } from '../../apps/processor/offsets';
 import { Processor } from '../../apps/processor/processor';
 import { fakeTransactions } from './fake-transactions';
-import { runningBatchContext } from './batch-context';
+import { runningBatchContext, runningIdleContext } from './batch-context';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 const logger = pino({ level: 'silent' });
@@ -76,16 +76,7 @@ function harness(opts: { maxInFlightMessages?: number; failSend?: boolean; commi
   return { processor, ctx, txns, of, aggregates, metrics, lastCommit };
 }
 
-const idleContext = (h: ReturnType<typeof harness>, over: Partial<IdleContext> = {}): IdleContext => ({
-  logger,
-  metrics: h.metrics,
-  generation: 1,
-  isRunning: () => true,
-  markSafe: () => undefined,
-  restart: () => undefined,
-  fetchedWithin: () => true,
-  ...over,
-});
+const idleContext = (h: ReturnType<typeof harness>, over: Partial<IdleContext> = {}): IdleContext => runningIdleContext(logger, h.metrics, over);
 
 describe('Processor', () => {
   test('routes valid readings to clean, malformed to the DLQ with context headers, and closed windows to aggregates', async () => {
@@ -268,15 +259,7 @@ describe('Processor', () => {
     await processor.handleBatch(batchOf([reading(7, T0 + 1_000)]), runningBatchContext(logger, metrics));
     fail = true;
     const restart = jest.fn();
-    await processor.flushIdle(Date.now() + 16_000, {
-      logger,
-      metrics,
-      generation: 1,
-      isRunning: () => true,
-      markSafe: () => undefined,
-      restart,
-      fetchedWithin: () => true,
-    });
+    await processor.flushIdle(Date.now() + 16_000, runningIdleContext(logger, metrics, { restart }));
     expect(restart).toHaveBeenCalledWith(expect.stringMatching(/idle flush .* failed/), expect.any(Error));
     expect(txns.visible.filter((t) => t.topic === topics.aggregates.name)).toEqual([]);
   });

@@ -93,7 +93,15 @@ describe('upcasting, property-based', () => {
       ts: fc.integer({ min: MIN_EVENT_TS, max: MAX_EVENT_TS }),
       metric: fc.stringMatching(/^[a-z][a-z0-9_.]{0,63}$/),
       value: fc.double({ noNaN: true, noDefaultInfinity: true }),
-      tags: fc.dictionary(fc.string({ minLength: 1, maxLength: 64 }), fc.string({ maxLength: 256 }), { maxKeys: 4 }),
+      // The two tag names the contract refuses are left out here: `hasOwnProperty` by the schema,
+      // `__proto__` by the processor's guard, since zod's record drops that key before the schema
+      // sees it (both refusals: processor-validate-properties.test.ts). fast-check's string
+      // arbitrary generates `__proto__` on purpose.
+      tags: fc.dictionary(
+        fc.string({ minLength: 1, maxLength: 64 }).filter((k) => k !== '__proto__' && k !== 'hasOwnProperty'),
+        fc.string({ maxLength: 256 }),
+        { maxKeys: 4 },
+      ),
     },
     { requiredKeys: ['schemaVersion', 'deviceId', 'ts', 'metric', 'value'] },
   );

@@ -129,11 +129,11 @@ describe('Kafka as a 3-node KRaft cluster (RF 3, min ISR 2, as MSK runs it)', ()
   const isrOf = async (topicNames: readonly string[]) =>
     (await withClusterAdmin((admin) => partitionStates(admin, topicNames))).map((p) => ({ topic: p.topic, partition: p.partition, isr: [...p.isr].sort() }));
   const fullIsr = (topicName: string, count: number) => Array.from({ length: count }, (_, partition) => ({ topic: topicName, partition, isr: allNodes }));
-  const waitIsr = (what: string, expected: Awaited<ReturnType<typeof isrOf>>) =>
+  const waitIsr = (what: string, expected: Awaited<ReturnType<typeof isrOf>>, topicName = topic) =>
     waitFor(
-      `${topic}: ${what}`,
+      `${topicName}: ${what}`,
       async () => {
-        const now = await isrOf([topic]);
+        const now = await isrOf([topicName]);
         return JSON.stringify(now) === JSON.stringify(expected) ? done(undefined) : pending(JSON.stringify(now));
       },
       { timeoutMs: 60_000 },
@@ -230,13 +230,15 @@ describe('Kafka as a 3-node KRaft cluster (RF 3, min ISR 2, as MSK runs it)', ()
         });
       }
       const raw = await partitionStates(admin, [topics.raw.name]);
-      expect(raw.map((p) => [p.partition, [...p.replicas].sort(), [...p.isr].sort()])).toEqual(
-        Array.from({ length: topics.raw.partitions }, (_, i) => [i, allNodes, allNodes]),
-      );
+      expect(raw.map((p) => [p.partition, [...p.replicas].sort()])).toEqual(Array.from({ length: topics.raw.partitions }, (_, i) => [i, allNodes]));
       expect((await topicOverrides(admin, topics.raw.name))['min.insync.replicas']).toBe('2');
       // Created without a replication factor: the broker default gives it three replicas.
       expect((await partitionStates(admin, [topic])).map((p) => p.replicas.length)).toEqual([3, 3, 3]);
     });
+    // Every replica in sync, waited for rather than read once: on a busy machine a follower can
+    // fall behind for longer than replica.lag.time.max.ms and leave the ISR for a while, which is
+    // Kafka working as designed, not a provisioning fault.
+    await waitIsr('all three replicas of every partition in sync', fullIsr(topics.raw.name, topics.raw.partitions), topics.raw.name);
   });
 
   it('refuses to start a single node while the cluster runs, naming the running mode', async () => {

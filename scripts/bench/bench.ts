@@ -32,6 +32,7 @@ import { benchStores, resetStores, resetTopics } from './reset';
 import { CpuMeter, CpuReport, waitForQuietMachine } from './cpu';
 import { DrainTiming, timeDrain } from './stages';
 import { flinkComparison, flinkStage } from './flink';
+import { TargetVerdict, verdictLines, verdicts, writeBenchReport } from './report';
 import { localRunEnv } from '../local/start/local-run';
 import { AppName, consumerApps, countersSince, endToEndQuantiles, PipelineCounters, Quantiles, quantilesMs } from '../local/start/counters';
 import { Pipeline } from '../local/start/pipeline';
@@ -118,6 +119,9 @@ function meanRawRecordBytes(): number {
   return Math.round(bytes / n);
 }
 
+/** What one run measured, as the last line of stdout prints it (plus `verdicts`). */
+export type BenchResult = Awaited<ReturnType<Bench['run']>>;
+
 class Bench {
   private readonly services = new LocalServices();
   private pipeline?: Pipeline;
@@ -182,7 +186,7 @@ class Bench {
     return this.pipeline;
   }
 
-  async run(): Promise<Record<string, unknown>> {
+  async run() {
     await this.services.up(say);
     this.servicePids = Object.fromEntries((await status()).flatMap((x) => (x.pid !== undefined ? [[x.name, x.pid]] : [])));
     await this.admin.connect();
@@ -231,9 +235,8 @@ class Bench {
         bySinkMs: latency?.bySink ?? null,
         method: "PromQL-style histogram_quantile over the sinks' sdp_end_to_end_latency_seconds; total = the slower sink",
       },
-      cpuMicrosPerEvent: this.cpu,
+      cpuMicrosPerEvent: this.cpu as Partial<Record<'producer' | 'processor' | 'cassandraSink' | 'lakeSink' | 'endToEnd', Record<string, number>>>,
       flink: flink ? flinkComparison(flink, { endToEndPerSec: e2e?.perSec, cpu: this.cpu.endToEnd }, brokerConsume) : null,
-      targets: { processorPerSec: 50_000, endToEndPerSec: 20_000, p95Ms: 5_000 },
       settings: {
         stages: this.opts.stages,
         events: this.opts.events,
@@ -475,8 +478,8 @@ function perEvent(cpu: CpuReport, events: number): Record<string, number> {
   return out;
 }
 
-function table(r: Record<string, unknown>): string {
-  const ratios = r.ratioToBrokerConsume as Record<string, number | null>;
+function table(r: BenchResult & { readonly verdicts: readonly TargetVerdict[] }): string {
+  const ratios = r.ratioToBrokerConsume;
   const row = (name: string, value: unknown, unit: string, share?: number | null) =>
     `  ${name.padEnd(24)}${(typeof value === 'number' ? value.toLocaleString('en-US') : 'skipped').padStart(12)} ${unit.padEnd(9)}${share != null ? `${(share * 100).toFixed(1)}% of broker consume` : ''}`;
   return [
@@ -492,16 +495,16 @@ function table(r: Record<string, unknown>): string {
     row('latency p50', r.p50Ms, 'ms'),
     row('latency p95', r.p95Ms, 'ms'),
     row('latency p99', r.p99Ms, 'ms'),
-    ...(r.flink
-      ? [
-          row(
-            'flink end to end',
-            (r.flink as { endToEndPerSec: number }).endToEndPerSec,
-            'events/s',
-            (r.flink as { ratioToBrokerConsume: number | null }).ratioToBrokerConsume,
-          ),
-        ]
+    ...(r.latency.bySinkMs
+      ? (['cassandra', 'lake'] as const).map((store) => {
+          const q = r.latency.bySinkMs![store];
+          return `  ${`latency ${store}`.padEnd(24)}${`${q.p50} / ${q.p95} / ${q.p99}`.padStart(22)} ms p50 / p95 / p99 (${q.count.toLocaleString('en-US')} readings)`;
+        })
       : []),
+    ...(r.flink ? [row('flink end to end', r.flink.endToEndPerSec, 'events/s', r.flink.ratioToBrokerConsume)] : []),
+    '',
+    'Targets (ratios to yardsticks of this run)',
+    ...verdictLines(r.verdicts),
     '',
   ].join('\n');
 }
@@ -523,8 +526,11 @@ async function main(): Promise<number> {
     });
   }
   try {
-    const result = await bench.run();
+    const measured = await bench.run();
+    const result = { ...measured, verdicts: verdicts(measured) };
     process.stdout.write(table(result));
+    const report = await writeBenchReport(measured, measured.settings.logs, `npm run bench, ${new Date().toISOString().slice(0, 16)}Z`);
+    say(`report: ${report.html} (picture: ${report.svg})`);
     await bench.cleanup();
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;

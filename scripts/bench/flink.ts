@@ -264,7 +264,7 @@ export function flinkComparison(
   flink: FlinkStageResult,
   project: { readonly endToEndPerSec?: number; readonly cpu?: Readonly<Record<string, number>> },
   brokerConsumePerSec: number | undefined,
-): Record<string, unknown> {
+) {
   const ratio = (n: number | undefined, d: number | undefined) => (n !== undefined && d !== undefined && d > 0 ? Math.round((n / d) * 1000) / 1000 : null);
   const appsCpu = project.cpu ? PIPELINE_APPS.reduce((sum, a) => sum + (project.cpu![a] ?? 0), 0) : undefined;
   const flinkCpu = flink.cpuMicrosPerEvent.flink;

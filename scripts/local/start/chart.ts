@@ -215,16 +215,20 @@ function decades(max: number): number[] {
 
 /** Draws `runChartSpec` as an SVG into `file`; returns `file`. */
 export async function renderRunChart(points: readonly RunPoint[], file: string, opts: RunChartOptions = {}): Promise<string> {
-  const spec = runChartSpec(points, opts);
+  const svg = await renderSvg(runChartSpec(points, opts));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, svg);
+  return file;
+}
+
+/** A vega-lite spec drawn as an SVG document by vega, both loaded only when first needed. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const importEsm = process.getBuiltinModule('module').createRequire(__filename)('./import-esm.cjs') as <T>(specifier: string) => Promise<T>;
   const [vl, vega] = await Promise.all([importEsm<typeof VegaLite>('vega-lite'), importEsm<typeof Vega>('vega')]);
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   try {
-    const svg = await view.toSVG();
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, svg);
+    return await view.toSVG();
   } finally {
     view.finalize();
   }
-  return file;
 }

@@ -66,6 +66,7 @@ export const dev: EnvironmentConfigInput = {
     lakeSink: { minReplicas: 1, maxReplicas: 4 },
     lagThreshold: 5000,
   },
+  sizing: { peakEventsPerSecond: 1_000 },
   protectData: false,
   kmsDeletionWindowDays: 7,
 };
@@ -129,6 +130,7 @@ export const staging: EnvironmentConfigInput = {
     lakeSink: { minReplicas: 1, maxReplicas: 6 },
     lagThreshold: 5000,
   },
+  sizing: { peakEventsPerSecond: 10_000 },
   protectData: false,
   kmsDeletionWindowDays: 14,
 };
@@ -194,6 +196,7 @@ export const prod: EnvironmentConfigInput = {
     lakeSink: { minReplicas: 2, maxReplicas: 12 },
     lagThreshold: 5000,
   },
+  sizing: { peakEventsPerSecond: 100_000 },
   protectData: true,
   kmsDeletionWindowDays: 30,
 };

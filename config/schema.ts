@@ -281,6 +281,13 @@ export const environmentConfigSchema = z
       })
       .strict(),
 
+    /**
+     * The load the environment is built for. Validation refuses settings that the sizing model
+     * (config/sizing.ts, docs/sizing.md) shows cannot carry it, e.g. too few replicas even at the
+     * cheapest measured CPU per reading, or a cassandra-sink pool above Keyspaces' quota per connection.
+     */
+    sizing: z.object({ peakEventsPerSecond: z.number().int().min(1) }).strict(),
+
     /** prevent_destroy / deletion protection on every data store, and no force-destroy of buckets. */
     protectData: z.boolean(),
     /** Waiting period of every KMS key of the environment before a scheduled deletion takes effect. */

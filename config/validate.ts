@@ -3,8 +3,9 @@
  * the environment and the field, and says what to do.
  */
 import { z } from 'zod';
-import { consumedTopicNames, consumerApps, maxUsefulReplicas } from '../apps/contracts/apps';
+import { apps, consumedTopicNames, consumerApps, maxUsefulReplicas } from '../apps/contracts/apps';
 import { appRuntimeSettings, PRODUCTION_MIN_REPLICAS } from './apps';
+import { cpuCores, keyspacesRequestsPerSec, measured, minimumReplicas, podCapacity, sinkPoolCapacity, SizedApp } from './sizing';
 import {
   Cidr,
   cidrContains,
@@ -160,6 +161,40 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
     if (c.tier === 'production' && s.minReplicas! < PRODUCTION_MIN_REPLICAS) {
       add(`${at}.minReplicas`, `production keeps at least ${PRODUCTION_MIN_REPLICAS} replicas so a node loss does not stop the pipeline`);
     }
+  }
+
+  // The declared peak (sizing.peakEventsPerSecond) against the sizing model (config/sizing.ts):
+  // only what cannot work even at the cheapest CPU per reading the bench measured is refused.
+  const peak = c.sizing.peakEventsPerSecond;
+  const fmt = (v: number) => Math.floor(v).toLocaleString('en-US');
+  for (const app of consumerApps) {
+    const at = `apps.${app.configKey}`;
+    const s = appRuntimeSettings(app, c);
+    const key = app.configKey as SizedApp;
+    const cores = cpuCores(s.resources.limits.cpu ?? '1');
+    const needed = minimumReplicas(key, peak, cores);
+    if (needed > s.maxReplicas!) {
+      const useful = maxUsefulReplicas(app);
+      add(
+        `${at}.maxReplicas`,
+        `${s.maxReplicas} replicas cannot carry sizing.peakEventsPerSecond (${fmt(peak)}/s): one replica at its ${s.resources.limits.cpu} CPU limit carries at most ` +
+          `${fmt(podCapacity(cores, measured.cpuMicrosPerEvent[key]))}/s (${measured.cpuMicrosPerEvent[key]} µs of CPU per reading, the cheapest measured), so at least ${needed} are needed` +
+          (needed > useful ? `, more than the ${useful} partitions of ${consumedTopicNames(app).join(', ')} allow: add partitions (apps/contracts/topics.ts)` : '') +
+          '; see docs/sizing.md',
+      );
+    }
+  }
+  const sink = appRuntimeSettings(apps.cassandraSink, c);
+  const perHost = Number(sink.env.CASSANDRA_SINK_CONNECTIONS_PER_HOST);
+  const hosts = azCount;
+  const poolCapacity = sinkPoolCapacity(perHost, hosts) * sink.maxReplicas!;
+  const requests = keyspacesRequestsPerSec(peak);
+  if (poolCapacity < requests) {
+    add(
+      'apps.cassandraSink.connectionsPerHost',
+      `${perHost} connection(s) per host x ${hosts} Keyspaces hosts (one per AZ's VPC endpoint) x ${sink.maxReplicas} replicas carry ${fmt(poolCapacity)} requests/s ` +
+        `at 80% of Keyspaces' 3,000 per connection, below the ${fmt(requests)}/s that sizing.peakEventsPerSecond (${fmt(peak)}/s) needs: raise it or apps.cassandraSink.maxReplicas; see docs/sizing.md`,
+    );
   }
 
   // Production tier: resilience is not optional.

@@ -145,6 +145,11 @@ export const apps = {
     // Both inputs: a backlog of aggregates alone must scale the sink too.
     scalesOn: ['clean', 'aggregates'],
     aws: { keyspacesWrite: ['readings', 'aggregates'], schemaRead: true },
+    settings: {
+      // Keyspaces serves about 3,000 CQL requests/s per connection: config validation checks the
+      // pool (this x the hosts Keyspaces advertises x maxReplicas) against sizing.peakEventsPerSecond.
+      connectionsPerHost: { env: 'CASSANDRA_SINK_CONNECTIONS_PER_HOST', description: 'CQL connections per Keyspaces/Cassandra host', default: 2, min: 1 },
+    },
     // Mostly waiting on Keyspaces round trips: little CPU, memory for in-flight batches.
     deployment: {
       minReplicas: 1,

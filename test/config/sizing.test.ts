@@ -1,0 +1,80 @@
+import * as fs from 'fs';
+import { ConfigError, dev, EnvironmentConfigInput, prod, staging, validateEnvironment } from '../../config';
+import { keyspacesRequestsPerSec, measured, minimumReplicas, plannedReplicas, sinkPoolCapacity, sizeFor, sizingTables } from '../../config/sizing';
+import { docTables, SIZING_DOC, withTables } from '../../scripts/sizing/sizing';
+
+function issuesOf(input: EnvironmentConfigInput): string[] {
+  try {
+    validateEnvironment(input);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  return [];
+}
+const withPeak = (base: EnvironmentConfigInput, peakEventsPerSecond: number, apps: Record<string, unknown> = {}): EnvironmentConfigInput => {
+  const c = structuredClone(base) as any;
+  c.sizing = { peakEventsPerSecond };
+  for (const [k, v] of Object.entries(apps)) c.apps[k] = { ...c.apps[k], ...(v as object) };
+  return c;
+};
+
+describe('the sizing model', () => {
+  test('replicas: the refusal bound uses the cheapest measured cost, the plan the dearest (x the day-to-day spread)', () => {
+    // processor: 2 cores x 70% / 24.5 µs = 57,142/s per replica at best, 24,844/s planned.
+    expect(minimumReplicas('processor', 57_142)).toBe(1);
+    expect(minimumReplicas('processor', 57_143)).toBe(2);
+    expect(plannedReplicas('processor', 100_000)).toBe(Math.ceil(100_000 / ((2e6 * 0.7) / (measured.cpuMicrosPerEvent.processor * measured.dayToDaySpread))));
+    expect(plannedReplicas('processor', 100_000)).toBeGreaterThan(minimumReplicas('processor', 100_000));
+  });
+
+  test('scales every figure with the load, and keeps each within its published limit', () => {
+    const [a, b, c] = [10_000, 100_000, 1_000_000].map((l) => sizeFor(l));
+    expect(b.keyspaces.writesPerSec).toBe(10 * a.keyspaces.writesPerSec);
+    expect(c.replicas.processor.planned).toBeGreaterThan(b.replicas.processor.planned);
+    for (const r of [a, b, c]) {
+      for (const app of Object.values(r.replicas)) expect(app.max).toBeLessThanOrEqual(r.partitions);
+      expect(r.msk.storageGiBPerBroker).toBeLessThanOrEqual(16_384);
+      expect(r.msk.connectionsPerBroker).toBeLessThanOrEqual(3_000);
+      expect(r.msk.brokers % 3).toBe(0);
+      expect(r.keyspaces.connections * 3_000 * 0.8).toBeGreaterThanOrEqual(r.keyspaces.writesPerSec);
+    }
+    // A week of retention at 1M/s needs more volume than 3 brokers can hold: storage sets the count.
+    expect(c.msk.brokers).toBeGreaterThan(30);
+  });
+
+  test('docs/sizing.md holds exactly the tables the model prints (npm run sizing -- --write)', () => {
+    expect(docTables(fs.readFileSync(SIZING_DOC, 'utf8'))).toBe(sizingTables());
+    expect(withTables('a\n<!-- sizing:begin (npm run sizing -- --write) -->\nold\n<!-- sizing:end -->\nb', 'new')).toBe(
+      'a\n<!-- sizing:begin (npm run sizing -- --write) -->\n\nnew\n\n<!-- sizing:end -->\nb',
+    );
+    expect(() => docTables('no markers')).toThrow(/markers/);
+  });
+});
+
+describe('config validation against the model', () => {
+  test('the shipped environments carry their declared peaks', () => {
+    for (const env of [dev, staging, prod]) expect(issuesOf(env)).toEqual([]);
+  });
+
+  test('refuses a maxReplicas that cannot carry the peak even at the cheapest cost, and says when partitions are the limit', () => {
+    // cassandra-sink: 1 core x 70% / 21.2 µs = 33,018/s per replica at best.
+    expect(issuesOf(withPeak(staging, 150_000, { cassandraSink: { maxReplicas: 4 } }))).toEqual([
+      expect.stringMatching(/^apps\.cassandraSink\.maxReplicas: 4 replicas cannot carry sizing\.peakEventsPerSecond \(150,000\/s\): .* at least 5 are needed; see docs\/sizing\.md$/),
+      ...issuesOf(withPeak(staging, 150_000, { cassandraSink: { maxReplicas: 4 } })).slice(1),
+    ]);
+    const tooBig = issuesOf(withPeak(prod, 1_000_000));
+    expect(tooBig.find((i) => i.startsWith('apps.processor.maxReplicas'))).toMatch(/more than the 12 partitions of telemetry\.raw\.v1 allow: add partitions/);
+    expect(issuesOf(withPeak(prod, 100_000))).toEqual([]);
+  });
+
+  test("refuses a cassandra-sink pool below the peak's Cassandra requests at 80% of Keyspaces' per-connection quota", () => {
+    // staging: 3 AZs, 6 replicas at most: 1 connection per host carries 6 x 3 x 2,400 = 43,200 requests/s.
+    expect(sinkPoolCapacity(1, 3) * 6).toBe(43_200);
+    const peak = 43_000; // 43,860 requests/s with the aggregates
+    expect(keyspacesRequestsPerSec(peak)).toBeGreaterThan(43_200);
+    const issues = issuesOf(withPeak(staging, peak, { cassandraSink: { connectionsPerHost: 1, maxReplicas: 6 } }));
+    expect(issues).toContainEqual(expect.stringMatching(/^apps\.cassandraSink\.connectionsPerHost: 1 connection\(s\) per host x 3 Keyspaces hosts .* x 6 replicas carry 43,200 requests\/s/));
+    expect(issuesOf(withPeak(staging, peak, { cassandraSink: { connectionsPerHost: 2, maxReplicas: 6 } })).filter((i) => i.includes('connectionsPerHost'))).toEqual([]);
+  });
+});

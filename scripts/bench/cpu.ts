@@ -123,13 +123,12 @@ export class CpuMeter {
  */
 export async function waitForQuietMachine(maxBusyShare = 0.25, timeoutMs = 120_000, sampleMs = 2_000): Promise<{ busyShare: number; waitedMs: number }> {
   const started = Date.now();
-  let busyShare = 1;
   for (;;) {
     const a = machineCpuSeconds();
     await new Promise((r) => setTimeout(r, sampleMs));
     const b = machineCpuSeconds();
     if (!a || !b) return { busyShare: 0, waitedMs: Date.now() - started };
-    busyShare = (b.busy - a.busy) / Math.max(1e-9, b.total - a.total);
+    const busyShare = (b.busy - a.busy) / Math.max(1e-9, b.total - a.total);
     if (busyShare <= maxBusyShare || Date.now() - started > timeoutMs) return { busyShare, waitedMs: Date.now() - started };
   }
 }

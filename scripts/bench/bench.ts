@@ -129,7 +129,7 @@ export type CpuRun = 'brokerProduce' | 'brokerConsume' | 'producer' | 'processor
  * Every local service process by name, each Kafka node on its own (`kafka`, `kafka-2`, ...), so
  * the broker's CPU is the whole cluster's.
  */
-function servicePidsOf(services: Awaited<ReturnType<typeof status>>): Record<string, number> {
+export function servicePidsOf(services: Awaited<ReturnType<typeof status>>): Record<string, number> {
   return Object.fromEntries(
     services.flatMap((x) => {
       if (x.nodes && x.nodes.length > 1) return x.nodes.flatMap((n, i) => (n.pid !== undefined ? [[i === 0 ? x.name : `${x.name}-${i + 1}`, n.pid]] : []));

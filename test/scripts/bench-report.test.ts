@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { BenchResult } from '../../scripts/bench/bench';
+import { BenchResult, servicePidsOf } from '../../scripts/bench/bench';
+import type { ServiceStatus } from '../../scripts/local/local-services';
 import { flinkComparison, FlinkStageResult } from '../../scripts/bench/flink';
 import { appsCpuToBroker, benchReportSpec, verdicts, writeBenchReport } from '../../scripts/bench/report';
 
@@ -88,6 +89,19 @@ describe('verdicts', () => {
     expect(appsCpuToBroker(result().cpuMicrosPerEvent.endToEnd)).toBe(6);
     expect(appsCpuToBroker({ processor: 10 })).toBeNull();
     expect(appsCpuToBroker(undefined)).toBeNull();
+  });
+
+  test('every Kafka node is metered under a name the broker sum counts, so a three-node cluster is not one node', () => {
+    const proc = (title: string, pid?: number) => ({ title, ...(pid !== undefined ? { pid } : {}), ready: true, ports: [], logFile: '/tmp/x.log' });
+    const services: ServiceStatus[] = [
+      { name: 'kafka', ...proc('kafka cluster', 11), kafkaNodes: 3, nodes: [proc('node 1', 11), proc('node 2', 12), proc('node 3', 13)] },
+      { name: 'cassandra', ...proc('cassandra', 20) },
+      { name: 's3', ...proc('MinIO') },
+    ];
+    const pids = servicePidsOf(services);
+    expect(pids).toEqual({ kafka: 11, 'kafka-2': 12, 'kafka-3': 13, cassandra: 20 });
+    const cpu = { processor: 60, ...Object.fromEntries(Object.keys(pids).map((k) => [k, k === 'cassandra' ? 100 : 5])) };
+    expect(appsCpuToBroker(cpu)).toBe(4);
   });
 
   test('each target judged from the same run, at its limit included where the issue says "at most" or "at least"', () => {

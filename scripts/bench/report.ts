@@ -12,6 +12,7 @@ import type { TopLevelSpec } from 'vega-lite/build/index';
 import type { BenchResult, CpuRun } from './bench';
 import { renderSvg } from '../local/start/chart';
 import { appNames } from '../local/start/counters';
+
 /** Keys of a CPU-per-event record that are not processes. */
 const NOT_PROCESSES = new Set(['total', 'machineBusyPercent']);
 

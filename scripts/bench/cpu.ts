@@ -30,6 +30,23 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/**
+ * User + system CPU seconds of this process's children that have exited and been waited for
+ * (fields cutime and cstime of /proc/self/stat). A child run to completion, like a Kafka perf
+ * tool, is metered exactly this way: no pid to chase, and no CPU lost between its last sample
+ * and its exit.
+ */
+export function finishedChildrenCpuSeconds(): number | undefined {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 16 and 17 of proc(5) (cutime, cstime), counted from after the command name.
+    return (Number(fields[13]) + Number(fields[14])) / clockTicks();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Busy and total CPU seconds of the whole machine (all cores), from /proc/stat. */
 export function machineCpuSeconds(): { busy: number; total: number } | undefined {
   try {
@@ -58,8 +75,18 @@ export class CpuMeter {
   private readonly before = new Map<string, number>();
   private readonly latest = new Map<string, number>();
   private readonly machineBefore = machineCpuSeconds();
+  private readonly childrenBefore: number | undefined;
 
-  constructor(private readonly pids: Readonly<Record<string, number>>) {
+  /**
+   * `finishedChildrenAs` also reports, under that name, the CPU of this process's children that
+   * exit and are waited for meanwhile (`finishedChildrenCpuSeconds`): use it only while the
+   * children that end are the ones to meter.
+   */
+  constructor(
+    private readonly pids: Readonly<Record<string, number>>,
+    private readonly finishedChildrenAs?: string,
+  ) {
+    this.childrenBefore = finishedChildrenAs !== undefined ? finishedChildrenCpuSeconds() : undefined;
     for (const [name, pid] of Object.entries(pids)) {
       const s = processCpuSeconds(pid);
       if (s !== undefined) this.before.set(name, s);
@@ -81,6 +108,8 @@ export class CpuMeter {
       const then = this.before.get(name);
       if (now !== undefined && then !== undefined) seconds[name] = now - then;
     }
+    const children = this.childrenBefore !== undefined ? finishedChildrenCpuSeconds() : undefined;
+    if (this.finishedChildrenAs !== undefined && children !== undefined) seconds[this.finishedChildrenAs] = children - this.childrenBefore!;
     const m = machineCpuSeconds();
     const b = this.machineBefore;
     const machineBusyShare = m && b && m.total > b.total ? (m.busy - b.busy) / (m.total - b.total) : undefined;
@@ -94,13 +123,12 @@ export class CpuMeter {
  */
 export async function waitForQuietMachine(maxBusyShare = 0.25, timeoutMs = 120_000, sampleMs = 2_000): Promise<{ busyShare: number; waitedMs: number }> {
   const started = Date.now();
-  let busyShare = 1;
   for (;;) {
     const a = machineCpuSeconds();
     await new Promise((r) => setTimeout(r, sampleMs));
     const b = machineCpuSeconds();
     if (!a || !b) return { busyShare: 0, waitedMs: Date.now() - started };
-    busyShare = (b.busy - a.busy) / Math.max(1e-9, b.total - a.total);
+    const busyShare = (b.busy - a.busy) / Math.max(1e-9, b.total - a.total);
     if (busyShare <= maxBusyShare || Date.now() - started > timeoutMs) return { busyShare, waitedMs: Date.now() - started };
   }
 }

@@ -9,11 +9,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { TopLevelSpec } from 'vega-lite/build/index';
-import type { BenchResult } from './bench';
+import type { BenchResult, CpuRun } from './bench';
 import { renderSvg } from '../local/start/chart';
+import { appNames } from '../local/start/counters';
 
-/** The Node processes of the pipeline, as the CPU meter names them. */
-export const NODE_APPS = ['producer', 'processor', 'cassandra-sink', 'lake-sink', 'alerts'] as const;
 /** Keys of a CPU-per-event record that are not processes. */
 const NOT_PROCESSES = new Set(['total', 'machineBusyPercent']);
 
@@ -30,10 +29,16 @@ export interface TargetVerdict {
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
-/** The Node apps' CPU per event end to end over the Kafka broker's (every broker node) in the same stage. */
+/**
+ * The Node apps' CPU per event end to end (every app of the catalog, the producer included) over
+ * the Kafka broker's (every node) in the same run. The broker's figure from the end-to-end run is
+ * the yardstick because it is the issue's: (24.5+21.2+22.5+12.6)/7.0, with 7.0 µs the broker's CPU
+ * per event while the pipeline runs (each event crosses it several times). The baseline's
+ * per-record figures with Kafka's own tools are in the report's CPU chart beside it.
+ */
 export function appsCpuToBroker(cpu: Readonly<Record<string, number>> | undefined): number | null {
   if (!cpu) return null;
-  const apps = NODE_APPS.reduce((sum, a) => sum + (cpu[a] ?? 0), 0);
+  const apps = appNames.reduce((sum, a) => sum + (cpu[a] ?? 0), 0);
   const broker = Object.entries(cpu)
     .filter(([name]) => name === 'kafka' || name.startsWith('kafka-'))
     .reduce((sum, [, v]) => sum + v, 0);
@@ -55,9 +60,9 @@ export function verdicts(r: BenchResult): TargetVerdict[] {
     judge('processor alone, share of broker consume', s.processor, '>=', 0.05),
     judge('cassandra-sink alone, share of broker consume', s.cassandraSink, '>=', 0.04),
     judge('lake-sink alone, share of broker consume', s.lakeSink, '>=', 0.04),
-    judge('Cassandra p95 at 50% load, ms', bySink?.cassandra.p95, '<', 1_000),
+    judge('Cassandra p95 at 50% load, ms', bySink?.cassandra.p95, '<', 5_000),
     judge('lake p95 at 50% load, ms', bySink?.lake.p95, '<', 5_000),
-    judge('end-to-end p95 (slower store) at 50% load, ms', r.p95Ms, '<', 5_000),
+    judge('Cassandra p95 at 50% load, its own target, ms', bySink?.cassandra.p95, '<', 1_000),
   ];
 }
 
@@ -79,7 +84,9 @@ function throughputRows(r: BenchResult): { stage: string; share: number; target?
   return rows.flatMap((x) => (typeof x.share === 'number' ? [{ stage: x.stage, share: x.share, ...(x.target !== undefined ? { target: x.target } : {}) }] : []));
 }
 
-const CPU_RUNS: Record<string, string> = {
+const CPU_RUNS: Record<CpuRun, string> = {
+  brokerProduce: 'Kafka ProducerPerformance',
+  brokerConsume: 'Kafka ConsumerPerformance',
   producer: 'producer alone',
   processor: 'processor alone',
   cassandraSink: 'cassandra-sink alone',
@@ -89,7 +96,10 @@ const CPU_RUNS: Record<string, string> = {
 
 /** One row per (run, process) with CPU-µs per event, Flink's run last. */
 function cpuRows(r: BenchResult): { run: string; process: string; micros: number }[] {
-  const runs: [string, Readonly<Record<string, number>>][] = Object.entries(r.cpuMicrosPerEvent).map(([k, v]) => [CPU_RUNS[k] ?? k, v]);
+  const runs: [string, Readonly<Record<string, number>>][] = (Object.keys(CPU_RUNS) as CpuRun[]).flatMap((k) => {
+    const cpu = r.cpuMicrosPerEvent[k];
+    return cpu ? [[CPU_RUNS[k], cpu] as [string, Readonly<Record<string, number>>]] : [];
+  });
   if (r.flink) runs.push(['Flink end to end', r.flink.cpuMicrosPerEvent]);
   return runs.flatMap(([run, cpu]) =>
     Object.entries(cpu)
@@ -129,15 +139,14 @@ export function benchReportSpec(r: BenchResult, title = 'npm run bench'): TopLev
         ],
       },
       {
-        title: 'CPU per event by process (µs)',
+        title: 'CPU per event by process (µs; Kafka tools: per record)',
         width,
-        height: 220,
         data: { values: cpuRows(r) },
         mark: 'bar',
         encoding: {
-          x: { field: 'run', type: 'nominal', sort: null, axis: { labelAngle: 0, title: null } },
-          y: { field: 'micros', type: 'quantitative', aggregate: 'sum', title: 'CPU µs per event' },
-          color: { field: 'process', type: 'nominal', title: 'process' },
+          y: { field: 'run', type: 'nominal', sort: null, axis: { title: null, labelLimit: 240 } },
+          x: { field: 'micros', type: 'quantitative', aggregate: 'sum', title: 'CPU µs per event' },
+          color: { field: 'process', type: 'nominal', title: 'process', scale: { scheme: 'tableau20' } },
           order: { field: 'process' },
           tooltip: [{ field: 'process' }, { field: 'micros', type: 'quantitative' }],
         },
@@ -155,6 +164,14 @@ export function benchReportSpec(r: BenchResult, title = 'npm run bench'): TopLev
               xOffset: { field: 'quantile', type: 'nominal', sort: ['p50', 'p95', 'p99'] },
               y: { field: 'ms', type: 'quantitative', title: 'ms (Kafka timestamp to stored)' },
               color: { field: 'quantile', type: 'nominal', sort: ['p50', 'p95', 'p99'], scale: { scheme: 'blues' } },
+            },
+          },
+          {
+            mark: { type: 'text', dy: -6, fontSize: 10 },
+            encoding: {
+              xOffset: { field: 'quantile', type: 'nominal', sort: ['p50', 'p95', 'p99'] },
+              y: { field: 'ms', type: 'quantitative' },
+              text: { field: 'ms', type: 'quantitative', format: ',.0f' },
             },
           },
           {

@@ -1,4 +1,5 @@
-import { CpuMeter, machineCpuSeconds, processCpuSeconds } from '../../scripts/bench/cpu';
+import { spawnSync } from 'child_process';
+import { CpuMeter, finishedChildrenCpuSeconds, machineCpuSeconds, processCpuSeconds } from '../../scripts/bench/cpu';
 
 const linux = process.platform === 'linux' ? describe : describe.skip;
 
@@ -24,6 +25,20 @@ linux('CPU accounting from /proc', () => {
     expect(report.seconds.gone).toBeUndefined(); // a process that does not exist is left out
     expect(report.machineBusyShare).toBeGreaterThan(0);
     expect(report.machineBusyShare).toBeLessThanOrEqual(1 + 1e-9); // a ratio of tick counts, in floating point
+  });
+
+  test('a child that ran to completion counts under the name given for finished children', () => {
+    const meter = new CpuMeter({}, 'tool');
+    // The child spins until it has used 0.3 s of CPU itself; spawnSync waits for it.
+    const spin = 'const s=process.cpuUsage();let x=0;while((process.cpuUsage(s).user+process.cpuUsage(s).system)<3e5)x+=Math.sqrt(x+1);';
+    const child = spawnSync(process.execPath, ['-e', spin], { timeout: 60_000 });
+    expect(child.status).toBe(0);
+    const report = meter.stop();
+    // At least the 0.3 s it spun; Node's own start-up adds some (a tick is 10 ms).
+    expect(report.seconds.tool).toBeGreaterThan(0.25);
+    expect(report.seconds.tool).toBeLessThan(5);
+    expect(new CpuMeter({}).stop().seconds).toEqual({});
+    expect(finishedChildrenCpuSeconds()).toBeGreaterThan(0);
   });
 
   test('readers return undefined for a missing process and totals for the machine', () => {

@@ -451,12 +451,25 @@ describe('local services', () => {
           },
         ],
       });
+      // A KRaft broker applies a config change when it replays the metadata log, after the
+      // controller has answered: wait for the drift to show before repairing it.
+      await waitFor(
+        `${topic}: the drifted retention`,
+        async () => ((await topicOverrides(admin, topic))['retention.ms'] === '60000' ? done(undefined) : pending('not yet')),
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
       const repaired = await ensureTopics(admin, allTopics, durability);
       expect(repaired.updated).toEqual([topic]);
-      expect(await topicOverrides(admin, topic)).toEqual({
-        ...topicConfig(topics.aggregates, durability.minInsyncReplicas),
-        'max.message.bytes': '2097152',
-      });
+      // Likewise the repair: read until it shows (on a busy machine it can take seconds).
+      const expected = { ...topicConfig(topics.aggregates, durability.minInsyncReplicas), 'max.message.bytes': '2097152' };
+      await waitFor(
+        `${topic}: the repaired overrides`,
+        async () => {
+          const now = await topicOverrides(admin, topic);
+          return JSON.stringify(Object.entries(now).sort()) === JSON.stringify(Object.entries(expected).sort()) ? done(undefined) : pending(JSON.stringify(now));
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
       expect((await ensureTopics(admin, allTopics, durability)).updated).toEqual([]);
 
       // Leave the topic exactly as declared for the other test files.

@@ -77,6 +77,7 @@ function appConfigSchema(app: AppDeclaration): z.ZodType<AppConfig, AppConfig> {
         .number()
         .int()
         .min(s.min ?? 0)
+        .max(s.max ?? Number.MAX_SAFE_INTEGER)
         .optional(),
     ]),
   );

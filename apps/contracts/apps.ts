@@ -88,6 +88,8 @@ export interface AppSetting {
   readonly default: number;
   /** @default 0 */
   readonly min?: number;
+  /** The largest value the app's own config accepts; unset when it has no bound. */
+  readonly max?: number;
 }
 
 /** The transactional id of an exactly-once app for one partition of an input topic: whoever owns the partition owns the id. */
@@ -148,7 +150,7 @@ export const apps = {
     settings: {
       // Keyspaces serves about 3,000 CQL requests/s per connection: config validation checks the
       // pool (this x the hosts Keyspaces advertises x maxReplicas) against sizing.peakEventsPerSecond.
-      connectionsPerHost: { env: 'CASSANDRA_SINK_CONNECTIONS_PER_HOST', description: 'CQL connections per Keyspaces/Cassandra host', default: 2, min: 1 },
+      connectionsPerHost: { env: 'CASSANDRA_SINK_CONNECTIONS_PER_HOST', description: 'CQL connections per Keyspaces/Cassandra host', default: 2, min: 1, max: 64 },
     },
     // Mostly waiting on Keyspaces round trips: little CPU, memory for in-flight batches.
     deployment: {

@@ -78,3 +78,9 @@ describe('config validation against the model', () => {
     expect(issuesOf(withPeak(staging, peak, { cassandraSink: { connectionsPerHost: 2, maxReplicas: 6 } })).filter((i) => i.includes('connectionsPerHost'))).toEqual([]);
   });
 });
+
+test('a catalog setting keeps the bound of the app that reads it: the sink accepts at most 64 connections per host', () => {
+  const c = structuredClone(staging) as any;
+  c.apps.cassandraSink = { ...c.apps.cassandraSink, connectionsPerHost: 65 };
+  expect(issuesOf(c)).toEqual([expect.stringMatching(/^apps\.cassandraSink\.connectionsPerHost: Too big: expected number to be <=64/)]);
+});

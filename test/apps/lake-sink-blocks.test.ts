@@ -301,29 +301,33 @@ function chaoticRun(log: readonly Rec[], opts: LedgerOptions, rand: () => number
     const batch = log.slice(i, i + size);
     i += batch.length;
     feed(l, batch);
-    put(
-      lake,
-      l.pendingUploads(false).map((s) => (l.markUploaded(s), s)),
-    );
+    // Uploads what is due (and, sometimes, an idle flush); a crash stops it after any request.
+    const upload = (includeOpen: boolean): boolean => {
+      const snaps = l.pendingUploads(includeOpen);
+      const requests = steps(lake, snaps);
+      if (rand() < 0.04) {
+        requests.slice(0, Math.floor(rand() * (requests.length + 1))).forEach((step) => step());
+        return true;
+      }
+      requests.forEach((step) => step());
+      snaps.forEach((snap) => l.markUploaded(snap));
+      return false;
+    };
+    let crashed = upload(false);
     check();
-    if (rand() < 0.3)
-      put(
-        lake,
-        l.pendingUploads(true).map((s) => (l.markUploaded(s), s)),
-      );
+    if (!crashed && rand() < 0.3) crashed = upload(true);
     check();
-    const offset = l.commitOffset();
-    if (offset !== undefined) {
-      // Within one run commits only move forward (after a seek back they may restart lower).
-      if (runCommitted !== undefined && offset < runCommitted) throw new Error(`commit went backwards: ${runCommitted} -> ${offset}`);
-      committed = runCommitted = offset;
-      acknowledged = Math.max(acknowledged, offset);
+    if (!crashed) {
+      const offset = l.commitOffset();
+      if (offset !== undefined) {
+        // Within one run commits only move forward (after a seek back they may restart lower).
+        if (runCommitted !== undefined && offset < runCommitted) throw new Error(`commit went backwards: ${runCommitted} -> ${offset}`);
+        committed = runCommitted = offset;
+        acknowledged = Math.max(acknowledged, offset);
+      }
     }
-    if (rand() < 0.08) {
-      // Crash: memory gone, and the uploads in flight stopped after any one of their requests.
-      const partial = steps(lake, l.pendingUploads(rand() < 0.5));
-      partial.slice(0, Math.floor(rand() * (partial.length + 1))).forEach((step) => step());
-      check();
+    if (crashed || rand() < 0.04) {
+      // Crash: memory gone; the last commit is where the next run starts.
       crashes++;
       l = new PartitionLedger<number>(TOPIC, 3, opts);
       const from = committed ?? log[0].offset;

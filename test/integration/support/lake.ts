@@ -82,6 +82,22 @@ export class Lake {
   }
 
   /**
+   * The raw bucket, no rule applied: the files, and the parts split by whether their file exists
+   * (`open`: a file still being written; `compacted`: left behind by a compaction in progress, or
+   * by a sink killed in the middle of one).
+   */
+  async listing(): Promise<{ files: Set<string>; openParts: string[]; compactedParts: string[] }> {
+    const parts = await this.listKeys(lakeLayout.partsPrefix);
+    const files = new Set((await this.listKeys(lakeLayout.prefix)).map((f) => f.key));
+    const compacted = (key: string) => files.has(lakeFileKeyOfPart(key) ?? '');
+    return {
+      files,
+      openParts: parts.map((p) => p.key).filter((k) => !compacted(k)),
+      compactedParts: parts.map((p) => p.key).filter(compacted),
+    };
+  }
+
+  /**
    * The lake as a reader must see it: every file, and every part whose file does not exist.
    * Parts are listed before files, so a file that appears in between hides its parts; a part
    * that is gone when fetched was compacted since, and its file is read instead. An object whose

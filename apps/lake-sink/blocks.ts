@@ -61,6 +61,8 @@ interface LakeFile<R> {
   sealed: boolean;
   /** Leading rows already in durable parts (rows are in offset order, so parts cover a prefix). */
   partRows: number;
+  /** Durable parts past `partRows` (a gap before them): first row index -> rows covered. */
+  landedParts: Map<number, number>;
 }
 
 /** One object to encode and upload: a file's final content, or one part of an open file. */
@@ -145,7 +147,7 @@ export class PartitionLedger<R> {
       file = undefined;
     }
     if (!file) {
-      file = { block, hour, startOffset: offset, rows: [], offsets: [], bytes: 0, lastOffset: offset, sealed: false, partRows: 0 };
+      file = { block, hour, startOffset: offset, rows: [], offsets: [], bytes: 0, lastOffset: offset, sealed: false, partRows: 0, landedParts: new Map() };
       this.files.push(file);
       this.openByHour.set(hour, file);
       if (!this.blockOrigins.has(block)) this.blockOrigins.set(block, offset);
@@ -214,10 +216,22 @@ export class PartitionLedger<R> {
     if (snapshot.final) {
       this.files.splice(i, 1);
       this.pruneOrigins();
-    } else if (snapshot.coversRows - snapshot.rows.length <= file.partRows) {
-      // Only parts contiguous with what is durable move the mark; a part that landed ahead of a
-      // failed one is sent again by the next flush.
-      file.partRows = Math.max(file.partRows, snapshot.coversRows);
+    } else {
+      // Parts of one flush land in any order; the mark moves over a contiguous run from it only,
+      // so a part that landed ahead of a failed one is sent again by the next flush.
+      const from = snapshot.coversRows - snapshot.rows.length;
+      file.landedParts.set(from, Math.max(file.landedParts.get(from) ?? 0, snapshot.coversRows));
+      for (let moved = true; moved; ) {
+        moved = false;
+        for (const [start, covers] of file.landedParts) {
+          if (start > file.partRows) continue;
+          file.landedParts.delete(start);
+          if (covers > file.partRows) {
+            file.partRows = covers;
+            moved = true;
+          }
+        }
+      }
     }
   }
 

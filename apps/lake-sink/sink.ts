@@ -4,9 +4,9 @@
  * LAKE_SINK_IDLE_FLUSH_MS an open file's new rows go out as parts, never as the file), and
  * report as safe only offsets the ledger says a restart can rebuild from (the runner commits
  * them). See ./blocks.ts for why the object keys are identical on every replay, and
- * docs/lake.md for the reader rule that makes parts and files one exact view. Tracing: each batch is a `process` span, and each
- * upload an `upload` span of its own, linking the batches whose rows it carries for the first time
- * (one file fans in many batches).
+ * docs/lake.md for the reader rule that makes parts and files one exact view. Tracing: each
+ * batch is a `process` span, and each upload an `upload` span of its own, linking the batches
+ * whose rows it carries for the first time (one file fans in many batches).
  */
 import { SpanContext, SpanKind } from '@opentelemetry/api';
 import type { Counter, Gauge } from 'prom-client';
@@ -38,7 +38,7 @@ export interface LakeSinkOptions {
   readonly partRecords: number;
   /** Record bytes per file before it rolls (LAKE_SINK_MAX_FILE_BYTES). */
   readonly maxFileBytes: number;
-  /** Longest time buffered rows wait before a partial upload (LAKE_SINK_IDLE_FLUSH_MS). */
+  /** Longest time buffered rows wait before they go out as parts (LAKE_SINK_IDLE_FLUSH_MS). */
   readonly idleFlushMs: number;
   /** Uploads in flight across all partitions. */
   readonly uploadConcurrency: number;

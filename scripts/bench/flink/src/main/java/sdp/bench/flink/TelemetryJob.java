@@ -128,7 +128,7 @@ public final class TelemetryJob {
             new CassandraRowSink<Records.Reading>(
                 cassandra,
                 "INSERT INTO readings_by_device_day (schema_version, device_id, ts, metric, value, tags, unit, day) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                r -> new Object[] {2, r.deviceId, Instant.ofEpochMilli(r.ts), r.metric, r.value, r.tags, r.unit, utcDay(r.ts)},
+                r -> new Object[] {2, r.deviceId, Instant.ofEpochMilli(r.ts), r.metric, r.value, tagsJson(r.tags), r.unit, utcDay(r.ts)},
                 r -> r.deviceId + "|" + utcDay(r.ts)))
         .name("cassandra readings");
 
@@ -180,6 +180,19 @@ public final class TelemetryJob {
   private static long count(JobExecutionResult result, String name) {
     Object v = result.getAccumulatorResult(name);
     return v == null ? 0 : ((Number) v).longValue();
+  }
+
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** The readings table keeps tags as JSON text (apps/contracts/tables.ts, cqlEncoding 'json'), as the cassandra-sink writes them. */
+  static String tagsJson(java.util.Map<String, String> tags) {
+    if (tags == null) return null;
+    try {
+      return JSON.writeValueAsString(tags);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("tags: cannot be written as JSON", e);
+    }
   }
 
   static LocalDate utcDay(long epochMs) {

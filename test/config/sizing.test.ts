@@ -21,9 +21,10 @@ const withPeak = (base: EnvironmentConfigInput, peakEventsPerSecond: number, app
 
 describe('the sizing model', () => {
   test('replicas: the refusal bound uses the cheapest measured cost, the plan the dearest (x the day-to-day spread)', () => {
-    // processor: 2 cores x 70% / 24.5 µs = 57,142/s per replica at best, 24,844/s planned.
-    expect(minimumReplicas('processor', 57_142)).toBe(1);
-    expect(minimumReplicas('processor', 57_143)).toBe(2);
+    // processor: 2 cores x 70% / its measured µs per reading, at best.
+    const best = Math.floor((2e6 * 0.7) / measured.cpuMicrosPerEvent.processor);
+    expect(minimumReplicas('processor', best)).toBe(1);
+    expect(minimumReplicas('processor', best + 1)).toBe(2);
     expect(plannedReplicas('processor', 100_000)).toBe(Math.ceil(100_000 / ((2e6 * 0.7) / (measured.cpuMicrosPerEvent.processor * measured.dayToDaySpread))));
     expect(plannedReplicas('processor', 100_000)).toBeGreaterThan(minimumReplicas('processor', 100_000));
   });
@@ -58,11 +59,13 @@ describe('config validation against the model', () => {
   });
 
   test('refuses a maxReplicas that cannot carry the peak even at the cheapest cost, and says when partitions are the limit', () => {
-    // cassandra-sink: 1 core x 70% / 21.2 µs = 33,018/s per replica at best.
-    expect(issuesOf(withPeak(staging, 150_000, { cassandraSink: { maxReplicas: 4 } }))).toEqual([
-      expect.stringMatching(/^apps\.cassandraSink\.maxReplicas: 4 replicas cannot carry sizing\.peakEventsPerSecond \(150,000\/s\): .* at least 5 are needed; see docs\/sizing\.md$/),
-      ...issuesOf(withPeak(staging, 150_000, { cassandraSink: { maxReplicas: 4 } })).slice(1),
+    // cassandra-sink: 1 core x 70% / its measured µs per reading, at best; one reading/s more than 4 replicas carry.
+    const perReplica = (1e6 * 0.7) / measured.cpuMicrosPerEvent.cassandraSink;
+    const peak = Math.floor(4 * perReplica) + 1;
+    expect(issuesOf(withPeak(staging, peak, { cassandraSink: { maxReplicas: 4 } })).filter((i) => i.startsWith('apps.cassandraSink.maxReplicas'))).toEqual([
+      expect.stringMatching(/^apps\.cassandraSink\.maxReplicas: 4 replicas cannot carry sizing\.peakEventsPerSecond \([\d,]+\/s\): .* at least 5 are needed; see docs\/sizing\.md$/),
     ]);
+    expect(issuesOf(withPeak(staging, peak - 1, { cassandraSink: { maxReplicas: 4 } })).filter((i) => i.startsWith('apps.cassandraSink.maxReplicas'))).toEqual([]);
     const tooBig = issuesOf(withPeak(prod, 1_000_000));
     expect(tooBig.find((i) => i.startsWith('apps.processor.maxReplicas'))).toMatch(/more than the 12 partitions of telemetry\.raw\.v1 allow: add partitions/);
     expect(issuesOf(withPeak(prod, 100_000))).toEqual([]);

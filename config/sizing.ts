@@ -116,11 +116,24 @@ export interface SizingRow {
   readonly peak: number;
   readonly partitions: number;
   readonly replicas: Readonly<Record<SizedApp, { readonly planned: number; readonly min: number; readonly max: number }>>;
-  readonly msk: { readonly instanceType: string; readonly brokers: number; readonly ingressMBps: number; readonly storageGiBPerBroker: number; readonly partitionsPerBroker: number; readonly connectionsPerBroker: number };
+  readonly msk: {
+    readonly instanceType: string;
+    readonly brokers: number;
+    readonly ingressMBps: number;
+    readonly storageGiBPerBroker: number;
+    readonly partitionsPerBroker: number;
+    readonly connectionsPerBroker: number;
+  };
   readonly keyspaces: { readonly writesPerSec: number; readonly connections: number; readonly connectionsPerHostPerSinkPod: number };
   readonly lake: { readonly objectsPerHour: number; readonly putsPerHour: number };
   readonly nodes: number;
-  readonly monthly: { readonly msk: number; readonly nodes: number; readonly keyspacesOnDemand: number; readonly keyspacesProvisioned: number; readonly lakePuts: number };
+  readonly monthly: {
+    readonly msk: number;
+    readonly nodes: number;
+    readonly keyspacesOnDemand: number;
+    readonly keyspacesProvisioned: number;
+    readonly lakePuts: number;
+  };
 }
 
 export interface SizingOptions {
@@ -133,7 +146,13 @@ export interface SizingOptions {
   readonly lakeIdleFlushMs: number;
 }
 
-export const defaultSizingOptions: SizingOptions = { retentionHours: 168, keyspacesHosts: 3, lakeMaxRecords: 50_000, lakePartRecords: 5_000, lakeIdleFlushMs: 10_000 };
+export const defaultSizingOptions: SizingOptions = {
+  retentionHours: 168,
+  keyspacesHosts: 3,
+  lakeMaxRecords: 50_000,
+  lakePartRecords: 5_000,
+  lakeIdleFlushMs: 10_000,
+};
 
 /** The apps a production load runs: the producer is the load generator (devices publish instead). */
 export const SIZED_APPS: readonly SizedApp[] = ['processor', 'cassandraSink', 'lakeSink', 'alerts'];
@@ -183,8 +202,7 @@ export function sizeFor(peak: number, o: SizingOptions = defaultSizingOptions): 
   // Each idle flush puts the open sub-block of every partition as a part (docs/lake.md); each
   // completed sub-block is put once more complete; each file is put once and its parts removed
   // with one DeleteObjects. Parts are deleted, so the objects kept per hour are the files.
-  const putsPerHour =
-    objectsPerHour * 2 + partitions * Math.ceil(3_600_000 / o.lakeIdleFlushMs) + Math.ceil((peak * 3_600) / o.lakePartRecords);
+  const putsPerHour = objectsPerHour * 2 + partitions * Math.ceil(3_600_000 / o.lakeIdleFlushMs) + Math.ceil((peak * 3_600) / o.lakePartRecords);
 
   const vcpus = keys.reduce((sum, k) => sum + planned[k] * cpuCores(apps[k].deployment.resources.limits.cpu!), 0);
   const nodes = Math.max(3, Math.ceil(vcpus / prices.nodeVcpus));
@@ -193,7 +211,14 @@ export function sizeFor(peak: number, o: SizingOptions = defaultSizingOptions): 
     peak,
     partitions,
     replicas,
-    msk: { instanceType, brokers, ingressMBps: Math.round(ingressMBps * 10) / 10, storageGiBPerBroker, partitionsPerBroker: Math.ceil((topicPartitions * 3) / brokers), connectionsPerBroker },
+    msk: {
+      instanceType,
+      brokers,
+      ingressMBps: Math.round(ingressMBps * 10) / 10,
+      storageGiBPerBroker,
+      partitionsPerBroker: Math.ceil((topicPartitions * 3) / brokers),
+      connectionsPerBroker,
+    },
     keyspaces: { writesPerSec, connections, connectionsPerHostPerSinkPod },
     lake: { objectsPerHour, putsPerHour },
     nodes,
@@ -215,7 +240,8 @@ const n = (v: number) => v.toLocaleString('en-US');
 export function sizingTables(o: SizingOptions = defaultSizingOptions): string {
   const rows = SIZING_LOADS.map((l) => sizeFor(l, o));
   const head = (title: string) => [`| ${title} | ${rows.map((r) => `${n(r.peak)}/s`).join(' | ')} |`, `| --- | ${rows.map(() => '---:').join(' | ')} |`];
-  const line = (label: string, f: (r: SizingRow) => string | number) => `| ${label} | ${rows.map((r) => String(typeof f(r) === 'number' ? n(f(r) as number) : f(r))).join(' | ')} |`;
+  const line = (label: string, f: (r: SizingRow) => string | number) =>
+    `| ${label} | ${rows.map((r) => String(typeof f(r) === 'number' ? n(f(r) as number) : f(r))).join(' | ')} |`;
   const keys = SIZED_APPS;
   return [
     ...head('readings per second'),

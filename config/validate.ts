@@ -179,7 +179,9 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
         `${at}.maxReplicas`,
         `${s.maxReplicas} replicas cannot carry sizing.peakEventsPerSecond (${fmt(peak)}/s): one replica at its ${s.resources.limits.cpu} CPU limit carries at most ` +
           `${fmt(podCapacity(cores, measured.cpuMicrosPerEvent[key]))}/s (${measured.cpuMicrosPerEvent[key]} µs of CPU per reading, the cheapest measured), so at least ${needed} are needed` +
-          (needed > useful ? `, more than the ${useful} partitions of ${consumedTopicNames(app).join(', ')} allow: add partitions (apps/contracts/topics.ts)` : '') +
+          (needed > useful
+            ? `, more than the ${useful} partitions of ${consumedTopicNames(app).join(', ')} allow: add partitions (apps/contracts/topics.ts)`
+            : '') +
           '; see docs/sizing.md',
       );
     }

@@ -286,7 +286,14 @@ export class SecureBucket extends Construct {
         Resource: objects.length === 1 ? objects[0] : objects,
       },
       ...(scratch.length > 0
-        ? [{ Sid: 'DeleteUnderScratchPrefix', Effect: 'Allow' as const, Action: 's3:DeleteObject', Resource: objects.slice(1).length === 1 ? objects[1] : objects.slice(1) }]
+        ? [
+            {
+              Sid: 'DeleteUnderScratchPrefix',
+              Effect: 'Allow' as const,
+              Action: 's3:DeleteObject',
+              Resource: objects.slice(1).length === 1 ? objects[1] : objects.slice(1),
+            },
+          ]
         : []),
       this.listUnderPrefix(prefix, ...scratch),
       ...this.keyThroughS3(['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt']),

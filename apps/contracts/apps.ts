@@ -153,7 +153,13 @@ export const apps = {
     settings: {
       // Keyspaces serves about 3,000 CQL requests/s per connection: config validation checks the
       // pool (this x the hosts Keyspaces advertises x maxReplicas) against sizing.peakEventsPerSecond.
-      connectionsPerHost: { env: 'CASSANDRA_SINK_CONNECTIONS_PER_HOST', description: 'CQL connections per Keyspaces/Cassandra host', default: 2, min: 1, max: 64 },
+      connectionsPerHost: {
+        env: 'CASSANDRA_SINK_CONNECTIONS_PER_HOST',
+        description: 'CQL connections per Keyspaces/Cassandra host',
+        default: 2,
+        min: 1,
+        max: 64,
+      },
     },
     // Mostly waiting on Keyspaces round trips: little CPU, memory for in-flight batches.
     deployment: {

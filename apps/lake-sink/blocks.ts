@@ -181,7 +181,16 @@ export class PartitionLedger<R> {
       const partsPrefix = lakePartsPrefixOf(hourStartMs, this.topic, this.partition, String(f.startOffset));
       const base = { fileKey, fileStart: f.startOffset, hourStartMs, partsPrefix };
       if (f.sealed) {
-        out.push({ ...base, key: fileKey, startOffset: f.startOffset, lastOffset: f.lastOffset, rows: f.rows.slice(), uploadedBefore: f.partRows, final: true, coversRows: f.rows.length });
+        out.push({
+          ...base,
+          key: fileKey,
+          startOffset: f.startOffset,
+          lastOffset: f.lastOffset,
+          rows: f.rows.slice(),
+          uploadedBefore: f.partRows,
+          final: true,
+          coversRows: f.rows.length,
+        });
         continue;
       }
       if (!includeOpen || f.partRows >= f.rows.length) continue;
@@ -221,7 +230,7 @@ export class PartitionLedger<R> {
       // so a part that landed ahead of a failed one is sent again by the next flush.
       const from = snapshot.coversRows - snapshot.rows.length;
       file.landedParts.set(from, Math.max(file.landedParts.get(from) ?? 0, snapshot.coversRows));
-      for (let moved = true; moved; ) {
+      for (let moved = true; moved;) {
         moved = false;
         for (const [start, covers] of file.landedParts) {
           if (start > file.partRows) continue;

@@ -49,7 +49,7 @@ runApp({
       writeRetries: createWriteRetries(base.registry),
       filesUploaded: new Counter({
         name: 'sdp_lake_files_uploaded_total',
-        help: 'Lake objects uploaded (final: a complete file; part: an open file\'s sub-block, by an idle flush)',
+        help: "Lake objects uploaded (final: a complete file; part: an open file's sub-block, by an idle flush)",
         labelNames: ['kind'],
         registers,
       }),

@@ -39,17 +39,18 @@ export class S3ObjectStore implements ObjectStore {
 
   async delete(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    const out = await this.client.send(
-      new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
-    );
+    const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
     const failed = out.Errors ?? [];
     if (failed.length > 0) {
       const first = failed[0];
       // Per-key errors come back in a 200 response: surface them like a failed request.
-      throw Object.assign(new Error(`DeleteObjects failed for ${failed.length} of ${keys.length} keys, e.g. ${first.Key}: ${first.Code} ${first.Message ?? ''}`), {
-        name: first.Code ?? 'DeleteObjectsError',
-        $metadata: { httpStatusCode: first.Code === 'AccessDenied' ? 403 : 500 },
-      });
+      throw Object.assign(
+        new Error(`DeleteObjects failed for ${failed.length} of ${keys.length} keys, e.g. ${first.Key}: ${first.Code} ${first.Message ?? ''}`),
+        {
+          name: first.Code ?? 'DeleteObjectsError',
+          $metadata: { httpStatusCode: first.Code === 'AccessDenied' ? 403 : 500 },
+        },
+      );
     }
   }
 }

@@ -67,7 +67,10 @@ export function verdicts(r: BenchResult): TargetVerdict[] {
 }
 
 export function verdictLines(vs: readonly TargetVerdict[]): string[] {
-  return vs.map((v) => `  ${v.verdict === 'met' ? 'met   ' : v.verdict === 'missed' ? 'MISSED' : '  -   '} ${v.target}: ${v.value ?? 'not measured'} (target ${v.comparison} ${v.limit})`);
+  return vs.map(
+    (v) =>
+      `  ${v.verdict === 'met' ? 'met   ' : v.verdict === 'missed' ? 'MISSED' : '  -   '} ${v.target}: ${v.value ?? 'not measured'} (target ${v.comparison} ${v.limit})`,
+  );
 }
 
 /** Stage label, its share of the broker's consume rate, and its target share where the issue sets one. */
@@ -81,7 +84,9 @@ function throughputRows(r: BenchResult): { stage: string; share: number; target?
     { stage: 'end to end', share: s.endToEnd, target: 0.017 },
     { stage: 'Flink end to end', share: r.flink?.ratioToBrokerConsume },
   ];
-  return rows.flatMap((x) => (typeof x.share === 'number' ? [{ stage: x.stage, share: x.share, ...(x.target !== undefined ? { target: x.target } : {}) }] : []));
+  return rows.flatMap((x) =>
+    typeof x.share === 'number' ? [{ stage: x.stage, share: x.share, ...(x.target !== undefined ? { target: x.target } : {}) }] : [],
+  );
 }
 
 const CPU_RUNS: Record<CpuRun, string> = {
@@ -123,7 +128,12 @@ export function benchReportSpec(r: BenchResult, title = 'npm run bench'): TopLev
   const latency = latencyRows(r);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle: [`broker consume ${r.brokerConsumePerSec?.toLocaleString('en-US') ?? '-'} rec/s in this run; every figure is relative to this run's yardsticks`] },
+    title: {
+      text: title,
+      subtitle: [
+        `broker consume ${r.brokerConsumePerSec?.toLocaleString('en-US') ?? '-'} rec/s in this run; every figure is relative to this run's yardsticks`,
+      ],
+    },
     config: { font: 'sans-serif', view: { stroke: null } },
     vconcat: [
       {
@@ -134,7 +144,10 @@ export function benchReportSpec(r: BenchResult, title = 'npm run bench'): TopLev
         encoding: { x: { field: 'stage', type: 'nominal', sort: null, axis: { labelAngle: 0, title: null } } },
         layer: [
           { mark: { type: 'bar', color: '#4c78a8' }, encoding: { y: { field: 'share', type: 'quantitative', title: 'share of broker consume' } } },
-          { mark: { type: 'text', dy: -6 }, encoding: { y: { field: 'share', type: 'quantitative' }, text: { field: 'share', type: 'quantitative', format: '.3f' } } },
+          {
+            mark: { type: 'text', dy: -6 },
+            encoding: { y: { field: 'share', type: 'quantitative' }, text: { field: 'share', type: 'quantitative', format: '.3f' } },
+          },
           { mark: { type: 'tick', color: '#e45756', thickness: 3, size: 40 }, encoding: { y: { field: 'target', type: 'quantitative' } } },
         ],
       },
@@ -200,7 +213,10 @@ export async function writeBenchReport(r: BenchResult, dir: string, title?: stri
   const files = { svg: path.join(dir, 'report.svg'), html: path.join(dir, 'report.html') };
   fs.writeFileSync(files.svg, svg);
   const rows = verdicts(r)
-    .map((v) => `<tr><td>${escapeHtml(v.target)}</td><td>${v.value ?? '-'}</td><td>${escapeHtml(v.comparison)} ${v.limit}</td><td class="${v.verdict.replace(' ', '-')}">${v.verdict}</td></tr>`)
+    .map(
+      (v) =>
+        `<tr><td>${escapeHtml(v.target)}</td><td>${v.value ?? '-'}</td><td>${escapeHtml(v.comparison)} ${v.limit}</td><td class="${v.verdict.replace(' ', '-')}">${v.verdict}</td></tr>`,
+    )
     .join('\n');
   fs.writeFileSync(
     files.html,

@@ -63,9 +63,13 @@ describe('config validation against the model', () => {
     const perReplica = (1e6 * 0.7) / measured.cpuMicrosPerEvent.cassandraSink;
     const peak = Math.floor(4 * perReplica) + 1;
     expect(issuesOf(withPeak(staging, peak, { cassandraSink: { maxReplicas: 4 } })).filter((i) => i.startsWith('apps.cassandraSink.maxReplicas'))).toEqual([
-      expect.stringMatching(/^apps\.cassandraSink\.maxReplicas: 4 replicas cannot carry sizing\.peakEventsPerSecond \([\d,]+\/s\): .* at least 5 are needed; see docs\/sizing\.md$/),
+      expect.stringMatching(
+        /^apps\.cassandraSink\.maxReplicas: 4 replicas cannot carry sizing\.peakEventsPerSecond \([\d,]+\/s\): .* at least 5 are needed; see docs\/sizing\.md$/,
+      ),
     ]);
-    expect(issuesOf(withPeak(staging, peak - 1, { cassandraSink: { maxReplicas: 4 } })).filter((i) => i.startsWith('apps.cassandraSink.maxReplicas'))).toEqual([]);
+    expect(issuesOf(withPeak(staging, peak - 1, { cassandraSink: { maxReplicas: 4 } })).filter((i) => i.startsWith('apps.cassandraSink.maxReplicas'))).toEqual(
+      [],
+    );
     const tooBig = issuesOf(withPeak(prod, 1_000_000));
     expect(tooBig.find((i) => i.startsWith('apps.processor.maxReplicas'))).toMatch(/more than the 12 partitions of telemetry\.raw\.v1 allow: add partitions/);
     expect(issuesOf(withPeak(prod, 100_000))).toEqual([]);
@@ -77,8 +81,14 @@ describe('config validation against the model', () => {
     const peak = 43_000; // 43,860 requests/s with the aggregates
     expect(keyspacesRequestsPerSec(peak)).toBeGreaterThan(43_200);
     const issues = issuesOf(withPeak(staging, peak, { cassandraSink: { connectionsPerHost: 1, maxReplicas: 6 } }));
-    expect(issues).toContainEqual(expect.stringMatching(/^apps\.cassandraSink\.connectionsPerHost: 1 connection\(s\) per host x 3 Keyspaces hosts .* x 6 replicas carry 43,200 requests\/s/));
-    expect(issuesOf(withPeak(staging, peak, { cassandraSink: { connectionsPerHost: 2, maxReplicas: 6 } })).filter((i) => i.includes('connectionsPerHost'))).toEqual([]);
+    expect(issues).toContainEqual(
+      expect.stringMatching(
+        /^apps\.cassandraSink\.connectionsPerHost: 1 connection\(s\) per host x 3 Keyspaces hosts .* x 6 replicas carry 43,200 requests\/s/,
+      ),
+    );
+    expect(
+      issuesOf(withPeak(staging, peak, { cassandraSink: { connectionsPerHost: 2, maxReplicas: 6 } })).filter((i) => i.includes('connectionsPerHost')),
+    ).toEqual([]);
   });
 });
 

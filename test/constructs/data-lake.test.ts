@@ -253,11 +253,19 @@ describe('DataLake', () => {
     const [statements] = policies;
     expect(statements.find((s) => s.Sid === 'PutUnderPrefix').Resource).toEqual([`${lakeArn}/${lakeLayout.prefix}*`, `${lakeArn}/${lakeLayout.partsPrefix}*`]);
     const deletes = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('s3:Delete')));
-    expect(deletes).toEqual([{ Sid: 'DeleteUnderScratchPrefix', Effect: 'Allow', Action: 's3:DeleteObject', Resource: `${lakeArn}/${lakeLayout.partsPrefix}*` }]);
-    expect(statements.find((s) => s.Sid === 'ListUnderPrefix').Condition).toEqual({ StringLike: { 's3:prefix': [`${lakeLayout.prefix}*`, `${lakeLayout.partsPrefix}*`] } });
+    expect(deletes).toEqual([
+      { Sid: 'DeleteUnderScratchPrefix', Effect: 'Allow', Action: 's3:DeleteObject', Resource: `${lakeArn}/${lakeLayout.partsPrefix}*` },
+    ]);
+    expect(statements.find((s) => s.Sid === 'ListUnderPrefix').Condition).toEqual({
+      StringLike: { 's3:prefix': [`${lakeLayout.prefix}*`, `${lakeLayout.partsPrefix}*`] },
+    });
     const rules = rulesOf(forBucket('aws_s3_bucket_lifecycle_configuration', find('lake'))[0]);
     expect(rules['expire-parts-raw-telemetry_parts']).toEqual(
-      expect.objectContaining({ filter: [{ prefix: lakeLayout.partsPrefix }], expiration: [{ days: 7 }], noncurrent_version_expiration: [{ noncurrent_days: 1 }] }),
+      expect.objectContaining({
+        filter: [{ prefix: lakeLayout.partsPrefix }],
+        expiration: [{ days: 7 }],
+        noncurrent_version_expiration: [{ noncurrent_days: 1 }],
+      }),
     );
     // Parts beside the table, never under it: Athena would read them twice.
     expect(() => build({ tables: [{ ...lakeLayout, partsPrefix: `${lakeLayout.prefix}parts/` }] })).toThrow(/tables\[0\]\.partsPrefix: .* overlaps/);

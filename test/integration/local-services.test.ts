@@ -466,7 +466,9 @@ describe('local services', () => {
         `${topic}: the repaired overrides`,
         async () => {
           const now = await topicOverrides(admin, topic);
-          return JSON.stringify(Object.entries(now).sort()) === JSON.stringify(Object.entries(expected).sort()) ? done(undefined) : pending(JSON.stringify(now));
+          return JSON.stringify(Object.entries(now).sort()) === JSON.stringify(Object.entries(expected).sort())
+            ? done(undefined)
+            : pending(JSON.stringify(now));
         },
         { timeoutMs: 30_000, intervalMs: 250 },
       );

@@ -196,7 +196,18 @@ describe('writeBenchReport', () => {
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(nestingErrors(svg)).toEqual([]);
     const texts = new Set([...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]));
-    const labels = ['producer', 'processor', 'cassandra-sink', 'lake-sink', 'end to end', 'Flink end to end', 'Kafka ConsumerPerformance', 'cassandra', 'lake', 'p95'];
+    const labels = [
+      'producer',
+      'processor',
+      'cassandra-sink',
+      'lake-sink',
+      'end to end',
+      'Flink end to end',
+      'Kafka ConsumerPerformance',
+      'cassandra',
+      'lake',
+      'p95',
+    ];
     expect(labels.filter((l) => !texts.has(l))).toEqual([]);
     const html = fs.readFileSync(files.html, 'utf8');
     expect(html).toContain('<title>a &lt;test&gt; run</title>');

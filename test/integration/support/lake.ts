@@ -47,7 +47,9 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * for a part `raw/telemetry_parts/...+<10-digit start offset>+<10-digit sub-block start>.parquet` (apps/contracts/lake.ts).
  */
 const keyPattern = (prefix: string, part: boolean) =>
-  new RegExp(`^${escape(prefix)}dt=(\\d{4}-\\d{2}-\\d{2})/hour=(\\d{2})/${escape(topics.clean.name)}\\+(\\d+)\\+(\\d{10})${part ? '\\+(\\d{10})' : ''}\\.parquet$`);
+  new RegExp(
+    `^${escape(prefix)}dt=(\\d{4}-\\d{2}-\\d{2})/hour=(\\d{2})/${escape(topics.clean.name)}\\+(\\d+)\\+(\\d{10})${part ? '\\+(\\d{10})' : ''}\\.parquet$`,
+  );
 const FILE_KEY = keyPattern(lakeLayout.prefix, false);
 const PART_KEY = keyPattern(lakeLayout.partsPrefix, true);
 

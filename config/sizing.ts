@@ -14,9 +14,8 @@ import { topics } from '../apps/contracts/topics';
 /** One bench run's end-to-end figures, the model's only measured input. */
 export const measured = {
   source: 'npm run bench -- --events 300000 --flink, 2026-12-02, commit 0eb5357, the quiet run of docs/benchmarks.md',
-  /** CPU-µs per event of each Node app in the end-to-end stage, and of the Kafka broker in the same stage. */
+  /** CPU-µs per event of each Node app in the end-to-end stage. */
   cpuMicrosPerEvent: { producer: 30.2, processor: 59.8, cassandraSink: 44.8, lakeSink: 38.4, alerts: 8.8 } as Record<AppKey, number>,
-  brokerCpuMicrosPerEvent: 39.0,
   /** How far the same code's CPU per event moved between a quiet and a busy day on the bench machine. */
   dayToDaySpread: 2.3,
   /** Mean record sizes: raw reading, clean reading, and aggregates per reading (1-minute windows). */

@@ -1,17 +1,10 @@
 import * as fs from 'fs';
-import { ConfigError, dev, EnvironmentConfigInput, prod, staging, validateEnvironment } from '../../config';
+import { dev, EnvironmentConfigInput, prod, staging } from '../../config';
+import { configIssues } from './config-issues';
 import { keyspacesRequestsPerSec, measured, minimumReplicas, plannedReplicas, sinkPoolCapacity, sizeFor, sizingTables } from '../../config/sizing';
 import { docTables, SIZING_DOC, withTables } from '../../scripts/sizing/sizing';
 
-function issuesOf(input: EnvironmentConfigInput): string[] {
-  try {
-    validateEnvironment(input);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  return [];
-}
+const issuesOf = configIssues;
 const withPeak = (base: EnvironmentConfigInput, peakEventsPerSecond: number, apps: Record<string, unknown> = {}): EnvironmentConfigInput => {
   const c = structuredClone(base) as any;
   c.sizing = { peakEventsPerSecond };

@@ -349,7 +349,8 @@ const s3 = (): ServiceProcess => ({
     };
   },
   async probe() {
-    const client = createLocalS3Client();
+    // A probe answers now or not at all: the caller polls.
+    const client = createLocalS3Client({ maxAttempts: 1 });
     try {
       await client.send(new ListBucketsCommand({}));
     } finally {
@@ -358,15 +359,19 @@ const s3 = (): ServiceProcess => ({
   },
 });
 
-/** An S3 client for the local MinIO (path-style addressing, static local credentials). */
-export function createLocalS3Client(): S3Client {
+/**
+ * An S3 client for the local MinIO (path-style addressing, static local credentials). It retries
+ * like any SDK client (standard mode, `maxAttempts` tries): on a busy machine MinIO drops the odd
+ * connection ("socket hang up"), and a reader that gives up on the first one fails a whole run.
+ */
+export function createLocalS3Client(options: { maxAttempts?: number } = {}): S3Client {
   const e = endpoints();
   return new S3Client({
     endpoint: e.s3Endpoint,
     region: e.s3Region,
     forcePathStyle: true,
     credentials: { accessKeyId: e.s3AccessKeyId, secretAccessKey: e.s3SecretAccessKey },
-    maxAttempts: 1,
+    maxAttempts: options.maxAttempts ?? 5,
   });
 }
 

@@ -149,7 +149,12 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
     );
   }
 
-  // Apps (from the catalog): KEDA never scales a consumer group past the partitions it can use.
+  // Apps (from the catalog): KEDA never scales a consumer group past the partitions it can use,
+  // and the declared peak (sizing.peakEventsPerSecond) is checked against the sizing model
+  // (config/sizing.ts): only what cannot work even at the cheapest CPU per reading the bench
+  // measured is refused.
+  const peak = c.sizing.peakEventsPerSecond;
+  const fmt = (v: number) => Math.floor(v).toLocaleString('en-US');
   for (const app of consumerApps) {
     const at = `apps.${app.configKey}`;
     const s = appRuntimeSettings(app, c);
@@ -161,20 +166,10 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
     if (c.tier === 'production' && s.minReplicas! < PRODUCTION_MIN_REPLICAS) {
       add(`${at}.minReplicas`, `production keeps at least ${PRODUCTION_MIN_REPLICAS} replicas so a node loss does not stop the pipeline`);
     }
-  }
-
-  // The declared peak (sizing.peakEventsPerSecond) against the sizing model (config/sizing.ts):
-  // only what cannot work even at the cheapest CPU per reading the bench measured is refused.
-  const peak = c.sizing.peakEventsPerSecond;
-  const fmt = (v: number) => Math.floor(v).toLocaleString('en-US');
-  for (const app of consumerApps) {
-    const at = `apps.${app.configKey}`;
-    const s = appRuntimeSettings(app, c);
-    const key = app.configKey as SizedApp;
     const cores = cpuCores(s.resources.limits.cpu ?? '1');
+    const key = app.configKey as SizedApp;
     const needed = minimumReplicas(key, peak, cores);
     if (needed > s.maxReplicas!) {
-      const useful = maxUsefulReplicas(app);
       add(
         `${at}.maxReplicas`,
         `${s.maxReplicas} replicas cannot carry sizing.peakEventsPerSecond (${fmt(peak)}/s): one replica at its ${s.resources.limits.cpu} CPU limit carries at most ` +
@@ -196,6 +191,14 @@ function crossFieldIssues(c: ParsedEnvironmentConfig): ConfigIssue[] {
       'apps.cassandraSink.connectionsPerHost',
       `${perHost} connection(s) per host x ${hosts} Keyspaces hosts (one per AZ's VPC endpoint) x ${sink.maxReplicas} replicas carry ${fmt(poolCapacity)} requests/s ` +
         `at 80% of Keyspaces' 3,000 per connection, below the ${fmt(requests)}/s that sizing.peakEventsPerSecond (${fmt(peak)}/s) needs: raise it or apps.cassandraSink.maxReplicas; see docs/sizing.md`,
+    );
+  }
+  // Provisioned Keyspaces throttles writes above its WCUs; a row of this schema is under 1 KB, one WCU.
+  if (c.keyspaces.capacityMode === 'PROVISIONED' && c.keyspaces.writeCapacityUnits && c.keyspaces.writeCapacityUnits < Math.ceil(requests)) {
+    add(
+      'keyspaces.writeCapacityUnits',
+      `${fmt(c.keyspaces.writeCapacityUnits)} WCUs are below the ${fmt(Math.ceil(requests))} row writes/s (under 1 KB each, one WCU) that sizing.peakEventsPerSecond ` +
+        `(${fmt(peak)}/s) needs with its aggregates; Keyspaces would throttle the cassandra-sink: raise it or use PAY_PER_REQUEST; see docs/sizing.md`,
     );
   }
 

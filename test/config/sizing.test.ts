@@ -83,6 +83,19 @@ describe('config validation against the model', () => {
       issuesOf(withPeak(staging, peak, { cassandraSink: { connectionsPerHost: 2, maxReplicas: 6 } })).filter((i) => i.includes('connectionsPerHost')),
     ).toEqual([]);
   });
+
+  test("refuses provisioned Keyspaces write capacity below the peak's row writes per second", () => {
+    const provisioned = (peak: number, writeCapacityUnits: number) => {
+      const c = withPeak(staging, peak) as any;
+      c.keyspaces = { ...c.keyspaces, capacityMode: 'PROVISIONED', readCapacityUnits: 100, writeCapacityUnits };
+      return issuesOf(c).filter((i) => i.startsWith('keyspaces.'));
+    };
+    const needed = Math.ceil(keyspacesRequestsPerSec(10_000)); // 10,200 with the aggregates
+    expect(provisioned(10_000, needed - 1)).toEqual([
+      expect.stringMatching(/^keyspaces\.writeCapacityUnits: 10,199 WCUs are below the 10,200 row writes\/s .*peakEventsPerSecond \(10,000\/s\)/),
+    ]);
+    expect(provisioned(10_000, needed)).toEqual([]);
+  });
 });
 
 test('a catalog setting keeps the bound of the app that reads it: the sink accepts at most 64 connections per host', () => {

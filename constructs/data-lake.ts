@@ -47,6 +47,15 @@ export interface DataLakeLifecycle {
   readonly noncurrentVersionExpireAfterDays?: number;
   /** @default 7 */
   readonly abortIncompleteMultipartUploadAfterDays?: number;
+  /**
+   * Delete a table's freshness parts (`LakeTableLayout.partsPrefix`) this many days after their
+   * last write, and their overwritten versions a day after. The writer deletes a file's parts
+   * once the file is written; this only removes the ones a crash or a failed deletion left,
+   * which readers already ignore. A part of a file still open that long disappears from the
+   * fresh view until the file is written (nothing is lost: the file holds every row).
+   * @default 7
+   */
+  readonly partsExpireAfterDays?: number;
 }
 
 export interface LakeColumn {
@@ -65,6 +74,13 @@ export interface LakeTableLayout {
   readonly glueTableName: string;
   /** Key prefix in the lake bucket, ending in "/": the table's location. */
   readonly prefix: string;
+  /**
+   * Where the writer keeps freshness parts of files still open, ending in "/", beside (never
+   * under) `prefix` so the Glue table does not list them (docs/lake.md). `grantWrite(prefix)`
+   * then also lets the writer put and delete there, and a lifecycle rule expires strays.
+   * @default none: the table has no parts
+   */
+  readonly partsPrefix?: string;
   readonly columns: readonly LakeColumn[];
   /** The UTC date key, then the hour key; Athena projects both (no crawler, no partition DDL). */
   readonly partitionKeys: readonly [LakeColumn, LakeColumn];
@@ -194,7 +210,11 @@ export class DataLake extends Construct {
     const lake = new SecureBucket(this, 'lake', {
       bucketName: bucketName('lake'),
       encryption: { kmsKeyArn: this.kmsKey.arn },
-      lifecycleRules: [tieringRule(cfg.lifecycle), ...cleanupRules(cfg.lifecycle)],
+      lifecycleRules: [
+        tieringRule(cfg.lifecycle),
+        ...cleanupRules(cfg.lifecycle),
+        ...props.tables.flatMap((t) => (t.partsPrefix ? [partsRule(t.partsPrefix, cfg.lifecycle.partsExpireAfterDays)] : [])),
+      ],
       accessLogs: { bucket: logs, prefix: 'lake/' },
       ...protection,
     });
@@ -259,9 +279,13 @@ export class DataLake extends Construct {
     this.workgroupName = this.workgroup.name;
   }
 
-  /** Upload objects under `prefix` (e.g. `raw/telemetry/`) of the lake bucket and nothing else. */
+  /**
+   * Upload objects under `prefix` (e.g. `raw/telemetry/`) of the lake bucket and nothing else;
+   * when `prefix` is a table's location, also put and delete under the table's `partsPrefix`.
+   */
   grantWrite(role: IamRole, prefix: string): IamRolePolicy {
-    return grant(this, role, `${this.node.id}-write-${slug(prefix)}`, this.buckets.lake.writeStatements(prefix));
+    const parts = this.layouts.find((t) => t.prefix === prefix)?.partsPrefix;
+    return grant(this, role, `${this.node.id}-write-${slug(prefix)}`, this.buckets.lake.writeStatements(prefix, { deleteUnder: parts ? [parts] : [] }));
   }
 
   /** Read objects under `prefix` of the lake bucket. */
@@ -394,6 +418,7 @@ function resolveProps(props: DataLakeProps): ResolvedConfig {
       expireAfterDays: l.expireAfterDays,
       noncurrentVersionExpireAfterDays: l.noncurrentVersionExpireAfterDays ?? 30,
       abortIncompleteMultipartUploadAfterDays: l.abortIncompleteMultipartUploadAfterDays ?? 7,
+      partsExpireAfterDays: l.partsExpireAfterDays ?? 7,
     },
     accessLogsExpireAfterDays: props.accessLogs?.expireAfterDays ?? 90,
     workgroupName: props.athena?.workgroupName ?? `${props.name}-lake`,
@@ -410,6 +435,7 @@ function resolveProps(props: DataLakeProps): ResolvedConfig {
   wholeDays('lifecycle.expireAfterDays', lc.expireAfterDays);
   wholeDays('lifecycle.noncurrentVersionExpireAfterDays', lc.noncurrentVersionExpireAfterDays);
   wholeDays('lifecycle.abortIncompleteMultipartUploadAfterDays', lc.abortIncompleteMultipartUploadAfterDays);
+  wholeDays('lifecycle.partsExpireAfterDays', lc.partsExpireAfterDays);
   wholeDays('accessLogs.expireAfterDays', cfg.accessLogsExpireAfterDays);
   wholeDays('athena.resultsExpireAfterDays', cfg.resultsExpireAfterDays);
   if (lc.infrequentAccessAfterDays < 30) {
@@ -446,6 +472,12 @@ function resolveProps(props: DataLakeProps): ResolvedConfig {
     seen.add(t.glueTableName);
     if (!/^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*\/$/.test(t.prefix))
       issues.push(`${at}.prefix: '${t.prefix}' must be a non-empty key prefix ending in "/"`);
+    if (t.partsPrefix !== undefined) {
+      if (!/^[A-Za-z0-9!_.'()=-]+(\/[A-Za-z0-9!_.'()=-]+)*\/$/.test(t.partsPrefix))
+        issues.push(`${at}.partsPrefix: '${t.partsPrefix}' must be a non-empty key prefix ending in "/"`);
+      else if (t.partsPrefix.startsWith(t.prefix) || t.prefix.startsWith(t.partsPrefix))
+        issues.push(`${at}.partsPrefix: '${t.partsPrefix}' overlaps the table's prefix '${t.prefix}': Athena would read the parts as well as the files`);
+    }
     if (t.columns.length === 0) issues.push(`${at}.columns: a table needs at least one column`);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(t.projectionStartDate)) issues.push(`${at}.projectionStartDate: '${t.projectionStartDate}' must be yyyy-MM-dd`);
   });
@@ -465,6 +497,17 @@ function tieringRule(l: ResolvedConfig['lifecycle']): S3BucketLifecycleConfigura
       { days: l.glacierAfterDays, storageClass: l.archiveStorageClass },
     ],
     ...(l.expireAfterDays !== undefined ? { expiration: [{ days: l.expireAfterDays }] } : {}),
+  };
+}
+
+/** Stray freshness parts (docs/lake.md): readers ignore them once their file exists. */
+function partsRule(prefix: string, days: number): S3BucketLifecycleConfigurationRule {
+  return {
+    id: `expire-parts-${slug(prefix)}`,
+    status: 'Enabled',
+    filter: [{ prefix }],
+    expiration: [{ days }],
+    noncurrentVersionExpiration: [{ noncurrentDays: 1 }],
   };
 }
 

@@ -30,6 +30,15 @@ export interface SecureBucketEncryption {
   readonly requireKeyOnWrite?: readonly string[];
 }
 
+export interface WriteGrantOptions {
+  /**
+   * Scratch prefixes the writer may also upload to and delete from (DeleteObject without a
+   * version id: versioning keeps the undo window). They must not overlap the write prefix.
+   * @default none: nothing is deletable
+   */
+  readonly deleteUnder?: readonly string[];
+}
+
 export interface SecureBucketAccessLogs {
   /** A `SecureBucket` with `receivesAccessLogs: true`. */
   readonly bucket: SecureBucket;
@@ -245,9 +254,12 @@ export class SecureBucket extends Construct {
     this.logSources.push({ bucketArn: source.bucketArn, prefix });
   }
 
-  /** Upload objects under `prefix` (e.g. `raw/telemetry/`) and nothing else. */
-  grantWrite(role: IamRole, prefix: string): IamRolePolicy {
-    return grant(this, role, `${this.node.id}-write-${slug(prefix)}`, this.writeStatements(prefix));
+  /**
+   * Upload objects under `prefix` (e.g. `raw/telemetry/`) and nothing else; with `deleteUnder`,
+   * also upload and delete (a delete marker; never a version) under those scratch prefixes.
+   */
+  grantWrite(role: IamRole, prefix: string, opts: WriteGrantOptions = {}): IamRolePolicy {
+    return grant(this, role, `${this.node.id}-write-${slug(prefix)}`, this.writeStatements(prefix, opts));
   }
 
   /** Read objects under `prefix`. */
@@ -256,16 +268,34 @@ export class SecureBucket extends Construct {
   }
 
   /** The statements of `grantWrite`, for a construct that grants them as its own policy. */
-  writeStatements(prefix: string): PolicyStatement[] {
+  writeStatements(prefix: string, opts: WriteGrantOptions = {}): PolicyStatement[] {
     assertPrefix(prefix, `${this.node.path}: grantWrite prefix`);
+    const scratch = [...(opts.deleteUnder ?? [])];
+    for (const p of scratch) {
+      assertPrefix(p, `${this.node.path}: grantWrite deleteUnder`);
+      if (p.startsWith(prefix) || prefix.startsWith(p)) {
+        throw new Error(`${this.node.path}: grantWrite deleteUnder '${p}' overlaps '${prefix}': objects under the write prefix are never deletable`);
+      }
+    }
+    const objects = [prefix, ...scratch].map((p) => `${this.bucketArn}/${p}*`);
     return [
       {
         Sid: 'PutUnderPrefix',
         Effect: 'Allow',
         Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-        Resource: `${this.bucketArn}/${prefix}*`,
+        Resource: objects.length === 1 ? objects[0] : objects,
       },
-      this.listUnderPrefix(prefix),
+      ...(scratch.length > 0
+        ? [
+            {
+              Sid: 'DeleteUnderScratchPrefix',
+              Effect: 'Allow' as const,
+              Action: 's3:DeleteObject',
+              Resource: objects.slice(1).length === 1 ? objects[1] : objects.slice(1),
+            },
+          ]
+        : []),
+      this.listUnderPrefix(prefix, ...scratch),
       ...this.keyThroughS3(['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt']),
     ];
   }

@@ -19,7 +19,10 @@ export type KeyspaceTableKey = keyof typeof keyspaceTables;
 export interface AppAwsAccess {
   /** Write rows into these Keyspaces/Cassandra tables (keys of `keyspaceTables`). */
   readonly keyspacesWrite?: readonly KeyspaceTableKey[];
-  /** Write objects into the lake under this prefix. */
+  /**
+   * Write objects into the lake under this prefix; a table's location also brings put and
+   * delete on the table's parts prefix (`LakeTableLayout.partsPrefix`, docs/lake.md).
+   */
   readonly lakeWritePrefix?: string;
   /** Read the registered schemas (Glue Schema Registry) of the contracts on the topics it consumes. */
   readonly schemaRead?: boolean;

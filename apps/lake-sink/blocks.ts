@@ -14,6 +14,12 @@
  *   the record starts a new file of the same hour, keyed by its offset.
  * - A file is sealed (final) when its block is fully consumed or it rolled over.
  *
+ * Freshness (an idle flush) never writes a file's own key: while a file is open its rows go to
+ * immutable-once-closed part objects, one per aligned sub-block of `partRecords` offsets
+ * (`lakePartKey`), so a flush re-encodes at most the sub-blocks that got rows since the last one.
+ * The file's key is written once, complete, when it seals; its parts are deleted after that.
+ * Readers count a part only while its file's key is absent (docs/lake.md).
+ *
  * Commit rule: the committed offset is always a point a restart can rebuild from. Everything
  * before the first block that still has an open or not-yet-uploaded file is durable, and that
  * block restarts from its first file's start offset, so the rebuilt files get the same keys and
@@ -21,7 +27,7 @@
  * The sink also seeks a resumed partition back to `blockStart` of its committed offset, so even
  * an operator's offset reset to any point replays whole blocks and reproduces the same objects.
  */
-import { lakeObjectKey } from '../contracts/lake';
+import { lakeObjectKey, lakePartKey, lakePartsPrefixOf } from '../contracts/lake';
 
 const HOUR_MS = 3_600_000;
 
@@ -35,6 +41,12 @@ export interface LedgerOptions {
   readonly blockSize: number;
   /** Record bytes per file before it rolls (LAKE_SINK_MAX_FILE_BYTES). */
   readonly maxFileBytes: number;
+  /**
+   * Offsets per aligned sub-block of an open file's parts (LAKE_SINK_PART_RECORDS): what one
+   * idle flush re-encodes at most per file, besides the rows that arrived since the last flush.
+   * @default blockSize (one part per open file)
+   */
+  readonly partRecords?: number;
 }
 
 interface LakeFile<R> {
@@ -42,25 +54,40 @@ interface LakeFile<R> {
   readonly hour: number;
   readonly startOffset: number;
   rows: R[];
+  /** The offset of each row of `rows`. */
+  offsets: number[];
   bytes: number;
   lastOffset: number;
   sealed: boolean;
-  /** Rows in the last durable upload of this key. */
-  uploadedRows: number;
+  /** Leading rows already in durable parts (rows are in offset order, so parts cover a prefix). */
+  partRows: number;
+  /** Durable parts past `partRows` (a gap before them): first row index -> rows covered. */
+  landedParts: Map<number, number>;
 }
 
-/** A file's content at one moment, ready to encode and upload. */
+/** One object to encode and upload: a file's final content, or one part of an open file. */
 export interface FileSnapshot<R> {
   readonly key: string;
+  /** The file's key and start offset (for a part: the file it belongs to). */
+  readonly fileKey: string;
+  readonly fileStart: number;
+  /** First and last offset of the rows in this object. */
   readonly startOffset: number;
   readonly lastOffset: number;
   /** Any instant in the file's event hour (its start). */
   readonly hourStartMs: number;
   readonly rows: readonly R[];
-  /** Rows of `rows` an earlier upload of this key already contained. */
+  /** Rows of `rows` an earlier upload (a part) already made visible. */
   readonly uploadedBefore: number;
-  /** False for an idle flush of an open file: the key will be uploaded again with more rows. */
+  /**
+   * True for the file's one complete upload (then `partsPrefix` is where its parts are, to be
+   * deleted); false for a part.
+   */
   readonly final: boolean;
+  /** Key prefix of the file's parts. */
+  readonly partsPrefix: string;
+  /** For a part: rows of the file (a prefix) that are in parts once this one is durable. */
+  readonly coversRows: number;
 }
 
 export class PartitionLedger<R> {
@@ -80,7 +107,12 @@ export class PartitionLedger<R> {
       throw new Error(`blockSize must be a positive integer, got ${opts.blockSize}`);
     }
     if (!(opts.maxFileBytes > 0)) throw new Error(`maxFileBytes must be positive, got ${opts.maxFileBytes}`);
+    const part = opts.partRecords ?? opts.blockSize;
+    if (!Number.isSafeInteger(part) || part < 1) throw new Error(`partRecords must be a positive integer, got ${part}`);
+    this.partRecords = part;
   }
+
+  private readonly partRecords: number;
 
   /** The next offset expected (one past the last consumed), once anything was consumed. */
   get nextOffset(): number | undefined {
@@ -94,7 +126,7 @@ export class PartitionLedger<R> {
 
   /** True if some open file has rows no upload has seen yet (what an idle flush would send). */
   get hasUnflushedOpenRows(): boolean {
-    return this.files.some((f) => !f.sealed && f.uploadedRows < f.rows.length);
+    return this.files.some((f) => !f.sealed && f.partRows < f.rows.length);
   }
 
   /** Adds one record. Offsets must increase; gaps (transaction markers, dead-lettered records) are fine. */
@@ -115,12 +147,13 @@ export class PartitionLedger<R> {
       file = undefined;
     }
     if (!file) {
-      file = { block, hour, startOffset: offset, rows: [], bytes: 0, lastOffset: offset, sealed: false, uploadedRows: 0 };
+      file = { block, hour, startOffset: offset, rows: [], offsets: [], bytes: 0, lastOffset: offset, sealed: false, partRows: 0, landedParts: new Map() };
       this.files.push(file);
       this.openByHour.set(hour, file);
       if (!this.blockOrigins.has(block)) this.blockOrigins.set(block, offset);
     }
     file.rows.push(row);
+    file.offsets.push(offset);
     file.bytes += bytes;
     file.lastOffset = offset;
     this.next = offset + 1;
@@ -137,31 +170,78 @@ export class PartitionLedger<R> {
   }
 
   /**
-   * Files whose content changed since their last upload: sealed ones always, open ones only for
-   * an idle flush (they will be uploaded again under the same key when they grow or seal).
+   * What to upload now: every sealed file, complete, under its own key; and for an idle flush
+   * (`includeOpen`), the parts of open files whose sub-blocks got rows since their last upload.
    */
   pendingUploads(includeOpen: boolean): FileSnapshot<R>[] {
-    return this.files
-      .filter((f) => f.uploadedRows < f.rows.length && (f.sealed || includeOpen))
-      .map((f) => ({
-        key: lakeObjectKey(f.hour * HOUR_MS, this.topic, this.partition, String(f.startOffset)),
-        startOffset: f.startOffset,
-        lastOffset: f.lastOffset,
-        hourStartMs: f.hour * HOUR_MS,
-        rows: f.rows.slice(),
-        uploadedBefore: f.uploadedRows,
-        final: f.sealed,
-      }));
+    const out: FileSnapshot<R>[] = [];
+    for (const f of this.files) {
+      const hourStartMs = f.hour * HOUR_MS;
+      const fileKey = lakeObjectKey(hourStartMs, this.topic, this.partition, String(f.startOffset));
+      const partsPrefix = lakePartsPrefixOf(hourStartMs, this.topic, this.partition, String(f.startOffset));
+      const base = { fileKey, fileStart: f.startOffset, hourStartMs, partsPrefix };
+      if (f.sealed) {
+        out.push({
+          ...base,
+          key: fileKey,
+          startOffset: f.startOffset,
+          lastOffset: f.lastOffset,
+          rows: f.rows.slice(),
+          uploadedBefore: f.partRows,
+          final: true,
+          coversRows: f.rows.length,
+        });
+        continue;
+      }
+      if (!includeOpen || f.partRows >= f.rows.length) continue;
+      // From the sub-block of the first row no part holds yet: earlier sub-blocks are durable and final.
+      let from = f.partRows;
+      while (from > 0 && this.subBlock(f.offsets[from - 1]) === this.subBlock(f.offsets[f.partRows])) from--;
+      while (from < f.rows.length) {
+        const sub = this.subBlock(f.offsets[from]);
+        let to = from;
+        while (to < f.rows.length && this.subBlock(f.offsets[to]) === sub) to++;
+        out.push({
+          ...base,
+          key: lakePartKey(hourStartMs, this.topic, this.partition, String(f.startOffset), String(sub * this.partRecords)),
+          startOffset: f.offsets[from],
+          lastOffset: f.offsets[to - 1],
+          rows: f.rows.slice(from, to),
+          uploadedBefore: Math.max(0, Math.min(f.partRows, to) - from),
+          final: false,
+          coversRows: to,
+        });
+        from = to;
+      }
+    }
+    return out;
   }
 
   /** Marks a snapshot durable; a final file's rows are released from memory. */
   markUploaded(snapshot: FileSnapshot<R>): void {
-    const i = this.files.findIndex((f) => f.startOffset === snapshot.startOffset);
+    const i = this.files.findIndex((f) => f.startOffset === snapshot.fileStart);
     if (i < 0) return;
     const file = this.files[i];
-    file.uploadedRows = Math.max(file.uploadedRows, snapshot.rows.length);
-    if (file.sealed && file.uploadedRows === file.rows.length) this.files.splice(i, 1);
-    this.pruneOrigins();
+    if (snapshot.final) {
+      this.files.splice(i, 1);
+      this.pruneOrigins();
+    } else {
+      // Parts of one flush land in any order; the mark moves over a contiguous run from it only,
+      // so a part that landed ahead of a failed one is sent again by the next flush.
+      const from = snapshot.coversRows - snapshot.rows.length;
+      file.landedParts.set(from, Math.max(file.landedParts.get(from) ?? 0, snapshot.coversRows));
+      for (let moved = true; moved;) {
+        moved = false;
+        for (const [start, covers] of file.landedParts) {
+          if (start > file.partRows) continue;
+          file.landedParts.delete(start);
+          if (covers > file.partRows) {
+            file.partRows = covers;
+            moved = true;
+          }
+        }
+      }
+    }
   }
 
   /** The offset a restart may resume from without losing or re-keying any row; see the module comment. */
@@ -174,6 +254,10 @@ export class PartitionLedger<R> {
   private sealOpenFiles(): void {
     for (const f of this.openByHour.values()) f.sealed = true;
     this.openByHour.clear();
+  }
+
+  private subBlock(offset: number): number {
+    return Math.floor(offset / this.partRecords);
   }
 
   private pruneOrigins(): void {

@@ -1,7 +1,7 @@
 /**
  * The lake sink's environment: Kafka, S3 and common variables from apps/lib, plus the file
  * layout and retry knobs (the retry variables are Kafka Connect's `errors.retry.*`, see
- * apps/lib/retry). Changing LAKE_SINK_MAX_RECORDS or LAKE_SINK_MAX_FILE_BYTES changes future object keys (a replay of already-written offsets would then write differently-keyed
+ * apps/lib/retry). Changing LAKE_SINK_MAX_RECORDS, LAKE_SINK_MAX_FILE_BYTES or LAKE_SINK_PART_RECORDS changes future object keys (a replay of already-written offsets would then write differently-keyed
  * duplicates), so treat them as part of the lake's layout, not as tuning.
  */
 import { z } from 'zod';
@@ -29,8 +29,16 @@ export const lakeSinkEnv = kafkaEnv
      */
     LAKE_SINK_MAX_FILE_BYTES: envInt(1_024, 1_073_741_824).default(134_217_728),
     /**
-     * Longest time a reading waits in memory before its file is uploaded as it is (and again,
-     * same key, once complete): how stale the lake may be.
+     * Offsets per aligned sub-block of an open file's freshness parts: an idle flush re-encodes
+     * at most this many rows per open file besides the ones that arrived since the last flush,
+     * and a closed sub-block's part is never rewritten. Part of the layout like the two above: a
+     * change while files are open leaves overlapping parts of both sizes until those files close.
+     * @default 5000
+     */
+    LAKE_SINK_PART_RECORDS: envInt(1, 5_000_000).default(5_000),
+    /**
+     * Longest time a reading waits in memory before it is uploaded in a part of its open file
+     * (the file itself is uploaded once, complete): how stale the lake may be.
      * @default 10000
      */
     LAKE_SINK_IDLE_FLUSH_MS: envInt(100, 3_600_000).default(10_000),
@@ -48,6 +56,7 @@ export type LakeSinkConfig = z.output<typeof lakeSinkEnv>;
 export function lakeSinkOptionsOf(cfg: LakeSinkConfig): LakeSinkOptions {
   return {
     blockSize: cfg.LAKE_SINK_MAX_RECORDS,
+    partRecords: cfg.LAKE_SINK_PART_RECORDS,
     maxFileBytes: cfg.LAKE_SINK_MAX_FILE_BYTES,
     idleFlushMs: cfg.LAKE_SINK_IDLE_FLUSH_MS,
     uploadConcurrency: cfg.LAKE_SINK_UPLOAD_CONCURRENCY,

@@ -1,5 +1,6 @@
 /**
- * lake-sink: the clean topic -> Parquet files on S3 under `raw/telemetry/dt=/hour=/` (topics and
+ * lake-sink: the clean topic -> Parquet files on S3 under `raw/telemetry/dt=/hour=/`, with
+ * freshness parts of open files under `raw/telemetry_parts/` (docs/lake.md) (topics and
  * group from its catalog entry, apps/contracts/apps.ts), with deterministic keys
  * (`<topic>+<partition>+<startOffset>.parquet`) and offsets committed only after the files that
  * hold them are uploaded.
@@ -48,10 +49,11 @@ runApp({
       writeRetries: createWriteRetries(base.registry),
       filesUploaded: new Counter({
         name: 'sdp_lake_files_uploaded_total',
-        help: 'Lake files uploaded (final, or partial by an idle flush)',
+        help: "Lake objects uploaded (final: a complete file; part: an open file's sub-block, by an idle flush)",
         labelNames: ['kind'],
         registers,
       }),
+      partsDeleted: new Counter({ name: 'sdp_lake_parts_deleted_total', help: 'Lake parts deleted once their file was uploaded', registers }),
       bytesUploaded: new Counter({ name: 'sdp_lake_bytes_uploaded_total', help: 'Parquet bytes uploaded to the lake', registers }),
       bufferedRows: new Gauge({ name: 'sdp_lake_buffered_records', help: 'Readings held in memory until their files are final', registers }),
     };

@@ -1,13 +1,18 @@
 /**
- * Where lake files go: S3 (or MinIO) via PutObject. Files are capped by LAKE_SINK_MAX_RECORDS
+ * Where lake files go: S3 (or MinIO) via PutObject; the parts of a compacted file are listed
+ * and removed with DeleteObjects. Files are capped by LAKE_SINK_MAX_RECORDS
  * and LAKE_SINK_MAX_FILE_BYTES far below PutObject's 5 GiB limit, and a single PUT replaces an
  * object atomically, which is what makes a re-upload under the same key a clean overwrite.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ErrorClass } from '../lib/retry';
 
 export interface ObjectStore {
   put(key: string, body: Uint8Array): Promise<void>;
+  /** Keys under `prefix`. */
+  list(prefix: string): Promise<string[]>;
+  /** Removes `keys` (at most 1,000); absent keys are not an error. */
+  delete(keys: readonly string[]): Promise<void>;
 }
 
 export class S3ObjectStore implements ObjectStore {
@@ -19,6 +24,34 @@ export class S3ObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array): Promise<void> {
     // Encryption comes from the bucket's default (SSE-KMS); the lake construct enforces it.
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/vnd.apache.parquet' }));
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
+    const failed = out.Errors ?? [];
+    if (failed.length > 0) {
+      const first = failed[0];
+      // Per-key errors come back in a 200 response: surface them like a failed request.
+      throw Object.assign(
+        new Error(`DeleteObjects failed for ${failed.length} of ${keys.length} keys, e.g. ${first.Key}: ${first.Code} ${first.Message ?? ''}`),
+        {
+          name: first.Code ?? 'DeleteObjectsError',
+          $metadata: { httpStatusCode: first.Code === 'AccessDenied' ? 403 : 500 },
+        },
+      );
+    }
   }
 }
 

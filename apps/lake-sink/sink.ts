@@ -1,10 +1,12 @@
 /**
  * The lake sink's consumer callbacks: buffer each partition's readings in its PartitionLedger,
- * upload files as they become final (or, after LAKE_SINK_IDLE_FLUSH_MS, as they are), and
- * report as safe only offsets the ledger says a restart can rebuild from (the runner commits them). See ./blocks.ts for why the
- * object keys are identical on every replay. Tracing: each batch is a `process` span, and each
- * upload an `upload` span of its own, linking the batches whose rows it carries for the first time
- * (one file fans in many batches).
+ * upload files as they become final, then delete their freshness parts (after
+ * LAKE_SINK_IDLE_FLUSH_MS an open file's new rows go out as parts, never as the file), and
+ * report as safe only offsets the ledger says a restart can rebuild from (the runner commits
+ * them). See ./blocks.ts for why the object keys are identical on every replay, and
+ * docs/lake.md for the reader rule that makes parts and files one exact view. Tracing: each
+ * batch is a `process` span, and each upload an `upload` span of its own, linking the batches
+ * whose rows it carries for the first time (one file fans in many batches).
  */
 import { SpanContext, SpanKind } from '@opentelemetry/api';
 import type { Counter, Gauge } from 'prom-client';
@@ -32,9 +34,11 @@ export interface LakeRow {
 export interface LakeSinkOptions {
   /** Offsets per aligned block (LAKE_SINK_MAX_RECORDS). */
   readonly blockSize: number;
+  /** Offsets per aligned sub-block of an open file's parts (LAKE_SINK_PART_RECORDS). */
+  readonly partRecords: number;
   /** Record bytes per file before it rolls (LAKE_SINK_MAX_FILE_BYTES). */
   readonly maxFileBytes: number;
-  /** Longest time buffered rows wait before a partial upload (LAKE_SINK_IDLE_FLUSH_MS). */
+  /** Longest time buffered rows wait before they go out as parts (LAKE_SINK_IDLE_FLUSH_MS). */
   readonly idleFlushMs: number;
   /** Uploads in flight across all partitions. */
   readonly uploadConcurrency: number;
@@ -43,8 +47,10 @@ export interface LakeSinkOptions {
 
 export interface LakeSinkMetrics extends AppMetrics {
   readonly writeRetries: Counter<'kind'>;
-  /** Uploads by `final` (the file's last upload) or `partial` (idle flush). */
+  /** Uploads by `final` (the file, once complete) or `part` (an open file's sub-block, by an idle flush). */
   readonly filesUploaded: Counter<'kind'>;
+  /** Parts deleted after their file was uploaded. */
+  readonly partsDeleted: Counter<never>;
   readonly bytesUploaded: Counter<never>;
   readonly bufferedRows: Gauge<never>;
 }
@@ -235,27 +241,56 @@ export class LakeSink {
           'sdp.source.partition': String(st.partition),
           'sdp.source.first_offset': String(snap.startOffset),
           'sdp.source.last_offset': String(snap.lastOffset),
+          // A part names the file that supersedes it (the reader rule, docs/lake.md).
+          ...(snap.final ? {} : { 'sdp.lake.part_of': snap.fileKey }),
         },
       },
     );
-    await withRetries(() => this.deps.store.put(snap.key, body), this.opts.retry, {
+    const retrying = (what: string, key: string) => ({
       ...this.deps.clock,
       classify: classifyS3Error,
       ...liveness,
-      onRetry: (err, attempt, delayMs) => {
+      onRetry: (err: unknown, attempt: number, delayMs: number) => {
         const kind = s3ErrorKind(err);
         metrics.writeRetries.inc({ kind });
-        logger.warn({ err, kind, attempt, delayMs, key: snap.key }, 'lake upload failed; retrying');
+        logger.warn({ err, kind, attempt, delayMs, key }, `lake ${what} failed; retrying`);
       },
     });
-    st.ledger.markUploaded(snap);
-    metrics.filesUploaded.inc({ kind: snap.final ? 'final' : 'partial' });
+    await withRetries(() => this.deps.store.put(snap.key, body), this.opts.retry, retrying('upload', snap.key));
+    metrics.filesUploaded.inc({ kind: snap.final ? 'final' : 'part' });
     metrics.bytesUploaded.inc(body.byteLength);
     // Rows first visible in the lake with this upload.
     const landed = snap.rows.slice(snap.uploadedBefore);
     metrics.recordsOut.inc({ topic: st.topic }, landed.length);
     const now = Date.now();
     for (const r of landed) metrics.endToEndLatency.observe((now - r.kafkaTs) / 1000);
+    // The file exists, so readers ignore its parts from now on; they go before the block's offsets
+    // are committed, so a crash in between replays the block and deletes them then.
+    if (snap.final) await this.deleteParts(snap, retrying('part deletion', snap.partsPrefix));
+    st.ledger.markUploaded(snap);
+  }
+
+  /**
+   * Lists rather than computes the file's parts: an earlier run may have written some this one
+   * never did. A failure other than a stop is logged and left to the bucket's lifecycle rule:
+   * stray parts are invisible to readers, never wrong.
+   */
+  private async deleteParts(snap: FileSnapshot<LakeRow>, hooks: Parameters<typeof withRetries>[2]): Promise<void> {
+    try {
+      await withRetries(
+        async () => {
+          const keys = await this.deps.store.list(snap.partsPrefix);
+          for (let i = 0; i < keys.length; i += 1_000) await this.deps.store.delete(keys.slice(i, i + 1_000));
+          this.deps.metrics.partsDeleted.inc(keys.length);
+        },
+        this.opts.retry,
+        hooks,
+      );
+    } catch (err) {
+      if (err instanceof AbandonedError) throw err;
+      this.deps.metrics.errors.inc({ kind: 'part_deletion' });
+      this.deps.logger.warn({ err, prefix: snap.partsPrefix }, 'lake parts not deleted; readers ignore them, the lifecycle rule expires them');
+    }
   }
 
   /** The ledger's commit point; the runner skips it when it is what the group already holds. */
@@ -280,7 +315,11 @@ export class LakeSink {
   }
 
   private newLedger(topic: string, partition: number): PartitionLedger<LakeRow> {
-    return new PartitionLedger<LakeRow>(topic, partition, { blockSize: this.opts.blockSize, maxFileBytes: this.opts.maxFileBytes });
+    return new PartitionLedger<LakeRow>(topic, partition, {
+      blockSize: this.opts.blockSize,
+      maxFileBytes: this.opts.maxFileBytes,
+      partRecords: this.opts.partRecords,
+    });
   }
 
   /** Runs `fn` after everything queued on the partition, so a flush never interleaves with a batch. */

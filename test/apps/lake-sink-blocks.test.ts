@@ -1,3 +1,4 @@
+import { lakeFileKeyOfPart } from '../../apps/contracts/lake';
 import { blockStart, FileSnapshot, LedgerOptions, PartitionLedger } from '../../apps/lake-sink/blocks';
 
 const TOPIC = 'telemetry.clean.v1';
@@ -97,6 +98,51 @@ describe('PartitionLedger: layout', () => {
     expect(l.commitOffset()).toBe(10);
   });
 
+  it('an idle flush sends parts per aligned sub-block, keyed by the file and the sub-block, and re-sends only the open one', () => {
+    const l = ledger({ blockSize: 20, partRecords: 5 });
+    feed(l, range(0, 12));
+    const first = uploadAll(l, true);
+    expect(first.map((s) => [s.key.replace(/^.*\+(\d+)\+(\d+)\.parquet$/, '$1/$2'), s.rows.length, s.final])).toEqual([
+      ['0000000000/0000000000', 5, false],
+      ['0000000000/0000000005', 5, false],
+      ['0000000000/0000000010', 2, false],
+    ]);
+    expect(first.every((s) => s.key.startsWith('raw/telemetry_parts/dt=2024-06-01/hour=10/') && s.fileKey === first[0].fileKey)).toBe(true);
+    expect(first.map((s) => lakeFileKeyOfPart(s.key))).toEqual(first.map((s) => s.fileKey));
+    feed(l, range(12, 14));
+    expect(summary(uploadAll(l, true))).toEqual([[10, 4, false]]);
+    expect(uploadAll(l, true)).toEqual([]);
+    // The block closes: the file goes out whole, once; the rows parts showed are not counted again.
+    feed(l, range(14, 20));
+    const [file] = uploadAll(l, false);
+    expect([file.key, file.rows.length, file.uploadedBefore, file.final]).toEqual([first[0].fileKey, 20, 14, true]);
+    expect(file.partsPrefix).toBe(first[0].key.replace(/\d{10}\.parquet$/, ''));
+  });
+
+  it('parts may land in any order; one that landed ahead of a failed one is sent again', () => {
+    const l = ledger({ blockSize: 20, partRecords: 5 });
+    feed(l, range(0, 8));
+    const [a, b] = l.pendingUploads(true);
+    l.markUploaded(b);
+    // `a` failed: the next flush sends both (`b` holds an open sub-block anyway).
+    expect(l.pendingUploads(true).map((s) => s.startOffset)).toEqual([0, 5]);
+    l.markUploaded(a);
+    expect(l.pendingUploads(true)).toEqual([]);
+    feed(l, range(8, 12));
+    const [c, d] = l.pendingUploads(true);
+    expect([c.startOffset, d.startOffset]).toEqual([5, 10]);
+    l.markUploaded(d);
+    l.markUploaded(c);
+    expect(l.pendingUploads(true)).toEqual([]);
+  });
+
+  it('lakeFileKeyOfPart maps only part keys of the layout', () => {
+    const file = 'raw/telemetry/dt=2024-06-01/hour=10/telemetry.clean.v1+3+0000000010.parquet';
+    expect(lakeFileKeyOfPart('raw/telemetry_parts/dt=2024-06-01/hour=10/telemetry.clean.v1+3+0000000010+0000000015.parquet')).toBe(file);
+    expect(lakeFileKeyOfPart(file)).toBeUndefined();
+    expect(lakeFileKeyOfPart('elsewhere/dt=2024-06-01/hour=10/telemetry.clean.v1+3+0000000010+0000000015.parquet')).toBeUndefined();
+  });
+
   it('blockStart is the aligned start of the block holding an offset', () => {
     expect([0, 9, 10, 27].map((o) => blockStart(o, 10))).toEqual([0, 0, 10, 20]);
   });
@@ -186,19 +232,45 @@ function randomLog(rand: () => number, length: number, startOffset: number): Rec
   return recs;
 }
 
+/** The bucket: every object, parts and files alike. */
 type Lake = Map<string, number[]>;
 
-function put(lake: Lake, snaps: readonly FileSnapshot<number>[]) {
-  for (const s of snaps) lake.set(s.key, [...s.rows]);
+/**
+ * What the sink does with a snapshot, one S3 request per step: put the object; for a file,
+ * then list and delete its parts one by one (DeleteObjects is not atomic across keys either).
+ */
+function steps(lake: Lake, snaps: readonly FileSnapshot<number>[]): (() => void)[] {
+  return snaps.flatMap((s) => [
+    () => void lake.set(s.key, [...s.rows]),
+    ...(s.final ? [() => [...lake.keys()].filter((k) => k.startsWith(s.partsPrefix)).forEach((k) => lake.delete(k))] : []),
+  ]);
 }
 
-/** One uninterrupted run over the whole log, flushed at the end: the layout every run must reproduce. */
+function put(lake: Lake, snaps: readonly FileSnapshot<number>[]) {
+  for (const step of steps(lake, snaps)) step();
+}
+
+/** The reader rule (docs/lake.md): every file, and a part only while its file does not exist. */
+function view(lake: Lake): Lake {
+  return new Map(
+    [...lake]
+      .filter(([key]) => {
+        if (!key.includes('_parts/')) return true;
+        const file = lakeFileKeyOfPart(key);
+        if (file === undefined) throw new Error(`${key} is not a part key`);
+        return !lake.has(file);
+      })
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+}
+
+/** One uninterrupted run over the whole log, flushed at the end: the view every run must reproduce. */
 function reference(log: readonly Rec[], opts: LedgerOptions): Lake {
   const lake: Lake = new Map();
   const l = new PartitionLedger<number>(TOPIC, 3, opts);
   feed(l, log);
   put(lake, l.pendingUploads(true));
-  return lake;
+  return view(lake);
 }
 
 /**
@@ -209,11 +281,23 @@ function reference(log: readonly Rec[], opts: LedgerOptions): Lake {
 type ResumeMode = 'commit' | 'seek';
 
 /**
- * Random batch splits, random idle flushes, and random crashes that lose all memory (possibly
- * in the middle of uploading a set of files) and resume per `mode`. Re-uploads overwrite by key.
+ * Random batch splits, random idle flushes, and random crashes (kill -9) that lose all memory,
+ * possibly between any two S3 requests of an upload (after parts, after a file's put before its
+ * parts are deleted, in the middle of the deletion), and resume per `mode`. After every step the
+ * reader's view holds each valid record at most once, and every record below the highest offset
+ * ever committed (acknowledged) exactly once.
  */
 function chaoticRun(log: readonly Rec[], opts: LedgerOptions, rand: () => number, mode: ResumeMode) {
   const lake: Lake = new Map();
+  const valid = log.filter((r) => !r.invalid).map((r) => r.offset);
+  let acknowledged = -1;
+  const check = () => {
+    const seen = [...view(lake).values()].flat();
+    const distinct = new Set(seen);
+    if (distinct.size !== seen.length) throw new Error(`a reader sees a record twice: ${seen.sort((a, b) => a - b).join(',')}`);
+    const missing = valid.filter((o) => o < acknowledged && !distinct.has(o));
+    if (missing.length > 0) throw new Error(`a reader misses acknowledged records ${missing.join(',')} (committed ${acknowledged})`);
+  };
   let committed: number | undefined;
   let runCommitted: number | undefined;
   let l = new PartitionLedger<number>(TOPIC, 3, opts);
@@ -224,25 +308,34 @@ function chaoticRun(log: readonly Rec[], opts: LedgerOptions, rand: () => number
     const batch = log.slice(i, i + size);
     i += batch.length;
     feed(l, batch);
-    put(
-      lake,
-      l.pendingUploads(false).map((s) => (l.markUploaded(s), s)),
-    );
-    if (rand() < 0.3)
-      put(
-        lake,
-        l.pendingUploads(true).map((s) => (l.markUploaded(s), s)),
-      );
-    const offset = l.commitOffset();
-    if (offset !== undefined) {
-      // Within one run commits only move forward (after a seek back they may restart lower).
-      if (runCommitted !== undefined && offset < runCommitted) throw new Error(`commit went backwards: ${runCommitted} -> ${offset}`);
-      committed = runCommitted = offset;
+    // Uploads what is due (and, sometimes, an idle flush); a crash stops it after any request.
+    const upload = (includeOpen: boolean): boolean => {
+      const snaps = l.pendingUploads(includeOpen);
+      const requests = steps(lake, snaps);
+      if (rand() < 0.04) {
+        requests.slice(0, Math.floor(rand() * (requests.length + 1))).forEach((step) => step());
+        return true;
+      }
+      requests.forEach((step) => step());
+      // Concurrent uploads complete in any order.
+      (rand() < 0.5 ? snaps : [...snaps].reverse()).forEach((snap) => l.markUploaded(snap));
+      return false;
+    };
+    let crashed = upload(false);
+    check();
+    if (!crashed && rand() < 0.3) crashed = upload(true);
+    check();
+    if (!crashed) {
+      const offset = l.commitOffset();
+      if (offset !== undefined) {
+        // Within one run commits only move forward (after a seek back they may restart lower).
+        if (runCommitted !== undefined && offset < runCommitted) throw new Error(`commit went backwards: ${runCommitted} -> ${offset}`);
+        committed = runCommitted = offset;
+        acknowledged = Math.max(acknowledged, offset);
+      }
     }
-    if (rand() < 0.08) {
-      // Crash: memory gone, but an upload may have been half done before it (some keys written, no commit).
-      const partial = l.pendingUploads(true);
-      put(lake, partial.slice(0, Math.floor(rand() * (partial.length + 1))));
+    if (crashed || rand() < 0.04) {
+      // Crash: memory gone; the last commit is where the next run starts.
       crashes++;
       l = new PartitionLedger<number>(TOPIC, 3, opts);
       const from = committed ?? log[0].offset;
@@ -255,14 +348,16 @@ function chaoticRun(log: readonly Rec[], opts: LedgerOptions, rand: () => number
     }
   }
   put(lake, l.pendingUploads(true));
-  return { lake, crashes };
+  check();
+  return { lake: view(lake), crashes };
 }
 
 describe('PartitionLedger: determinism (property)', () => {
   const layouts = [
-    ['small blocks', { blockSize: 16, maxFileBytes: 1e9 }],
-    ['byte caps roll files inside blocks', { blockSize: 40, maxFileBytes: 400 }],
-    ['blocks larger than the log', { blockSize: 10_000, maxFileBytes: 1e9 }],
+    ['small blocks', { blockSize: 16, maxFileBytes: 1e9, partRecords: 4 }],
+    ['byte caps roll files inside blocks', { blockSize: 40, maxFileBytes: 400, partRecords: 7 }],
+    ['blocks larger than the log', { blockSize: 10_000, maxFileBytes: 1e9, partRecords: 25 }],
+    ['one part per open file', { blockSize: 16, maxFileBytes: 1e9 }],
   ] as const;
   const modes: ResumeMode[] = ['commit', 'seek'];
 
@@ -278,8 +373,8 @@ describe('PartitionLedger: determinism (property)', () => {
         totalCrashes += crashes;
 
         try {
-          expect(new Map([...lake].sort())).toEqual(new Map([...expected].sort()));
-          // Every valid record is in exactly one object; nothing else is.
+          expect(lake).toEqual(expected);
+          // Every valid record is in exactly one object a reader counts; nothing else is.
           const all = [...lake.values()].flat().sort((a, b) => a - b);
           expect(all).toEqual(log.filter((r) => !r.invalid).map((r) => r.offset));
         } catch (err) {
@@ -290,16 +385,20 @@ describe('PartitionLedger: determinism (property)', () => {
     },
   );
 
-  it('file contents respect the block and byte bounds', () => {
-    const opts = { blockSize: 40, maxFileBytes: 400 };
+  it('file and part contents respect the block, sub-block and byte bounds', () => {
+    const opts = { blockSize: 40, maxFileBytes: 400, partRecords: 8 };
     for (let seed = 1; seed <= 50; seed++) {
       const rand = rng(seed);
       const log = randomLog(rand, 300, 0);
       const bytesOf = new Map(log.map((r) => [r.offset, r.bytes]));
       const hourOf = new Map(log.map((r) => [r.offset, Math.floor(r.ts / HOUR)]));
       for (const [key, offsets] of reference(log, opts)) {
-        const start = Number(key.match(/\+(\d+)\.parquet$/)?.[1]);
-        expect(offsets[0]).toBe(start);
+        const [, fileStart, partStart] = key.match(/\+(\d{10})(?:\+(\d{10}))?\.parquet$/) ?? [];
+        if (partStart === undefined) expect(offsets[0]).toBe(Number(fileStart));
+        else {
+          expect(offsets[0]).toBeGreaterThanOrEqual(Number(fileStart));
+          expect(new Set(offsets.map((o) => Math.floor(o / opts.partRecords) * opts.partRecords))).toEqual(new Set([Number(partStart)]));
+        }
         expect(new Set(offsets.map((o) => Math.floor(o / opts.blockSize))).size).toBe(1);
         expect(new Set(offsets.map((o) => hourOf.get(o))).size).toBe(1);
         const bytes = offsets.reduce((n, o) => n + (bytesOf.get(o) ?? 0), 0);

@@ -58,12 +58,22 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 class FakeStore {
   readonly objects = new Map<string, Uint8Array>();
   readonly puts: string[] = [];
+  readonly deleted: string[] = [];
   failures: unknown[] = [];
+  deleteFailures: unknown[] = [];
   async put(key: string, body: Uint8Array) {
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.puts.push(key);
     this.objects.set(key, body);
+  }
+  async list(prefix: string) {
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+  async delete(keys: readonly string[]) {
+    const failure = this.deleteFailures.shift();
+    if (failure) throw failure;
+    for (const k of keys) if (this.objects.delete(k)) this.deleted.push(k);
   }
   async offsets(key: string): Promise<number[]> {
     const body = this.objects.get(key);
@@ -86,7 +96,7 @@ const s3Error = (status: number) =>
     $metadata: { httpStatusCode: status },
   });
 
-function setup(overrides: { blockSize?: number; maxFileBytes?: number; committed?: Record<number, string> } = {}) {
+function setup(overrides: { blockSize?: number; maxFileBytes?: number; partRecords?: number; committed?: Record<number, string> } = {}) {
   let now = 1_000_000;
   const store = new FakeStore();
   const dlq = new FakeDlq();
@@ -99,10 +109,12 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; committed
     filesUploaded: new Counter({ name: 'sdp_lake_files_uploaded_total', help: 'x', labelNames: ['kind'], registers }),
     bytesUploaded: new Counter({ name: 'sdp_lake_bytes_uploaded_total', help: 'x', registers }),
     bufferedRows: new Gauge({ name: 'sdp_lake_buffered_records', help: 'x', registers }),
+    partsDeleted: new Counter({ name: 'sdp_lake_parts_deleted_total', help: 'x', registers }),
   };
   const sink = new LakeSink(
     {
       blockSize: overrides.blockSize ?? 10,
+      partRecords: overrides.partRecords ?? 5,
       maxFileBytes: overrides.maxFileBytes ?? 1e9,
       idleFlushMs: 10_000,
       uploadConcurrency: 2,
@@ -136,8 +148,10 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; committed
   return { sink, store, dlq, fatal, metrics, commits, ctx, idle, assignment, advance: (ms: number) => (now += ms) };
 }
 
-const key = (partition: number, start: number, hour = '10') =>
-  `raw/telemetry/dt=2024-06-01/hour=${hour}/${TOPIC}+${partition}+${String(start).padStart(10, '0')}.parquet`;
+const pad = (n: number) => String(n).padStart(10, '0');
+const key = (partition: number, start: number, hour = '10') => `raw/telemetry/dt=2024-06-01/hour=${hour}/${TOPIC}+${partition}+${pad(start)}.parquet`;
+const part = (partition: number, fileStart: number, partStart: number, hour = '10') =>
+  `raw/telemetry_parts/dt=2024-06-01/hour=${hour}/${TOPIC}+${partition}+${pad(fileStart)}+${pad(partStart)}.parquet`;
 
 describe('LakeSink', () => {
   it('uploads a block once complete and reports its end as safe; a partial block keeps the safe offset at its start', async () => {
@@ -152,7 +166,7 @@ describe('LakeSink', () => {
     expect((await metrics.recordsOut.get()).values[0].value).toBe(10);
   });
 
-  it('idle flush: uploads open files after idleFlushMs without committing past their block, then overwrites the same key', async () => {
+  it('idle flush: uploads the open file as parts after idleFlushMs, never its own key, and commits no further than its block', async () => {
     const { sink, store, ctx, idle, commits, advance } = setup();
     await sink.handleBatch(batchOf(1, range(0, 14)), ctx());
     expect(store.puts).toEqual([key(1, 0)]);
@@ -161,14 +175,59 @@ describe('LakeSink', () => {
     expect(store.puts).toHaveLength(1); // not due yet
     advance(10_000);
     await sink.onIdle(idle);
-    expect(store.puts).toEqual([key(1, 0), key(1, 10)]);
-    expect(await store.offsets(key(1, 10))).toEqual([10, 11, 12, 13]);
+    expect(store.puts).toEqual([key(1, 0), part(1, 10, 10)]);
+    expect(await store.offsets(part(1, 10, 10))).toEqual([10, 11, 12, 13]);
     // Still 10: the open file is not final (the runner does not send an offset it already committed).
     expect(commits).toEqual([{ topic: TOPIC, partition: 1, offset: '10' }]);
 
+    // Closing the block uploads the file once, complete, then deletes its parts before the commit.
     expect(await sink.handleBatch(batchOf(1, range(14, 20)), ctx())).toBe('20');
-    expect(store.puts).toEqual([key(1, 0), key(1, 10), key(1, 10)]);
+    expect(store.puts).toEqual([key(1, 0), part(1, 10, 10), key(1, 10)]);
     expect(await store.offsets(key(1, 10))).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    expect(store.deleted).toEqual([part(1, 10, 10)]);
+    expect([...store.objects.keys()].filter((k) => k.includes('_parts/'))).toEqual([]);
+  });
+
+  it('a flush re-encodes only the sub-blocks that got rows: a closed sub-block is written once', async () => {
+    const { sink, store, ctx, idle, advance, metrics } = setup({ blockSize: 20, partRecords: 5 });
+    await sink.handleBatch(batchOf(0, range(0, 7)), ctx());
+    advance(10_000);
+    await sink.onIdle(idle);
+    expect(store.puts).toEqual([part(0, 0, 0), part(0, 0, 5)]);
+    await sink.handleBatch(batchOf(0, range(7, 12)), ctx());
+    advance(10_000);
+    await sink.onIdle(idle);
+    // [0, 5) is not touched again; [5, 10) is rewritten once complete; [10, 15) is new.
+    expect(store.puts.slice(2)).toEqual([part(0, 0, 5), part(0, 0, 10)]);
+    expect(await store.offsets(part(0, 0, 5))).toEqual([5, 6, 7, 8, 9]);
+    expect(await store.offsets(part(0, 0, 10))).toEqual([10, 11]);
+    advance(10_000);
+    await sink.onIdle(idle);
+    expect(store.puts).toHaveLength(4); // nothing new, nothing sent
+    // Every row is counted once, when it first becomes visible.
+    expect((await metrics.recordsOut.get()).values[0].value).toBe(12);
+    expect((await metrics.filesUploaded.get()).values).toEqual([expect.objectContaining({ value: 4, labels: { kind: 'part' } })]);
+  });
+
+  it('deletes parts an earlier run left, even when this run wrote none (it lists them)', async () => {
+    const { sink, store, ctx } = setup();
+    store.objects.set(part(0, 0, 0), new Uint8Array()); // from a run killed before compacting
+    store.objects.set(part(0, 0, 5), new Uint8Array());
+    store.objects.set(part(0, 10, 10), new Uint8Array()); // another file's part stays
+    expect(await sink.handleBatch(batchOf(0, range(0, 10)), ctx())).toBe('10');
+    expect(store.deleted).toEqual([part(0, 0, 0), part(0, 0, 5)]);
+    expect(store.objects.has(part(0, 10, 10))).toBe(true);
+  });
+
+  it('a failed part deletion does not hold back the commit: the parts are ignored by readers and expire', async () => {
+    const { sink, store, ctx, metrics, fatal } = setup();
+    store.objects.set(part(0, 0, 0), new Uint8Array());
+    store.deleteFailures = [s3Error(403)];
+    expect(await sink.handleBatch(batchOf(0, range(0, 10)), ctx())).toBe('10');
+    expect(store.objects.has(key(0, 0))).toBe(true);
+    expect(store.objects.has(part(0, 0, 0))).toBe(true);
+    expect(fatal).toEqual([]);
+    expect((await metrics.errors.get()).values).toEqual([expect.objectContaining({ value: 1, labels: { kind: 'part_deletion' } })]);
   });
 
   it('idle flush of a first, partial block lands its rows but keeps the safe offset where the consumer started', async () => {
@@ -176,12 +235,14 @@ describe('LakeSink', () => {
     expect(await sink.handleBatch(batchOf(2, range(23, 27)), ctx())).toBe('23');
     advance(10_000);
     await sink.onIdle(idle);
-    expect(store.puts).toEqual([key(2, 23)]);
-    expect(await store.offsets(key(2, 23))).toEqual([23, 24, 25, 26]);
+    expect(store.puts).toEqual([part(2, 23, 20), part(2, 23, 25)]);
+    expect(await store.offsets(part(2, 23, 20))).toEqual([23, 24]);
+    expect(await store.offsets(part(2, 23, 25))).toEqual([25, 26]);
     expect(commits).toEqual([{ topic: TOPIC, partition: 2, offset: '23' }]);
-    // Completing the block makes the same key final and commits the block end.
+    // Completing the block uploads the file, keyed by its first record, and removes the parts.
     expect(await sink.handleBatch(batchOf(2, range(27, 31)), ctx())).toBe('30');
     expect(await store.offsets(key(2, 23))).toEqual([23, 24, 25, 26, 27, 28, 29]);
+    expect(store.deleted.sort()).toEqual([part(2, 23, 20), part(2, 23, 25)]);
   });
 
   it('a rejoin and replay from the commit rewrites the same keys with the same rows', async () => {
@@ -287,6 +348,7 @@ describe('lake sink config', () => {
   it('applies the documented defaults', () => {
     expect(lakeSinkOptionsOf(loadConfig(lakeSinkEnv, minimal))).toEqual({
       blockSize: 50_000,
+      partRecords: 5_000,
       maxFileBytes: 134_217_728,
       idleFlushMs: 10_000,
       uploadConcurrency: 4,

@@ -228,8 +228,8 @@ describe('DataLake', () => {
     expect(rc.encryption_configuration.kms_key_arn).toMatch(/^\$\{aws_kms_key\..+\.arn\}$/);
   });
 
-  test('grantWrite: put only under the prefix, list only the prefix, KMS only through S3', () => {
-    const { policies, find } = build({}, (lake, role) => lake.grantWrite(role, lakeLayout.prefix));
+  test('grantWrite: put only under the prefix, list only the prefix, KMS only through S3, delete nothing', () => {
+    const { policies, find } = build({ tables: [{ ...lakeLayout, partsPrefix: undefined }] }, (lake, role) => lake.grantWrite(role, lakeLayout.prefix));
     const lakeArn = find('lake').arn;
     const [statements] = policies;
     expect(statements.find((s) => s.Sid === 'PutUnderPrefix')).toMatchObject({
@@ -244,6 +244,31 @@ describe('DataLake', () => {
     expect(kms.Resource).toMatch(/^\$\{aws_kms_key\..+\.arn\}$/);
     expect(kms.Condition.StringEquals['kms:ViaService']).toMatch(/^s3\./);
     for (const s of statements) expect([s.Resource].flat()).not.toContain('*');
+    expect(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('s3:Delete'))).toEqual([]);
+  });
+
+  test("grantWrite of a table's prefix: put and delete its parts, delete nothing else; strays expire", () => {
+    const { policies, find, forBucket } = build({}, (lake, role) => lake.grantWrite(role, lakeLayout.prefix));
+    const lakeArn = find('lake').arn;
+    const [statements] = policies;
+    expect(statements.find((s) => s.Sid === 'PutUnderPrefix').Resource).toEqual([`${lakeArn}/${lakeLayout.prefix}*`, `${lakeArn}/${lakeLayout.partsPrefix}*`]);
+    const deletes = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('s3:Delete')));
+    expect(deletes).toEqual([
+      { Sid: 'DeleteUnderScratchPrefix', Effect: 'Allow', Action: 's3:DeleteObject', Resource: `${lakeArn}/${lakeLayout.partsPrefix}*` },
+    ]);
+    expect(statements.find((s) => s.Sid === 'ListUnderPrefix').Condition).toEqual({
+      StringLike: { 's3:prefix': [`${lakeLayout.prefix}*`, `${lakeLayout.partsPrefix}*`] },
+    });
+    const rules = rulesOf(forBucket('aws_s3_bucket_lifecycle_configuration', find('lake'))[0]);
+    expect(rules['expire-parts-raw-telemetry_parts']).toEqual(
+      expect.objectContaining({
+        filter: [{ prefix: lakeLayout.partsPrefix }],
+        expiration: [{ days: 7 }],
+        noncurrent_version_expiration: [{ noncurrent_days: 1 }],
+      }),
+    );
+    // Parts beside the table, never under it: Athena would read them twice.
+    expect(() => build({ tables: [{ ...lakeLayout, partsPrefix: `${lakeLayout.prefix}parts/` }] })).toThrow(/tables\[0\]\.partsPrefix: .* overlaps/);
   });
 
   test('grantRead and grantQuery are scoped to the lake, workgroup, database and table', () => {

@@ -6,14 +6,15 @@
  * - Cassandra: the partitions (device, day) of the window's days, then a COUNT per partition
  *   restricted to the window (the clustering key `ts` makes that a slice, not a scan).
  * - Lake: the Parquet objects under the window's `dt=` prefixes written since the run began are
- *   downloaded and queried with DuckDB, as Athena would query the Glue table.
+ *   downloaded and queried with DuckDB, as Athena would query the Glue table, plus the freshness
+ *   parts of files still open, by the reader rule of docs/lake.md.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { Client, concurrent, types } from 'cassandra-driver';
 import * as fs from 'fs';
 import * as path from 'path';
-import { lakeLayout, lakePartitionPrefix } from '../../../apps/contracts/lake';
+import { lakeFileKeyOfPart, lakeLayout, lakePartitionPrefix } from '../../../apps/contracts/lake';
 import { cqlName, readingsTable } from '../../../apps/contracts/tables';
 
 /** Event time of this run's readings, epoch ms, both ends inclusive. */
@@ -122,37 +123,77 @@ export interface LakeDownload {
  * Downloads the lake objects that can hold the window's readings: under its days' `dt=` prefixes
  * and modified since the window began (a file of an earlier run that this run appended to is
  * rewritten, so it qualifies too). Keys keep their layout under `dir`, so DuckDB sees `dt=`/`hour=`.
+ *
+ * The reader rule (docs/lake.md): a part counts only while its file does not exist. Parts are
+ * listed before files, so a file compacted in between hides its parts; a part deleted before
+ * its download was compacted, and its file is downloaded instead. Counted parts land beside the
+ * files (`raw/telemetry/dt=/hour=/<part name>`), so one glob reads both.
  */
 export async function downloadLakeRun(s3: S3Client, bucket: string, window: RunWindow, dir: string): Promise<LakeDownload> {
   // S3 LastModified has second precision on some servers: allow for it.
   const since = window.fromMs - 2_000;
-  const keys: string[] = [];
-  for (const day of daysOf(window)) {
-    const prefix = lakePartitionPrefix(Date.parse(`${day}T00:00:00Z`)).replace(/hour=\d\d\/$/, '');
-    let token: string | undefined;
-    do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const o of page.Contents ?? []) {
-        if (o.Key?.endsWith('.parquet') && (o.LastModified?.getTime() ?? 0) >= since) keys.push(o.Key);
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-  }
+  const list = async (base: string) => {
+    const found: { key: string; fresh: boolean }[] = [];
+    for (const day of daysOf(window)) {
+      const prefix = lakePartitionPrefix(Date.parse(`${day}T00:00:00Z`), base).replace(/hour=\d\d\/$/, '');
+      let token: string | undefined;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) {
+          if (o.Key?.endsWith('.parquet')) found.push({ key: o.Key, fresh: (o.LastModified?.getTime() ?? 0) >= since });
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    }
+    return found;
+  };
+  const parts = await list(lakeLayout.partsPrefix);
+  const files = await list(lakeLayout.prefix);
+  const fileKeys = new Set(files.map((f) => f.key));
+  const keys = [
+    ...files.filter((f) => f.fresh).map((f) => f.key),
+    ...parts.filter((p) => p.fresh && !fileKeys.has(lakeFileKeyOfPart(p.key) ?? '')).map((p) => p.key),
+  ];
   let bytes = 0;
+  let downloaded = 0;
+  const saved = new Set<string>();
+  const get = async (key: string): Promise<Uint8Array | undefined> => {
+    try {
+      const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return await obj.Body!.transformToByteArray();
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      throw err;
+    }
+  };
+  const save = (key: string, body: Uint8Array) => {
+    const local = key.startsWith(lakeLayout.partsPrefix) ? lakeLayout.prefix + key.slice(lakeLayout.partsPrefix.length) : key;
+    if (saved.has(local)) return;
+    saved.add(local);
+    const file = path.join(dir, local);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, body);
+    bytes += body.byteLength;
+    downloaded++;
+  };
   const queue = [...keys];
   await Promise.all(
     Array.from({ length: Math.min(8, queue.length) }, async () => {
       for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
-        const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        const body = await obj.Body!.transformToByteArray();
-        const file = path.join(dir, key);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, body);
-        bytes += body.byteLength;
+        const body = await get(key);
+        if (body) {
+          save(key, body);
+          continue;
+        }
+        const fileKey = lakeFileKeyOfPart(key);
+        // A file is never deleted; a part only once its file exists.
+        const file = fileKey === undefined ? undefined : await get(fileKey);
+        if (!file || fileKey === undefined) throw new Error(`lake object ${key} vanished during the download, and no file replaces it`);
+        save(fileKey, file);
       }
     }),
   );
-  return { dir, files: keys.length, bytes };
+  return { dir, files: downloaded, bytes };
 }
 
 /**

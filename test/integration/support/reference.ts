@@ -218,13 +218,18 @@ export function lakeLayoutProblems(objects: readonly LakeObject[]): string[] {
   const problems: string[] = [];
   for (const o of objects) {
     if (o.rows.length === 0) problems.push(`${o.key}: empty file`);
-    const misplaced = o.rows.find((r) => !o.key.startsWith(lakePartitionPrefix(r.ts)));
+    const base = o.kind === 'part' ? lakeLayout.partsPrefix : lakeLayout.prefix;
+    const misplaced = o.rows.find((r) => !o.key.startsWith(lakePartitionPrefix(r.ts, base)));
     if (misplaced) problems.push(`${o.key}: holds a reading of ${new Date(misplaced.ts).toISOString()}`);
     if (o.footer['sdp.source.topic'] !== topics.clean.name || o.footer['sdp.source.partition'] !== String(o.partition)) {
       problems.push(`${o.key}: footer lineage ${JSON.stringify(o.footer)}`);
     }
-    if (o.footer['sdp.source.first_offset'] !== String(o.startOffset)) problems.push(`${o.key}: first_offset ${o.footer['sdp.source.first_offset']}`);
-    if (!o.key.startsWith(lakeLayout.prefix)) problems.push(`${o.key}: outside ${lakeLayout.prefix}`);
+    // A part starts at its file's first row or later, inside its sub-block.
+    const first = Number(o.footer['sdp.source.first_offset']);
+    if (o.kind === 'part' ? first < Math.max(o.startOffset, o.partStart ?? 0) : first !== o.startOffset) {
+      problems.push(`${o.key}: first_offset ${o.footer['sdp.source.first_offset']}`);
+    }
+    if (!o.key.startsWith(base)) problems.push(`${o.key}: outside ${base}`);
   }
   return problems;
 }

@@ -139,8 +139,9 @@ export interface SizingOptions {
   readonly retentionHours: number;
   /** Hosts Keyspaces advertises through the VPC endpoint: one per endpoint ENI, one per AZ. */
   readonly keyspacesHosts: number;
-  /** LAKE_SINK_MAX_RECORDS and LAKE_SINK_IDLE_FLUSH_MS. */
+  /** LAKE_SINK_MAX_RECORDS, LAKE_SINK_PART_RECORDS and LAKE_SINK_IDLE_FLUSH_MS. */
   readonly lakeMaxRecords: number;
+  readonly lakePartRecords: number;
   readonly lakeIdleFlushMs: number;
 }
 
@@ -148,6 +149,7 @@ export const defaultSizingOptions: SizingOptions = {
   retentionHours: 168,
   keyspacesHosts: 3,
   lakeMaxRecords: 50_000,
+  lakePartRecords: 5_000,
   lakeIdleFlushMs: 10_000,
 };
 
@@ -196,8 +198,10 @@ export function sizeFor(peak: number, o: SizingOptions = defaultSizingOptions): 
 
   const perPartitionPerHour = (peak * 3_600) / partitions;
   const objectsPerHour = partitions * Math.max(1, Math.ceil(perPartitionPerHour / o.lakeMaxRecords));
-  // Every open file is uploaded again after each idle flush interval while records arrive.
-  const putsPerHour = objectsPerHour + partitions * Math.ceil(3_600_000 / o.lakeIdleFlushMs);
+  // Each idle flush puts the open sub-block of every partition as a part (docs/lake.md); each
+  // completed sub-block is put once more complete; each file is put once and its parts removed
+  // with one DeleteObjects. Parts are deleted, so the objects kept per hour are the files.
+  const putsPerHour = objectsPerHour * 2 + partitions * Math.ceil(3_600_000 / o.lakeIdleFlushMs) + Math.ceil((peak * 3_600) / o.lakePartRecords);
 
   const vcpus = keys.reduce((sum, k) => sum + planned[k] * cpuCores(apps[k].deployment.resources.limits.cpu!), 0);
   const nodes = Math.max(3, Math.ceil(vcpus / prices.nodeVcpus));
@@ -251,15 +255,15 @@ export function sizingTables(o: SizingOptions = defaultSizingOptions): string {
     line('Keyspaces writes/s (= WRU/s)', (r) => r.keyspaces.writesPerSec),
     line(`Keyspaces connections (${n(limits.keyspacesRequestsPerConnection)} req/s each)`, (r) => r.keyspaces.connections),
     line(`cassandra-sink connections per host per pod (${o.keyspacesHosts} hosts)`, (r) => r.keyspaces.connectionsPerHostPerSinkPod),
-    line('lake objects per hour', (r) => r.lake.objectsPerHour),
-    line('lake PUTs per hour', (r) => r.lake.putsPerHour),
+    line('lake files kept per hour', (r) => r.lake.objectsPerHour),
+    line('lake PUT/DeleteObjects requests per hour', (r) => r.lake.putsPerHour),
     '',
     ...head('monthly cost, USD'),
     line('MSK brokers + storage', (r) => r.monthly.msk),
     line('EKS nodes', (r) => r.monthly.nodes),
     line('Keyspaces on-demand writes', (r) => r.monthly.keyspacesOnDemand),
     line('Keyspaces provisioned writes (70% utilised)', (r) => r.monthly.keyspacesProvisioned),
-    line('lake PUTs', (r) => r.monthly.lakePuts),
+    line('lake requests', (r) => r.monthly.lakePuts),
     line('total with provisioned Keyspaces', (r) => r.monthly.msk + r.monthly.nodes + r.monthly.keyspacesProvisioned + r.monthly.lakePuts),
   ].join('\n');
 }

@@ -281,11 +281,17 @@ export class DataLake extends Construct {
 
   /**
    * Upload objects under `prefix` (e.g. `raw/telemetry/`) of the lake bucket and nothing else;
-   * when `prefix` is a table's location, also put and delete under the table's `partsPrefix`.
+   * when `prefix` is a table's location, also put and delete under the table's `partsPrefix`,
+   * and read both back (a restarted lake-sink restores its open files from their parts).
    */
   grantWrite(role: IamRole, prefix: string): IamRolePolicy {
     const parts = this.layouts.find((t) => t.prefix === prefix)?.partsPrefix;
-    return grant(this, role, `${this.node.id}-write-${slug(prefix)}`, this.buckets.lake.writeStatements(prefix, { deleteUnder: parts ? [parts] : [] }));
+    return grant(
+      this,
+      role,
+      `${this.node.id}-write-${slug(prefix)}`,
+      this.buckets.lake.writeStatements(prefix, parts ? { deleteUnder: [parts], readBack: true } : {}),
+    );
   }
 
   /** Read objects under `prefix` of the lake bucket. */

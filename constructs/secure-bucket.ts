@@ -37,6 +37,13 @@ export interface WriteGrantOptions {
    * @default none: nothing is deletable
    */
   readonly deleteUnder?: readonly string[];
+  /**
+   * Also read back (GetObject, which HeadObject needs too) what it wrote under the write and
+   * scratch prefixes: for a writer that resumes from its own objects (the lake-sink restores an
+   * open file's parts after a restart instead of replaying its whole block).
+   * @default false
+   */
+  readonly readBack?: boolean;
 }
 
 export interface SecureBucketAccessLogs {
@@ -285,6 +292,9 @@ export class SecureBucket extends Construct {
         Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
         Resource: objects.length === 1 ? objects[0] : objects,
       },
+      ...(opts.readBack
+        ? [{ Sid: 'ReadBackUnderPrefix', Effect: 'Allow' as const, Action: 's3:GetObject', Resource: objects.length === 1 ? objects[0] : objects }]
+        : []),
       ...(scratch.length > 0
         ? [
             {

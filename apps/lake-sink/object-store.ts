@@ -4,11 +4,15 @@
  * and LAKE_SINK_MAX_FILE_BYTES far below PutObject's 5 GiB limit, and a single PUT replaces an
  * object atomically, which is what makes a re-upload under the same key a clean overwrite.
  */
-import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ErrorClass } from '../lib/retry';
 
 export interface ObjectStore {
-  put(key: string, body: Uint8Array): Promise<void>;
+  /** `metadata`: user metadata (`x-amz-meta-*`), e.g. a file's last offset, which `head` returns. */
+  put(key: string, body: Uint8Array, metadata?: Readonly<Record<string, string>>): Promise<void>;
+  /** The object's user metadata, or undefined if it does not exist. */
+  head(key: string): Promise<Record<string, string> | undefined>;
+  get(key: string): Promise<Uint8Array>;
   /** Keys under `prefix`. */
   list(prefix: string): Promise<string[]>;
   /** Removes `keys` (at most 1,000); absent keys are not an error. */
@@ -21,9 +25,33 @@ export class S3ObjectStore implements ObjectStore {
     private readonly bucket: string,
   ) {}
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, body: Uint8Array, metadata?: Readonly<Record<string, string>>): Promise<void> {
     // Encryption comes from the bucket's default (SSE-KMS); the lake construct enforces it.
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/vnd.apache.parquet' }));
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentType: 'application/vnd.apache.parquet',
+        ...(metadata ? { Metadata: { ...metadata } } : {}),
+      }),
+    );
+  }
+
+  async head(key: string): Promise<Record<string, string> | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return out.Metadata ?? {};
+    } catch (err) {
+      if ((err as SdkErrorShape).$metadata?.httpStatusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if (!out.Body) throw new Error(`GetObject ${key} returned no body`);
+    return out.Body.transformToByteArray();
   }
 
   async list(prefix: string): Promise<string[]> {

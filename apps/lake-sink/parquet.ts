@@ -3,6 +3,7 @@
  * from the contract): the Glue type of each column picks its Parquet type, so the files and the
  * Glue/Athena table cannot disagree.
  */
+import type * as Hyparquet from 'hyparquet';
 import type * as HyparquetWriter from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
 import { lakeLayout } from '../contracts/lake';
@@ -10,6 +11,7 @@ import { readingColumns, TelemetryReading } from '../contracts/telemetry';
 import { requireEsm } from './esm';
 
 const { parquetWriteBuffer } = requireEsm<typeof HyparquetWriter>('hyparquet-writer');
+const { parquetMetadata, parquetReadObjects } = requireEsm<typeof Hyparquet>('hyparquet');
 
 type GlueColumn = (typeof lakeLayout.columns)[number];
 
@@ -54,7 +56,7 @@ const fieldByColumn = new Map((Object.entries(readingColumns) as [keyof Telemetr
 const columns = lakeLayout.columns.map((c) => {
   const field = fieldByColumn.get(c.name);
   if (!field) throw new Error(`Lake column "${c.name}" has no field in readingColumns`);
-  return { name: c.name, field };
+  return { name: c.name, field, type: c.type };
 });
 
 /** The file schema: root, then the lake columns in declaration order. */
@@ -81,4 +83,33 @@ export function encodeReadings(rows: readonly TelemetryReading[], opts: EncodeOp
     createdBy: 'streaming-data-platform lake-sink',
   });
   return new Uint8Array(buffer);
+}
+
+/** A decoded Parquet value back in the reading's own representation (what `encodeReadings` was given). */
+function fromParquet(value: unknown, type: GlueColumn['type']): unknown {
+  if (type === 'timestamp') return value instanceof Date ? value.getTime() : Number(value);
+  if (type === 'bigint' || type === 'int') return typeof value === 'bigint' ? Number(value) : value;
+  return value;
+}
+
+/**
+ * Decodes a file `encodeReadings` wrote (the lake-sink reads its own parts back after a restart):
+ * the readings in order, so that encoding them again gives the same bytes, and the footer's
+ * key-value metadata.
+ */
+export async function decodeReadings(body: Uint8Array): Promise<{ readings: TelemetryReading[]; metadata: Record<string, string> }> {
+  const file = body.slice().buffer;
+  const meta = parquetMetadata(file);
+  const objects = (await parquetReadObjects({ file, metadata: meta })) as Record<string, unknown>[];
+  const readings = objects.map((o) => {
+    const r: Record<string, unknown> = {};
+    for (const { name, field, type } of columns) {
+      const v = o[name];
+      if (v !== null && v !== undefined) r[field] = fromParquet(v, type);
+    }
+    return r as unknown as TelemetryReading;
+  });
+  const metadata: Record<string, string> = {};
+  for (const { key, value } of meta.key_value_metadata ?? []) if (value !== undefined) metadata[key] = value;
+  return { readings, metadata };
 }

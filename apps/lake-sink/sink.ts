@@ -18,7 +18,9 @@ import type { Logger } from '../lib/logger';
 import type { AppMetrics } from '../lib/metrics';
 import { contractDecoder, decodeAll } from '../lib/records';
 import { AbandonedError, RetryHooks, RetryPolicy, settleSinkFailure, withRetries } from '../lib/retry';
-import { blockStart, FileSnapshot, PartitionLedger } from './blocks';
+import type { SafeOffset } from '../lib/commits';
+import { blockStart, FileSnapshot, LakeState, parseLakeState, PartitionLedger } from './blocks';
+import { LAST_OFFSET_METADATA, readBackState } from './restore';
 import { classifyS3Error, ObjectStore, s3ErrorKind } from './object-store';
 import { encodeReadings } from './parquet';
 import { failed, inSpan, MAX_LINKS, messagingAttributes, traceparentOf, Tracing, upstreamContexts } from '../lib/tracing';
@@ -77,6 +79,8 @@ interface PartitionState {
   tail: Promise<unknown>;
   /** When rows first waited in an open file since the last flush (wall clock). */
   dirtySince?: number;
+  /** False until the first batch of this generation told the log end (`holdPartsBelow`). */
+  sawLogEnd?: boolean;
 }
 
 interface Liveness {
@@ -89,6 +93,8 @@ const decodeReading = contractDecoder(telemetryReadingContract);
 
 export class LakeSink {
   private readonly partitions = new Map<string, PartitionState>();
+  /** Partitions rebuilt from their block start this generation (no usable state): their committed offset. */
+  private readonly replayUntil = new Map<string, number>();
   private readonly uploads: ConcurrencyLimiter;
   private readonly now: () => number;
   private readonly tracing: Tracing;
@@ -113,28 +119,83 @@ export class LakeSink {
 
   /**
    * After every group join kafkajs resumes each assigned partition from its committed offset,
-   * so the in-memory state starts over, and a partition whose committed offset is not a block
-   * boundary (an operator's reset, a first run from the log start, a changed block size) is
-   * sought back to the start of that block: whole blocks are rebuilt, so replayed objects get
-   * the same keys and contents as the first time. A block start below the log start is reset
-   * by kafkajs to the earliest offset, where the first run began too.
+   * and the in-memory state starts over from what that commit describes: its metadata names the
+   * files open at that point (blocks.ts, `LakeState`), which are read back from S3 (./restore.ts)
+   * before the partition's first batch, so the replay is only what was not yet in S3. Without
+   * usable state (no metadata, a commit by an older version, an operator's reset, a failed read
+   * back), the partition is sought back to the start of its block instead: whole blocks are
+   * rebuilt, so replayed objects get the same keys and contents as the first time. A block start
+   * below the log start is reset by kafkajs to the earliest offset, where the first run began too.
    */
-  onPartitionsAssigned(ctx: Pick<AssignmentContext, 'assignments' | 'committed' | 'seek'>): void {
+  async onPartitionsAssigned(ctx: Pick<AssignmentContext, 'assignments' | 'committed' | 'seek'>): Promise<void> {
     this.generation++;
+    const generation = this.generation;
     this.partitions.clear();
+    this.replayUntil.clear();
     this.updateBufferedGauge();
-    const seeks: { topic: string; partition: number; committed: number; offset: number }[] = [];
+    const seeks: { topic: string; partition: number; committed: number; offset: number; why: string }[] = [];
+    const restored: { topic: string; partition: number; committed: number; files: number }[] = [];
+    const work: Promise<void>[] = [];
     for (const { topic, partitions } of ctx.assignments) {
       for (const partition of partitions) {
         const committed = ctx.committed(topic, partition);
         if (committed === undefined) continue;
         const c = Number(committed.offset);
         const start = blockStart(c, this.opts.blockSize);
-        if (start !== c) seeks.push({ topic, partition, committed: c, offset: start });
+        const seekBack = (why: string) => {
+          // Parts may hold acknowledged rows below `c`: the rebuild must not shrink them.
+          this.replayUntil.set(partitionId(topic, partition), c);
+          if (start !== c) seeks.push({ topic, partition, committed: c, offset: start, why });
+        };
+        const state = parseLakeState(committed.metadata);
+        if (state === undefined || state.at > c) {
+          seekBack(committed.metadata ? 'commit metadata is not a lake state' : 'no lake state in the commit');
+          continue;
+        }
+        work.push(
+          this.restorePartition(topic, partition, c, state, generation).then(
+            () => void restored.push({ topic, partition, committed: c, files: state.files.length }),
+            (err: unknown) => {
+              this.deps.metrics.errors.inc({ kind: 'restore' });
+              this.deps.logger.warn({ err, topic, partition, committed: c }, 'lake state not restored; replaying the whole block instead');
+              this.partitions.delete(partitionId(topic, partition));
+              seekBack('restore failed');
+            },
+          ),
+        );
       }
     }
+    await Promise.all(work);
+    if (generation !== this.generation) return;
     for (const s of seeks) ctx.seek(s.topic, s.partition, String(s.offset));
-    this.deps.logger.info({ generation: this.generation, assignments: ctx.assignments, seeks }, 'lake buffers reset for the new assignment');
+    this.updateBufferedGauge();
+    this.deps.logger.info({ generation, assignments: ctx.assignments, restored, seeks }, 'lake buffers restored for the new assignment');
+  }
+
+  /** Reads back the files `state` names and starts the partition's ledger from them at `committed`. */
+  private async restorePartition(topic: string, partition: number, committed: number, state: LakeState, generation: number): Promise<void> {
+    const { logger, metrics } = this.deps;
+    const files = await readBackState(this.deps.store, topic, partition, state, {
+      attempt: (what, key, fn) =>
+        withRetries(fn, this.opts.retry, {
+          ...this.deps.clock,
+          classify: classifyS3Error,
+          shouldContinue: () => generation === this.generation,
+          onRetry: (err, attempt, delayMs) => {
+            const kind = s3ErrorKind(err);
+            metrics.writeRetries.inc({ kind });
+            logger.warn({ err, kind, attempt, delayMs, key }, `lake ${what} failed; retrying`);
+          },
+        }),
+    });
+    const ledger = this.newLedger(topic, partition);
+    ledger.restore(
+      committed,
+      state,
+      files.map((f) => (f.uploaded ? f : { ...f, rows: f.rows.map((reading): LakeRow => ({ reading, kafkaTs: Number.NaN })) })),
+    );
+    if (generation !== this.generation) return;
+    this.partitions.set(partitionId(topic, partition), { topic, partition, generation, ledger, tail: Promise.resolve() });
   }
 
   handleBatch(batch: Batch, ctx: BatchContext): Promise<BatchResult> {
@@ -146,10 +207,15 @@ export class LakeSink {
       const firstOffset = Number(batch.messages[0]?.offset ?? batch.firstOffset() ?? batch.lastOffset());
       const expected = st.ledger.nextOffset;
       if (expected !== undefined && firstOffset < expected) {
-        // The position moved back (a replay from the last commit): rebuild from there.
-        this.deps.logger.warn({ topic: st.topic, partition: st.partition, firstOffset, expected }, 'partition rewound; rebuilding its buffers');
-        st.ledger = this.newLedger(st.topic, st.partition);
-        st.dirtySince = undefined;
+        // The position moved back without a rejoin: the buffers cannot be rebuilt from a point
+        // the commit does not describe, so restart the member (it resumes from the commit).
+        throw new Error(`${st.topic}[${st.partition}] rewound to ${firstOffset} while ${expected} was expected; restarting from the committed offset`);
+      }
+      if (!st.sawLogEnd) {
+        // Everything an earlier run may have put in parts lies below today's log end.
+        st.sawLogEnd = true;
+        const end = Number(batch.highWatermark);
+        if (Number.isSafeInteger(end)) st.ledger.holdPartsBelow(end);
       }
       const { tracing } = this;
       const span = tracing.batchSpan(
@@ -256,7 +322,9 @@ export class LakeSink {
         logger.warn({ err, kind, attempt, delayMs, key }, `lake ${what} failed; retrying`);
       },
     });
-    await withRetries(() => this.deps.store.put(snap.key, body), this.opts.retry, retrying('upload', snap.key));
+    // A file says where it ends, for a restarted sink's HEAD (./restore.ts).
+    const objectMetadata = snap.final ? { [LAST_OFFSET_METADATA]: String(snap.lastOffset) } : undefined;
+    await withRetries(() => this.deps.store.put(snap.key, body, objectMetadata), this.opts.retry, retrying('upload', snap.key));
     metrics.filesUploaded.inc({ kind: snap.final ? 'final' : 'part' });
     metrics.bytesUploaded.inc(body.byteLength);
     // Rows first visible in the lake with this upload.
@@ -293,10 +361,9 @@ export class LakeSink {
     }
   }
 
-  /** The ledger's commit point; the runner skips it when it is what the group already holds. */
-  private safeOffset(st: PartitionState): string | undefined {
-    const offset = st.ledger.commitOffset();
-    return offset === undefined ? undefined : String(offset);
+  /** The ledger's commit point and its state; the runner skips it when it is what the group already holds. */
+  private safeOffset(st: PartitionState): SafeOffset | undefined {
+    return st.ledger.commitPoint();
   }
 
   private failed(err: unknown): undefined {
@@ -305,20 +372,21 @@ export class LakeSink {
   }
 
   private stateFor(topic: string, partition: number): PartitionState {
-    const id = `${topic}\u0000${partition}`;
+    const id = partitionId(topic, partition);
     let st = this.partitions.get(id);
     if (!st) {
-      st = { topic, partition, generation: this.generation, ledger: this.newLedger(topic, partition), tail: Promise.resolve() };
+      st = { topic, partition, generation: this.generation, ledger: this.newLedger(topic, partition, this.replayUntil.get(id)), tail: Promise.resolve() };
       this.partitions.set(id, st);
     }
     return st;
   }
 
-  private newLedger(topic: string, partition: number): PartitionLedger<LakeRow> {
+  private newLedger(topic: string, partition: number, replayUntil?: number): PartitionLedger<LakeRow> {
     return new PartitionLedger<LakeRow>(topic, partition, {
       blockSize: this.opts.blockSize,
       maxFileBytes: this.opts.maxFileBytes,
       partRecords: this.opts.partRecords,
+      replayUntil,
     });
   }
 
@@ -333,6 +401,8 @@ export class LakeSink {
     this.deps.metrics.bufferedRows.set(this.bufferedRows);
   }
 }
+
+const partitionId = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /** The distinct batch spans of rows, in order; a batch's rows are contiguous, so each row costs one comparison. */
 function batchesOf(rows: readonly LakeRow[]): SpanContext[] {

@@ -1,5 +1,15 @@
-import { lakeFileKeyOfPart } from '../../apps/contracts/lake';
-import { blockStart, FileSnapshot, LedgerOptions, PartitionLedger } from '../../apps/lake-sink/blocks';
+import { lakeFileKeyOfPart, lakeObjectKey, lakePartsPrefixOf } from '../../apps/contracts/lake';
+import {
+  blockStart,
+  FileSnapshot,
+  formatLakeState,
+  LakeState,
+  LedgerOptions,
+  parseLakeState,
+  PartitionLedger,
+  RestoredFile,
+} from '../../apps/lake-sink/blocks';
+import type { SafeOffset } from '../../apps/lib/commits';
 
 const TOPIC = 'telemetry.clean.v1';
 const HOUR = 3_600_000;
@@ -155,22 +165,94 @@ describe('PartitionLedger: layout', () => {
 });
 
 describe('PartitionLedger: commit points', () => {
-  it('an idle flush uploads open files but commits only the start of their block', () => {
-    const l = ledger();
+  it('an idle flush puts open rows in parts, and the commit follows them with the state a resume needs', () => {
+    const l = ledger({ partRecords: 5 });
     feed(l, range(0, 14));
     uploadAll(l, false);
-    expect(l.commitOffset()).toBe(10);
+    expect(l.commitOffset()).toBe(10); // block 0 is a file; rows 10-13 are only in memory
+    expect(parseLakeState(l.commitPoint()?.metadata)).toEqual({ at: 10, files: [] });
     expect(l.hasUnflushedOpenRows).toBe(true);
     expect(summary(uploadAll(l, true))).toEqual([[10, 4, false]]);
     expect(l.hasUnflushedOpenRows).toBe(false);
-    expect(l.commitOffset()).toBe(10);
-    // The block completes: the same key is uploaded again, now final, and the commit moves on.
+    expect(l.commitOffset()).toBe(14);
+    expect(parseLakeState(l.commitPoint()?.metadata)).toEqual({
+      at: 14,
+      files: [{ kind: 'open', hour: H10 / HOUR, start: 10, rows: 4, last: 13, bytes: 40 }],
+    });
+    // The block completes: the file is uploaded once, complete, and the commit moves on.
     feed(l, range(14, 20));
     const done = uploadAll(l, false);
     expect(summary(done)).toEqual([[10, 10, true]]);
     expect(done[0].key).toMatch(/\+0000000010\.parquet$/);
     expect(l.commitOffset()).toBe(20);
     expect(l.bufferedRows).toBe(0);
+  });
+
+  it('a restore from the commit state resumes the open file: the replay adds only rows at or after the commit', () => {
+    const first = ledger({ partRecords: 5 });
+    feed(first, range(0, 8));
+    const parts = uploadAll(first, true);
+    const point = first.commitPoint();
+    expect(point?.offset).toBe('8');
+    const state = parseLakeState(point?.metadata);
+    if (!state) throw new Error('no state');
+    const second = ledger({ partRecords: 5 });
+    // What restore.ts reads back: the parts' rows in sub-block order, each with its part's first offset.
+    second.restore(8, state, [
+      { hour: H10 / HOUR, start: 0, uploaded: false, rows: parts.flatMap((p) => p.rows), offsets: parts.flatMap((p) => p.rows.map(() => p.startOffset)) },
+    ]);
+    expect(second.nextOffset).toBe(8);
+    expect(() => second.append(7, H10, 10, 7)).toThrow(/before the next expected 8/);
+    feed(second, range(8, 10));
+    expect(summary(uploadAll(second, false))).toEqual([[0, 10, true]]);
+    const reference = ledger({ partRecords: 5 });
+    feed(reference, range(0, 10));
+    expect(second.pendingUploads(true)).toEqual([]);
+    const [file] = reference.pendingUploads(false);
+    expect(file.rows).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('a restore refuses parts that hold fewer rows than the state names', () => {
+    const l = ledger({ partRecords: 5 });
+    const state = { at: 8, files: [{ kind: 'open' as const, hour: H10 / HOUR, start: 0, rows: 8, last: 7, bytes: 80 }] };
+    expect(() => l.restore(8, state, [{ hour: H10 / HOUR, start: 0, uploaded: false, rows: [0, 1, 2, 3, 4], offsets: [0, 0, 0, 0, 0] }])).toThrow(
+      /needs 8 rows below offset 8, its parts hold 5/,
+    );
+  });
+
+  it('after a restore, rows of an uploaded file are skipped on replay, and the next row of its hour starts a new file', () => {
+    const l = ledger({ maxFileBytes: 35 });
+    l.restore(5, { at: 5, files: [{ kind: 'uploaded', hour: H10 / HOUR, start: 3, last: 5 }] }, [{ hour: H10 / HOUR, start: 3, uploaded: true, last: 5 }]);
+    feed(l, range(5, 10));
+    expect(summary(uploadAll(l, false))).toEqual([
+      [6, 3, true],
+      [9, 1, true],
+    ]);
+  });
+
+  it('commit metadata round-trips, and anything else is not a state', () => {
+    const state = {
+      at: 120,
+      files: [
+        { kind: 'open' as const, hour: 480_000, start: 100, rows: 7, last: 119, bytes: 700 },
+        { kind: 'sealed' as const, hour: 479_999, start: 90, rows: 3, last: 95 },
+        { kind: 'uploaded' as const, hour: 480_001, start: 101, last: 130 },
+      ],
+    };
+    expect(parseLakeState(formatLakeState(state))).toEqual(state);
+    for (const bad of [undefined, '', 'watermark=5', 'lake1', 'lake1;x', 'lake1;10;o:1:2:3', 'lake1;10;o:1:12:1:12:5', 'lake1;10;q:1:2:3']) {
+      expect(parseLakeState(bad)).toBeUndefined();
+    }
+  });
+
+  it('a rebuild below an acknowledged point sends only complete sub-blocks and commits nothing until past it', () => {
+    const l = ledger({ partRecords: 5, replayUntil: 8 });
+    feed(l, range(0, 7));
+    expect(summary(uploadAll(l, true))).toEqual([[0, 5, false]]);
+    expect(l.commitPoint()).toBeUndefined();
+    feed(l, range(7, 9));
+    expect(summary(uploadAll(l, true))).toEqual([[5, 4, false]]);
+    expect(l.commitOffset()).toBe(9);
   });
 
   it('holds the commit at the block start until every file of the block is uploaded', () => {
@@ -187,11 +269,14 @@ describe('PartitionLedger: commit points', () => {
     expect(l.commitOffset()).toBe(10);
   });
 
-  it('restarts a block from its first file, not from a later rolled file', () => {
+  it('commits up to the first row not yet in S3, past rolled files already uploaded', () => {
     const l = ledger({ maxFileBytes: 35 });
     feed(l, range(0, 7));
-    uploadAll(l, false); // files 0 and 3 rolled over and are final; file 6 is open
-    expect(l.commitOffset()).toBe(0);
+    uploadAll(l, false); // files 0 and 3 rolled over and are final; file 6 is open, in memory only
+    expect(l.commitOffset()).toBe(6);
+    expect(parseLakeState(l.commitPoint()?.metadata)?.files).toEqual([]);
+    uploadAll(l, true);
+    expect(parseLakeState(l.commitPoint()?.metadata)).toEqual({ at: 7, files: [{ kind: 'open', hour: H10 / HOUR, start: 6, rows: 1, last: 6, bytes: 10 }] });
   });
 
   it('commits the consumed position when the current block has no file yet', () => {
@@ -274,35 +359,68 @@ function reference(log: readonly Rec[], opts: LedgerOptions): Lake {
 }
 
 /**
- * How a crashed run resumes: `commit` exactly at the committed offset (the commit rule alone
- * must be enough), or `seek` like the sink: at the start of the block holding the committed
- * offset, which also covers an operator resetting the offsets to any earlier point.
+ * How a crashed run resumes: `restore` like the sink: from the committed offset, with the state
+ * its metadata names read back from the bucket (`readBack`); or `seek`: as a commit without
+ * usable state, or an operator resetting the offsets to any earlier point, is handled: at the
+ * start of the block holding that offset, with nothing restored.
  */
-type ResumeMode = 'commit' | 'seek';
+type ResumeMode = 'restore' | 'seek';
+
+/**
+ * What apps/lake-sink/restore.ts does, against the model bucket: a HEAD of each named file (its
+ * last offset is its object metadata, here its last row), else its parts in sub-block order, each
+ * row standing in with its part's first offset as the real code does.
+ */
+function readBack(lake: Lake, state: LakeState): RestoredFile<number>[] {
+  return state.files.map((entry) => {
+    if (entry.kind === 'uploaded') return { hour: entry.hour, start: entry.start, uploaded: true, last: entry.last };
+    const fileKey = lakeObjectKey(entry.hour * HOUR, TOPIC, 3, String(entry.start));
+    const file = lake.get(fileKey);
+    if (file) return { hour: entry.hour, start: entry.start, uploaded: true, last: file[file.length - 1] };
+    const prefix = lakePartsPrefixOf(entry.hour * HOUR, TOPIC, 3, String(entry.start));
+    const parts = [...lake.keys()].filter((k) => k.startsWith(prefix) && Number(k.slice(prefix.length, -'.parquet'.length)) <= entry.last).sort();
+    const rows: number[] = [];
+    const offsets: number[] = [];
+    for (const k of parts) {
+      const part = lake.get(k) ?? [];
+      rows.push(...part);
+      offsets.push(...part.map(() => part[0]));
+    }
+    return { hour: entry.hour, start: entry.start, uploaded: false, rows, offsets };
+  });
+}
 
 /**
  * Random batch splits, random idle flushes, and random crashes (kill -9) that lose all memory,
  * possibly between any two S3 requests of an upload (after parts, after a file's put before its
  * parts are deleted, in the middle of the deletion), and resume per `mode`. After every step the
- * reader's view holds each valid record at most once, and every record below the highest offset
- * ever committed (acknowledged) exactly once.
+ * reader's view holds each valid record at most once, every record below the highest offset
+ * ever committed (acknowledged) exactly once, and every record it held at the previous step (the
+ * view never shrinks, across restores, rebuilds and operator resets alike). Commits carry the
+ * ledger's state as metadata; a restarted run learns the log end (`holdPartsBelow`).
  */
 function chaoticRun(log: readonly Rec[], opts: LedgerOptions, rand: () => number, mode: ResumeMode) {
   const lake: Lake = new Map();
   const valid = log.filter((r) => !r.invalid).map((r) => r.offset);
   let acknowledged = -1;
+  let visible = new Set<number>();
   const check = () => {
     const seen = [...view(lake).values()].flat();
     const distinct = new Set(seen);
     if (distinct.size !== seen.length) throw new Error(`a reader sees a record twice: ${seen.sort((a, b) => a - b).join(',')}`);
     const missing = valid.filter((o) => o < acknowledged && !distinct.has(o));
     if (missing.length > 0) throw new Error(`a reader misses acknowledged records ${missing.join(',')} (committed ${acknowledged})`);
+    const vanished = [...visible].filter((o) => !distinct.has(o));
+    if (vanished.length > 0) throw new Error(`records a reader saw are gone from its view: ${vanished.join(',')}`);
+    visible = distinct;
   };
-  let committed: number | undefined;
+  let committed: SafeOffset | undefined;
   let runCommitted: number | undefined;
   let l = new PartitionLedger<number>(TOPIC, 3, opts);
   let i = 0;
   let crashes = 0;
+  let restores = 0;
+  let reached = 0;
   while (i < log.length) {
     const size = 1 + Math.floor(rand() * (rand() < 0.2 ? 60 : 8));
     const batch = log.slice(i, i + size);
@@ -326,11 +444,14 @@ function chaoticRun(log: readonly Rec[], opts: LedgerOptions, rand: () => number
     if (!crashed && rand() < 0.3) crashed = upload(true);
     check();
     if (!crashed) {
-      const offset = l.commitOffset();
-      if (offset !== undefined) {
+      const point = l.commitPoint();
+      if (point !== undefined) {
+        const offset = Number(point.offset);
         // Within one run commits only move forward (after a seek back they may restart lower).
         if (runCommitted !== undefined && offset < runCommitted) throw new Error(`commit went backwards: ${runCommitted} -> ${offset}`);
-        committed = runCommitted = offset;
+        if (offset > (l.nextOffset ?? 0)) throw new Error(`commit ${offset} is past the consumed position ${l.nextOffset}`);
+        committed = point;
+        runCommitted = offset;
         acknowledged = Math.max(acknowledged, offset);
       }
     }
@@ -338,18 +459,34 @@ function chaoticRun(log: readonly Rec[], opts: LedgerOptions, rand: () => number
       // Crash: memory gone; the last commit is where the next run starts.
       crashes++;
       l = new PartitionLedger<number>(TOPIC, 3, opts);
-      const from = committed ?? log[0].offset;
-      const reset = mode === 'seek' && rand() < 0.3 ? Math.floor(rand() * (from + 1)) : from;
-      const resumeAt = mode === 'seek' ? blockStart(reset, opts.blockSize) : reset;
-      committed = reset; // what the operator set (or the last commit)
       runCommitted = undefined;
+      // The sink's first batch after the restart tells the log end: at least what any run read.
+      reached = Math.max(reached, (log[i - 1]?.offset ?? 0) + 1);
+      const logEnd = log[log.length - 1].offset + 1;
+      const hold = rand() < 0.5 ? reached : logEnd;
+      const from = committed === undefined ? log[0].offset : Number(committed.offset);
+      const state = parseLakeState(committed?.metadata);
+      let resumeAt: number;
+      if (mode === 'restore' && state !== undefined) {
+        l.restore(from, state, readBack(lake, state));
+        l.holdPartsBelow(hold);
+        restores++;
+        resumeAt = from;
+      } else {
+        const reset = mode === 'seek' && rand() < 0.3 ? Math.floor(rand() * (from + 1)) : from;
+        resumeAt = blockStart(reset, opts.blockSize);
+        // Parts may hold acknowledged rows below the commit: rebuild without shrinking any.
+        if (committed !== undefined) l = new PartitionLedger<number>(TOPIC, 3, { ...opts, replayUntil: reset });
+        l.holdPartsBelow(hold);
+        committed = { offset: String(reset) }; // what the operator set (or the last commit, without its state)
+      }
       i = log.findIndex((r) => r.offset >= resumeAt);
       if (i < 0) i = log.length;
     }
   }
   put(lake, l.pendingUploads(true));
   check();
-  return { lake: view(lake), crashes };
+  return { lake: view(lake), crashes, restores };
 }
 
 describe('PartitionLedger: determinism (property)', () => {
@@ -359,18 +496,20 @@ describe('PartitionLedger: determinism (property)', () => {
     ['blocks larger than the log', { blockSize: 10_000, maxFileBytes: 1e9, partRecords: 25 }],
     ['one part per open file', { blockSize: 16, maxFileBytes: 1e9 }],
   ] as const;
-  const modes: ResumeMode[] = ['commit', 'seek'];
+  const modes: ResumeMode[] = ['restore', 'seek'];
 
   it.each(modes.flatMap((mode) => layouts.map(([name, opts]) => [mode, name, opts] as const)))(
     'resume at %s, %s: keys and contents survive any batch split, idle flush, crash and replay',
     (mode, _name, opts) => {
       let totalCrashes = 0;
+      let totalRestores = 0;
       for (let seed = 1; seed <= 150; seed++) {
         const rand = rng(seed);
         const log = randomLog(rand, 50 + Math.floor(rand() * 300), rand() < 0.5 ? 0 : Math.floor(rand() * 100));
         const expected = reference(log, opts);
-        const { lake, crashes } = chaoticRun(log, opts, rand, mode);
+        const { lake, crashes, restores } = chaoticRun(log, opts, rand, mode);
         totalCrashes += crashes;
+        totalRestores += restores;
 
         try {
           expect(lake).toEqual(expected);
@@ -382,6 +521,7 @@ describe('PartitionLedger: determinism (property)', () => {
         }
       }
       expect(totalCrashes).toBeGreaterThan(20);
+      if (mode === 'restore') expect(totalRestores).toBeGreaterThan(20);
     },
   );
 

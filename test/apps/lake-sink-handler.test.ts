@@ -8,7 +8,8 @@ import { requireEsm } from '../../apps/lake-sink/esm';
 import { classifyS3Error } from '../../apps/lake-sink/object-store';
 import { LakeSink, LakeSinkMetrics } from '../../apps/lake-sink/sink';
 import { runningBatchContext, runningIdleContext } from './batch-context';
-import type { AssignmentContext, BatchContext, OffsetCommit, PartitionAssignment } from '../../apps/lib/consumer';
+import type { AssignmentContext, BatchContext, BatchResult, OffsetCommit, PartitionAssignment, SafeOffset } from '../../apps/lib/consumer';
+import { LAST_OFFSET_METADATA } from '../../apps/lake-sink/restore';
 import { loadConfig } from '../../apps/lib/config';
 import { createLogger } from '../../apps/lib/logger';
 import { createMetrics } from '../../apps/lib/metrics';
@@ -57,15 +58,28 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 
 class FakeStore {
   readonly objects = new Map<string, Uint8Array>();
+  readonly metadata = new Map<string, Record<string, string>>();
   readonly puts: string[] = [];
+  readonly reads: string[] = [];
   readonly deleted: string[] = [];
   failures: unknown[] = [];
   deleteFailures: unknown[] = [];
-  async put(key: string, body: Uint8Array) {
+  async put(key: string, body: Uint8Array, metadata: Record<string, string> = {}) {
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.puts.push(key);
     this.objects.set(key, body);
+    this.metadata.set(key, { ...metadata });
+  }
+  async head(key: string) {
+    this.reads.push(`HEAD ${key}`);
+    return this.objects.has(key) ? { ...this.metadata.get(key) } : undefined;
+  }
+  async get(key: string) {
+    this.reads.push(`GET ${key}`);
+    const body = this.objects.get(key);
+    if (!body) throw Object.assign(new Error(`NoSuchKey ${key}`), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    return body;
   }
   async list(prefix: string) {
     return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
@@ -96,7 +110,7 @@ const s3Error = (status: number) =>
     $metadata: { httpStatusCode: status },
   });
 
-function setup(overrides: { blockSize?: number; maxFileBytes?: number; partRecords?: number; committed?: Record<number, string> } = {}) {
+function setup(overrides: { blockSize?: number; maxFileBytes?: number; partRecords?: number; committed?: Record<number, string | SafeOffset> } = {}) {
   let now = 1_000_000;
   const store = new FakeStore();
   const dlq = new FakeDlq();
@@ -133,7 +147,7 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; partRecor
   const ctx = (over: Partial<BatchContext> = {}): BatchContext => runningBatchContext(logger, metrics, over);
   const idle = runningIdleContext(logger, metrics, {
     markSafe: (topic, partition, safe) => {
-      if (safe !== undefined) commits.push({ topic, partition, offset: typeof safe === 'string' ? safe : safe.offset });
+      if (safe !== undefined) commits.push(typeof safe === 'string' ? { topic, partition, offset: safe } : { topic, partition, ...safe });
     },
   });
   /** Stands in for the runner's assignment: committed offsets from `overrides.committed` ('-1' = none), seeks recorded. */
@@ -141,6 +155,7 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; partRecor
     assignments,
     committed: (_topic, partition) => {
       const c = overrides.committed?.[partition];
+      if (typeof c === 'object') return c;
       return c !== undefined && Number(c) >= 0 ? { offset: c } : undefined;
     },
     seek: (topic, partition, offset) => seeks.push({ topic, partition, offset }),
@@ -149,6 +164,7 @@ function setup(overrides: { blockSize?: number; maxFileBytes?: number; partRecor
 }
 
 const pad = (n: number) => String(n).padStart(10, '0');
+const offsetOf = (result: BatchResult) => (typeof result === 'string' || result === undefined ? result : result.offset);
 const key = (partition: number, start: number, hour = '10') => `raw/telemetry/dt=2024-06-01/hour=${hour}/${TOPIC}+${partition}+${pad(start)}.parquet`;
 const part = (partition: number, fileStart: number, partStart: number, hour = '10') =>
   `raw/telemetry_parts/dt=2024-06-01/hour=${hour}/${TOPIC}+${partition}+${pad(fileStart)}+${pad(partStart)}.parquet`;
@@ -156,9 +172,9 @@ const part = (partition: number, fileStart: number, partStart: number, hour = '1
 describe('LakeSink', () => {
   it('uploads a block once complete and reports its end as safe; a partial block keeps the safe offset at its start', async () => {
     const { sink, store, ctx, metrics } = setup();
-    expect(await sink.handleBatch(batchOf(0, range(0, 6)), ctx())).toBe('0');
+    expect(offsetOf(await sink.handleBatch(batchOf(0, range(0, 6)), ctx()))).toBe('0');
     expect(store.puts).toEqual([]);
-    expect(await sink.handleBatch(batchOf(0, range(6, 13)), ctx())).toBe('10');
+    expect(offsetOf(await sink.handleBatch(batchOf(0, range(6, 13)), ctx()))).toBe('10');
     expect(store.puts).toEqual([key(0, 0)]);
     expect(await store.offsets(key(0, 0))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(sink.bufferedRows).toBe(3);
@@ -177,11 +193,11 @@ describe('LakeSink', () => {
     await sink.onIdle(idle);
     expect(store.puts).toEqual([key(1, 0), part(1, 10, 10)]);
     expect(await store.offsets(part(1, 10, 10))).toEqual([10, 11, 12, 13]);
-    // Still 10: the open file is not final (the runner does not send an offset it already committed).
-    expect(commits).toEqual([{ topic: TOPIC, partition: 1, offset: '10' }]);
+    // The commit follows the parts, with the state a restart restores (the open file's rows in parts).
+    expect(commits).toEqual([{ topic: TOPIC, partition: 1, offset: '14', metadata: expect.stringMatching(/^lake1;14;o:\d+:10:4:13:\d+$/) }]);
 
     // Closing the block uploads the file once, complete, then deletes its parts before the commit.
-    expect(await sink.handleBatch(batchOf(1, range(14, 20)), ctx())).toBe('20');
+    expect(offsetOf(await sink.handleBatch(batchOf(1, range(14, 20)), ctx()))).toBe('20');
     expect(store.puts).toEqual([key(1, 0), part(1, 10, 10), key(1, 10)]);
     expect(await store.offsets(key(1, 10))).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
     expect(store.deleted).toEqual([part(1, 10, 10)]);
@@ -214,7 +230,7 @@ describe('LakeSink', () => {
     store.objects.set(part(0, 0, 0), new Uint8Array()); // from a run killed before compacting
     store.objects.set(part(0, 0, 5), new Uint8Array());
     store.objects.set(part(0, 10, 10), new Uint8Array()); // another file's part stays
-    expect(await sink.handleBatch(batchOf(0, range(0, 10)), ctx())).toBe('10');
+    expect(offsetOf(await sink.handleBatch(batchOf(0, range(0, 10)), ctx()))).toBe('10');
     expect(store.deleted).toEqual([part(0, 0, 0), part(0, 0, 5)]);
     expect(store.objects.has(part(0, 10, 10))).toBe(true);
   });
@@ -223,7 +239,7 @@ describe('LakeSink', () => {
     const { sink, store, ctx, metrics, fatal } = setup();
     store.objects.set(part(0, 0, 0), new Uint8Array());
     store.deleteFailures = [s3Error(403)];
-    expect(await sink.handleBatch(batchOf(0, range(0, 10)), ctx())).toBe('10');
+    expect(offsetOf(await sink.handleBatch(batchOf(0, range(0, 10)), ctx()))).toBe('10');
     expect(store.objects.has(key(0, 0))).toBe(true);
     expect(store.objects.has(part(0, 0, 0))).toBe(true);
     expect(fatal).toEqual([]);
@@ -232,41 +248,86 @@ describe('LakeSink', () => {
 
   it('idle flush of a first, partial block lands its rows but keeps the safe offset where the consumer started', async () => {
     const { sink, store, ctx, idle, commits, advance } = setup();
-    expect(await sink.handleBatch(batchOf(2, range(23, 27)), ctx())).toBe('23');
+    expect(offsetOf(await sink.handleBatch(batchOf(2, range(23, 27)), ctx()))).toBe('23');
     advance(10_000);
     await sink.onIdle(idle);
     expect(store.puts).toEqual([part(2, 23, 20), part(2, 23, 25)]);
     expect(await store.offsets(part(2, 23, 20))).toEqual([23, 24]);
     expect(await store.offsets(part(2, 23, 25))).toEqual([25, 26]);
-    expect(commits).toEqual([{ topic: TOPIC, partition: 2, offset: '23' }]);
+    expect(commits).toEqual([{ topic: TOPIC, partition: 2, offset: '27', metadata: expect.stringMatching(/^lake1;27;o:\d+:23:4:26:\d+$/) }]);
     // Completing the block uploads the file, keyed by its first record, and removes the parts.
-    expect(await sink.handleBatch(batchOf(2, range(27, 31)), ctx())).toBe('30');
+    expect(offsetOf(await sink.handleBatch(batchOf(2, range(27, 31)), ctx()))).toBe('30');
     expect(await store.offsets(key(2, 23))).toEqual([23, 24, 25, 26, 27, 28, 29]);
     expect(store.deleted.sort()).toEqual([part(2, 23, 20), part(2, 23, 25)]);
   });
 
-  it('a rejoin and replay from the commit rewrites the same keys with the same rows', async () => {
-    const { sink, store, ctx, idle, assignment, advance } = setup();
-    await sink.handleBatch(batchOf(0, range(0, 17)), ctx());
-    advance(10_000);
-    await sink.onIdle(idle);
-    const before = new Map(await Promise.all([...store.objects.keys()].map(async (k) => [k, await store.offsets(k)] as const)));
+  it('a restart restores the open file from its parts and the commit state: it replays nothing already in S3', async () => {
+    const first = setup({ blockSize: 20, partRecords: 5 });
+    await first.sink.handleBatch(batchOf(0, range(0, 13)), first.ctx());
+    first.advance(10_000);
+    await first.sink.onIdle(first.idle);
+    const commit = first.commits[first.commits.length - 1];
+    expect(commit.offset).toBe('13');
 
+    // A new process: the same bucket, the committed offset and its metadata.
+    const second = setup({ blockSize: 20, partRecords: 5, committed: { 0: commit } });
+    second.store.objects.clear();
+    for (const [k, v] of first.store.objects) second.store.objects.set(k, v);
     const seeks: unknown[] = [];
-    sink.onPartitionsAssigned(assignment([{ topic: TOPIC, partitions: [0] }], seeks));
-    expect(sink.bufferedRows).toBe(0);
+    await second.sink.onPartitionsAssigned(second.assignment([{ topic: TOPIC, partitions: [0] }], seeks));
     expect(seeks).toEqual([]);
-    await sink.handleBatch(batchOf(0, range(10, 17)), ctx()); // from the committed offset 10
-    advance(10_000);
-    await sink.onIdle(idle);
-    const after = new Map(await Promise.all([...store.objects.keys()].map(async (k) => [k, await store.offsets(k)] as const)));
-    expect(after).toEqual(before);
+    expect(second.sink.bufferedRows).toBe(13);
+    expect(second.store.reads).toEqual([`HEAD ${key(0, 0)}`, `GET ${part(0, 0, 0)}`, `GET ${part(0, 0, 5)}`, `GET ${part(0, 0, 10)}`]);
+    // The replay starts at the commit; the block completes into the same file one run would write.
+    expect(offsetOf(await second.sink.handleBatch(batchOf(0, range(13, 20)), second.ctx()))).toBe('20');
+    expect(await second.store.offsets(key(0, 0))).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(second.store.metadata.get(key(0, 0))).toEqual({ [LAST_OFFSET_METADATA]: '19' });
+    // Rows restored from parts were counted when their parts landed, not again.
+    expect((await second.metrics.recordsOut.get()).values[0].value).toBe(7);
+    expect([...second.store.objects.keys()].filter((k) => k.includes('_parts/'))).toEqual([]);
+  });
+
+  it('a restart after the open file was uploaded (and its parts deleted) skips the rows it holds', async () => {
+    const first = setup({ blockSize: 10, partRecords: 5 });
+    await first.sink.handleBatch(batchOf(0, range(0, 6)), first.ctx());
+    first.advance(10_000);
+    await first.sink.onIdle(first.idle);
+    const commit = first.commits[first.commits.length - 1];
+    await first.sink.handleBatch(batchOf(0, range(6, 10)), first.ctx()); // sealed and uploaded; then killed before committing
+    const second = setup({ blockSize: 10, partRecords: 5, committed: { 0: commit } });
+    for (const [k, v] of first.store.objects) second.store.objects.set(k, v);
+    for (const [k, v] of first.store.metadata) second.store.metadata.set(k, v);
+    await second.sink.onPartitionsAssigned(second.assignment([{ topic: TOPIC, partitions: [0] }], []));
+    expect(second.store.reads).toEqual([`HEAD ${key(0, 0)}`]);
+    expect(offsetOf(await second.sink.handleBatch(batchOf(0, range(6, 12)), second.ctx()))).toBe('10');
+    expect(second.store.puts).toEqual([]); // rows 6-9 are in the uploaded file; 10-11 are only in memory
+    expect(await second.store.offsets(key(0, 0))).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+
+  it('a restore that cannot read the parts back falls back to rebuilding the block, without shrinking a part', async () => {
+    const first = setup({ blockSize: 20, partRecords: 5 });
+    await first.sink.handleBatch(batchOf(0, range(0, 7)), first.ctx());
+    first.advance(10_000);
+    await first.sink.onIdle(first.idle);
+    const commit = first.commits[first.commits.length - 1];
+    const second = setup({ blockSize: 20, partRecords: 5, committed: { 0: { ...commit, offset: '7' } } });
+    for (const [k, v] of first.store.objects) if (!k.endsWith(`${pad(5)}.parquet`)) second.store.objects.set(k, v); // a part is gone
+    const seeks: unknown[] = [];
+    await second.sink.onPartitionsAssigned(second.assignment([{ topic: TOPIC, partitions: [0] }], seeks));
+    expect(seeks).toEqual([{ topic: TOPIC, partition: 0, offset: '0' }]);
+    expect((await second.metrics.errors.get()).values).toEqual([expect.objectContaining({ value: 1, labels: { kind: 'restore' } })]);
+    // The rebuild from 0 commits nothing below 7 and rewrites only complete sub-blocks until past it.
+    expect(offsetOf(await second.sink.handleBatch(batchOf(0, range(0, 6)), second.ctx()))).toBeUndefined();
+    second.advance(10_000);
+    await second.sink.onIdle(second.idle);
+    expect(second.store.puts).toEqual([part(0, 0, 0)]);
+    expect(second.commits).toEqual([]);
   });
 
   it('on assignment, seeks partitions whose committed offset is inside a block back to the block start', async () => {
     const { sink, assignment } = setup({ committed: { 0: '20', 1: '27', 2: '-1', 3: '9' } });
     const seeks: unknown[] = [];
-    sink.onPartitionsAssigned(assignment([{ topic: TOPIC, partitions: [0, 1, 2, 3, 4] }], seeks));
+    await sink.onPartitionsAssigned(assignment([{ topic: TOPIC, partitions: [0, 1, 2, 3, 4] }], seeks));
     expect(seeks).toEqual([
       { topic: TOPIC, partition: 1, offset: '20' },
       { topic: TOPIC, partition: 3, offset: '0' },
@@ -275,23 +336,22 @@ describe('LakeSink', () => {
 
   it('skips batches fetched before a pending seek took effect', async () => {
     const { sink, store, ctx } = setup();
-    expect(await sink.handleBatch(batchOf(0, range(5, 12)), ctx({ isStale: () => true }))).toBeUndefined();
+    expect(offsetOf(await sink.handleBatch(batchOf(0, range(5, 12)), ctx({ isStale: () => true })))).toBeUndefined();
     expect(sink.bufferedRows).toBe(0);
-    expect(await sink.handleBatch(batchOf(0, range(0, 12)), ctx())).toBe('10');
+    expect(offsetOf(await sink.handleBatch(batchOf(0, range(0, 12)), ctx()))).toBe('10');
     expect(await store.offsets(key(0, 0))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
-  it('rebuilds from scratch when a batch rewinds without a rejoin', async () => {
-    const { sink, store, ctx } = setup();
+  it('a batch that rewinds without a rejoin fails, so the member restarts from the commit', async () => {
+    const { sink, ctx } = setup();
     await sink.handleBatch(batchOf(0, range(0, 8)), ctx());
-    await sink.handleBatch(batchOf(0, range(0, 12)), ctx());
-    expect(await store.offsets(key(0, 0))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await expect(sink.handleBatch(batchOf(0, range(0, 12)), ctx())).rejects.toThrow(/rewound to 0 while 8 was expected/);
   });
 
   it('dead-letters invalid records and keeps them out of files', async () => {
     const { sink, store, dlq, ctx } = setup();
     const messages = [...range(0, 4), msg(4, '{"schemaVersion":2}'), ...range(5, 10)];
-    expect(await sink.handleBatch(batchOf(0, messages), ctx())).toBe('10');
+    expect(offsetOf(await sink.handleBatch(batchOf(0, messages), ctx()))).toBe('10');
     expect(dlq.sent.map((r) => [r.message.offset, r.reason])).toEqual([['4', 'schema_violation']]);
     expect(await store.offsets(key(0, 0))).toEqual([0, 1, 2, 3, 5, 6, 7, 8, 9]);
   });
@@ -307,7 +367,7 @@ describe('LakeSink', () => {
   it('retries transient upload failures and counts them', async () => {
     const { sink, store, ctx, metrics } = setup();
     store.failures = [s3Error(503), s3Error(500)];
-    expect(await sink.handleBatch(batchOf(0, range(0, 10)), ctx())).toBe('10');
+    expect(offsetOf(await sink.handleBatch(batchOf(0, range(0, 10)), ctx()))).toBe('10');
     expect(store.puts).toEqual([key(0, 0)]);
     expect((await metrics.writeRetries.get()).values.map((v) => [v.labels.kind, v.value])).toEqual([
       ['s3_503', 1],
@@ -325,7 +385,7 @@ describe('LakeSink', () => {
 
   it('abandons without uploading or committing once the consumer stops', async () => {
     const { sink, store, ctx, fatal } = setup();
-    expect(await sink.handleBatch(batchOf(0, range(0, 10)), ctx({ isRunning: () => false }))).toBeUndefined();
+    expect(offsetOf(await sink.handleBatch(batchOf(0, range(0, 10)), ctx({ isRunning: () => false })))).toBeUndefined();
     expect(store.puts).toEqual([]);
     expect(fatal).toEqual([]);
   });

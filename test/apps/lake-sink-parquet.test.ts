@@ -1,7 +1,7 @@
 import type * as Hyparquet from 'hyparquet';
 import { lakeLayout, TelemetryReading } from '../../apps/contracts';
 import { requireEsm } from '../../apps/lake-sink/esm';
-import { encodeReadings, readingsParquetSchema } from '../../apps/lake-sink/parquet';
+import { decodeReadings, encodeReadings, readingsParquetSchema } from '../../apps/lake-sink/parquet';
 
 const { parquetMetadata, parquetReadObjects, parquetSchema } = requireEsm<typeof Hyparquet>('hyparquet');
 
@@ -87,5 +87,17 @@ describe('readings Parquet encoding', () => {
 
   it('is deterministic: identical rows give identical bytes (re-uploads are true overwrites)', () => {
     expect(Buffer.from(encodeReadings(rows)).equals(Buffer.from(encodeReadings(rows)))).toBe(true);
+  });
+});
+
+describe('readings Parquet decoding (the lake-sink reads its parts back)', () => {
+  it('decodes to readings that encode to the same bytes, with the footer metadata', async () => {
+    const metadata = { 'sdp.source.first_offset': '7', 'sdp.lake.part_of': 'raw/telemetry/x.parquet' };
+    const body = encodeReadings(rows, { metadata });
+    const decoded = await decodeReadings(body);
+    expect(decoded.readings).toHaveLength(rows.length);
+    expect(decoded.readings[0]).toEqual(rows[0]);
+    expect(decoded.metadata).toEqual(metadata);
+    expect(Buffer.from(encodeReadings(decoded.readings, { metadata })).equals(Buffer.from(body))).toBe(true);
   });
 });

@@ -252,6 +252,13 @@ describe('DataLake', () => {
     const lakeArn = find('lake').arn;
     const [statements] = policies;
     expect(statements.find((s) => s.Sid === 'PutUnderPrefix').Resource).toEqual([`${lakeArn}/${lakeLayout.prefix}*`, `${lakeArn}/${lakeLayout.partsPrefix}*`]);
+    // Read back only what it writes: the restore of an open file after a restart (docs/lake.md).
+    expect(statements.find((s) => s.Sid === 'ReadBackUnderPrefix')).toEqual({
+      Sid: 'ReadBackUnderPrefix',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: [`${lakeArn}/${lakeLayout.prefix}*`, `${lakeArn}/${lakeLayout.partsPrefix}*`],
+    });
     const deletes = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('s3:Delete')));
     expect(deletes).toEqual([
       { Sid: 'DeleteUnderScratchPrefix', Effect: 'Allow', Action: 's3:DeleteObject', Resource: `${lakeArn}/${lakeLayout.partsPrefix}*` },

@@ -2,8 +2,8 @@
  * lake-sink: the clean topic -> Parquet files on S3 under `raw/telemetry/dt=/hour=/`, with
  * freshness parts of open files under `raw/telemetry_parts/` (docs/lake.md) (topics and
  * group from its catalog entry, apps/contracts/apps.ts), with deterministic keys
- * (`<topic>+<partition>+<startOffset>.parquet`) and offsets committed only after the files that
- * hold them are uploaded.
+ * (`<topic>+<partition>+<startOffset>.parquet`) and offsets committed once the readings below them
+ * are in S3, in a file or a part, with the state a restart restores (./blocks.ts, ./restore.ts).
  *
  * Run locally: `node --import tsx apps/lake-sink/main.ts` with KAFKA_BROKERS, S3_BUCKET,
  * S3_ENDPOINT, S3_FORCE_PATH_STYLE=true and AWS credentials for the endpoint (see ./config.ts).

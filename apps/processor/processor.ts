@@ -94,6 +94,12 @@ interface PartitionState {
   lastActivity: number;
   /** The partition's last batch reached its high watermark: nothing was left to read then. */
   caughtUp: boolean;
+  /**
+   * A transaction of this partition failed: its windows and watermark may be ahead of what was
+   * committed (an idle flush closes windows before its transaction), so nothing may build on
+   * them; work queued behind the failure throws or stops until the rejoin replaces the state.
+   */
+  failed?: boolean;
 }
 
 /**
@@ -102,6 +108,14 @@ interface PartitionState {
  * partition without batches may still have records waiting.
  */
 const FETCHED_WITHIN_MS = 5_000;
+
+/** Work queued behind a failed transaction of its partition: the member restarts and restores from the commit. */
+export class StaleStateError extends Error {
+  constructor(partition: number) {
+    super(`raw partition ${partition}: an earlier transaction failed, so its window state may be ahead of the commit; restarting from the committed offsets`);
+    this.name = 'StaleStateError';
+  }
+}
 
 export class Processor {
   private readonly states = new Map<number, PartitionState>();
@@ -186,7 +200,7 @@ export class Processor {
     await Promise.all(
       idle.map(([partition, st]) =>
         this.serialize(st, async () => {
-          if (this.states.get(partition) !== st || st.nextOffset === undefined || !ctx.isRunning()) return;
+          if (this.states.get(partition) !== st || st.failed || st.nextOffset === undefined || !ctx.isRunning()) return;
           // The wall clock stands for the newest possible event time, so lateness still applies:
           // a record stamped just before a window's end may still be on its way.
           st.windows.advanceWatermarkTo(now - this.allowedLatenessMs);
@@ -227,6 +241,7 @@ export class Processor {
     try {
       while (from < messages.length) {
         if (this.states.get(batch.partition) !== st) return undefined; // revoked meanwhile: the new owner replays it
+        if (st.failed) throw new StaleStateError(batch.partition);
         await this.inTransaction(
           batch.partition,
           async (txn) => {
@@ -267,6 +282,7 @@ export class Processor {
       endCommit();
       this.transactions.inc({ outcome: 'committed' });
     } catch (err) {
+      st.failed = true;
       await txn.abort();
       this.transactions.inc({ outcome: 'aborted' });
       throw err;

@@ -264,6 +264,46 @@ describe('Processor', () => {
     expect(txns.visible.filter((t) => t.topic === topics.aggregates.name)).toEqual([]);
   });
 
+  test('a batch queued behind a failed idle flush commits nothing: the flush had already closed windows in memory', async () => {
+    // A broker restart: the flush's send hangs, a batch of the same partition queues behind it, then the send fails.
+    let failFlush: (err: Error) => void = () => undefined;
+    let sends = 0;
+    const txns = fakeTransactions();
+    const begin: typeof txns.begin = async (partition) => {
+      const txn = await txns.begin(partition);
+      return {
+        ...txn,
+        send: async (tm) => {
+          if (++sends === 2) await new Promise((_, reject) => (failFlush = reject));
+          return txn.send(tm);
+        },
+      };
+    };
+    const metrics = createMetrics('processor');
+    const processor = new Processor({
+      begin,
+      topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
+      logger,
+      metrics,
+    });
+    processor.assign(new Map([[0, undefined]]), 0);
+    const minute = Math.floor((Date.now() - 120_000) / 60_000) * 60_000;
+    await processor.handleBatch(batchOf([reading(0, minute + 1_000), reading(1, minute + 2_000)]), runningBatchContext(logger, metrics));
+    expect(txns.commits).toHaveLength(1);
+    const restart = jest.fn();
+    const flush = processor.flushIdle(Date.now() + 16_000, runningIdleContext(logger, metrics, { restart }));
+    await new Promise((r) => setImmediate(r));
+    const queued = processor.handleBatch(batchOf([reading(2, minute + 3_000), reading(3, Date.now())]), runningBatchContext(logger, metrics));
+    await new Promise((r) => setImmediate(r));
+    failFlush(new Error('NOT_COORDINATOR'));
+    await flush;
+    await expect(queued).rejects.toThrow(/earlier transaction failed/);
+    expect(restart).toHaveBeenCalledWith(expect.stringMatching(/idle flush .* failed/), expect.any(Error));
+    // Nothing committed after the first batch: the restart restores the window of `minute` from that commit.
+    expect(txns.commits).toHaveLength(1);
+    expect(decodeCommitMetadata(txns.commits[0].metadata)?.watermark ?? 0).toBeLessThan(minute + 60_000);
+  });
+
   test('an idle flush keeps the allowed lateness: a record stamped just before the window end still counts', async () => {
     const h = harness();
     h.processor.assign(new Map([[0, undefined]]));

@@ -58,13 +58,8 @@ export type StateFile =
 
 /** What a resume from a commit needs besides the offset: the files open at `at` (see `StateFile`). */
 export interface LakeState {
-  /** The offset the state describes; the committed offset is `at` or past it (transaction markers only). */
+  /** The aligned sub-block start the state describes; the committed offset is `at` or past it (transaction markers only). */
   readonly at: number;
-  /**
-   * The layout it was written under, `<blockSize>/<partRecords>/<maxFileBytes>` (`layoutOf`): parts of
-   * another sub-block size would not concatenate to the file's rows, so another layout is no state.
-   */
-  readonly layout: string;
   readonly files: readonly StateFile[];
 }
 
@@ -73,26 +68,20 @@ export const MAX_STATE_CHARS = 2_048;
 const STATE_VERSION = 'lake1';
 const KIND_CODES = { open: 'o', sealed: 's', uploaded: 'u' } as const;
 
-/** The layout id a state carries. */
-export function layoutOf(opts: LedgerOptions): string {
-  return `${opts.blockSize}/${opts.partRecords ?? opts.blockSize}/${opts.maxFileBytes}`;
-}
-
-/** Commit metadata for a state: `lake1;<at>;<layout>;o:<hour>:<start>:<rows>:<last>:<bytes>;s:<hour>:<start>:<rows>:<last>;u:<hour>:<start>:<last>`. */
+/** Commit metadata for a state: `lake1;<at>;o:<hour>:<start>:<rows>:<last>:<bytes>;s:<hour>:<start>:<rows>:<last>;u:<hour>:<start>:<last>`. */
 export function formatLakeState(state: LakeState): string {
   const files = state.files.map((f) => {
     const head = `${KIND_CODES[f.kind]}:${f.hour}:${f.start}`;
     if (f.kind === 'open') return `${head}:${f.rows}:${f.last}:${f.bytes}`;
     return f.kind === 'sealed' ? `${head}:${f.rows}:${f.last}` : `${head}:${f.last}`;
   });
-  return [STATE_VERSION, String(state.at), state.layout, ...files].join(';');
+  return [STATE_VERSION, String(state.at), ...files].join(';');
 }
 
 /** The state in a commit's metadata; undefined when there is none or it is not one this version wrote. */
 export function parseLakeState(metadata: string | undefined): LakeState | undefined {
   if (!metadata?.startsWith(`${STATE_VERSION};`)) return undefined;
-  const [, atText, layout, ...entries] = metadata.split(';');
-  if (!/^\d+\/\d+\/\d+$/.test(layout ?? '')) return undefined;
+  const [, atText, ...entries] = metadata.split(';');
   const nat = (t: string | undefined) => (t !== undefined && /^\d+$/.test(t) ? Number(t) : NaN);
   const at = nat(atText);
   if (!Number.isSafeInteger(at)) return undefined;
@@ -108,7 +97,7 @@ export function parseLakeState(metadata: string | undefined): LakeState | undefi
     else if (code === 'u' && values.length === 3 && a >= at) files.push({ kind: 'uploaded', hour, start, last: a });
     else return undefined;
   }
-  return { at, layout, files };
+  return { at, files };
 }
 
 /**
@@ -404,7 +393,7 @@ export class PartitionLedger<R> {
     if (at < this.floor) return undefined;
     const block = Math.floor(at / this.opts.blockSize);
     this.history = this.history.filter((h) => h.block >= block);
-    const metadata = formatLakeState({ at, layout: layoutOf(this.opts), files: this.stateAt(at, block) });
+    const metadata = formatLakeState({ at, files: this.stateAt(at, block) });
     // Too many files to name (many event hours in one block): the last commit stands, and stays
     // restorable, until the block completes and its files are uploaded.
     return metadata.length <= MAX_STATE_CHARS ? { offset: String(at), metadata } : undefined;
@@ -444,8 +433,6 @@ export class PartitionLedger<R> {
    */
   restore(resumeAt: number, state: LakeState, files: readonly RestoredFile<R>[]): void {
     if (this.next !== undefined) throw new Error(`restore of ${this.topic}[${this.partition}] into a ledger that already consumed records`);
-    if (state.layout !== layoutOf(this.opts))
-      throw new Error(`state of ${this.topic}[${this.partition}] was written under layout ${state.layout}, not ${layoutOf(this.opts)}`);
     if (resumeAt < state.at) throw new Error(`state at ${state.at} cannot resume ${this.topic}[${this.partition}] at ${resumeAt}`);
     if (files.length !== state.files.length)
       throw new Error(`restore of ${this.topic}[${this.partition}] got ${files.length} files for ${state.files.length} state entries`);

@@ -19,7 +19,7 @@ import type { AppMetrics } from '../lib/metrics';
 import { contractDecoder, decodeAll } from '../lib/records';
 import { AbandonedError, RetryHooks, RetryPolicy, settleSinkFailure, withRetries } from '../lib/retry';
 import type { SafeOffset } from '../lib/commits';
-import { blockStart, FileSnapshot, LakeState, layoutOf, parseLakeState, PartitionLedger } from './blocks';
+import { blockStart, FileSnapshot, LakeState, parseLakeState, PartitionLedger } from './blocks';
 import { LAST_OFFSET_METADATA, readBackState } from './restore';
 import { classifyS3Error, ObjectStore, s3ErrorKind } from './object-store';
 import { encodeReadings } from './parquet';
@@ -99,15 +99,12 @@ export class LakeSink {
   private readonly now: () => number;
   private readonly tracing: Tracing;
   private generation = 0;
-  /** The layout id commit states carry (blocks.ts `layoutOf`). */
-  private readonly layout: string;
 
   constructor(
     private readonly opts: LakeSinkOptions,
     private readonly deps: LakeSinkDeps,
   ) {
     this.uploads = new ConcurrencyLimiter(opts.uploadConcurrency);
-    this.layout = layoutOf(opts);
     this.now = deps.clock?.now ?? Date.now;
     this.tracing = deps.tracing ?? Tracing.off;
     deps.metrics.bufferedRows.set(0);
@@ -151,14 +148,8 @@ export class LakeSink {
           if (start !== c) seeks.push({ topic, partition, committed: c, offset: start, why });
         };
         const state = parseLakeState(committed.metadata);
-        if (state === undefined || state.at > c || state.layout !== this.layout) {
-          seekBack(
-            !committed.metadata
-              ? 'no lake state in the commit'
-              : state
-                ? `state of layout ${state.layout}, not ${this.layout}`
-                : 'commit metadata is not a lake state',
-          );
+        if (state === undefined || state.at > c) {
+          seekBack(committed.metadata ? 'commit metadata is not a lake state' : 'no lake state in the commit');
           continue;
         }
         work.push(

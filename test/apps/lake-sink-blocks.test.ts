@@ -170,14 +170,13 @@ describe('PartitionLedger: commit points', () => {
     feed(l, range(0, 14));
     uploadAll(l, false);
     expect(l.commitOffset()).toBe(10); // block 0 is a file; rows 10-13 are only in memory
-    expect(parseLakeState(l.commitPoint()?.metadata)).toEqual({ at: 10, layout: '10/5/1000000000', files: [] });
+    expect(parseLakeState(l.commitPoint()?.metadata)).toEqual({ at: 10, files: [] });
     expect(l.hasUnflushedOpenRows).toBe(true);
     expect(summary(uploadAll(l, true))).toEqual([[10, 4, false]]);
     expect(l.hasUnflushedOpenRows).toBe(false);
     expect(l.commitOffset()).toBe(14);
     expect(parseLakeState(l.commitPoint()?.metadata)).toEqual({
       at: 14,
-      layout: '10/5/1000000000',
       files: [{ kind: 'open', hour: H10 / HOUR, start: 10, rows: 4, last: 13, bytes: 40 }],
     });
     // The block completes: the file is uploaded once, complete, and the commit moves on.
@@ -215,7 +214,7 @@ describe('PartitionLedger: commit points', () => {
 
   it('a restore refuses parts that hold fewer rows than the state names', () => {
     const l = ledger({ partRecords: 5 });
-    const state = { at: 8, layout: '10/5/1000000000', files: [{ kind: 'open' as const, hour: H10 / HOUR, start: 0, rows: 8, last: 7, bytes: 80 }] };
+    const state = { at: 8, files: [{ kind: 'open' as const, hour: H10 / HOUR, start: 0, rows: 8, last: 7, bytes: 80 }] };
     expect(() => l.restore(8, state, [{ hour: H10 / HOUR, start: 0, uploaded: false, rows: [0, 1, 2, 3, 4], offsets: [0, 0, 0, 0, 0] }])).toThrow(
       /needs 8 rows below offset 8, its parts hold 5/,
     );
@@ -223,9 +222,7 @@ describe('PartitionLedger: commit points', () => {
 
   it('after a restore, rows of an uploaded file are skipped on replay, and the next row of its hour starts a new file', () => {
     const l = ledger({ maxFileBytes: 35 });
-    l.restore(5, { at: 5, layout: '10/10/35', files: [{ kind: 'uploaded', hour: H10 / HOUR, start: 3, last: 5 }] }, [
-      { hour: H10 / HOUR, start: 3, uploaded: true, last: 5 },
-    ]);
+    l.restore(5, { at: 5, files: [{ kind: 'uploaded', hour: H10 / HOUR, start: 3, last: 5 }] }, [{ hour: H10 / HOUR, start: 3, uploaded: true, last: 5 }]);
     feed(l, range(5, 10));
     expect(summary(uploadAll(l, false))).toEqual([
       [6, 3, true],
@@ -233,15 +230,9 @@ describe('PartitionLedger: commit points', () => {
     ]);
   });
 
-  it('a restore refuses a state written under another layout (parts of another size do not line up)', () => {
-    const l = ledger({ partRecords: 5 });
-    expect(() => l.restore(8, { at: 8, layout: '10/4/1000000000', files: [] }, [])).toThrow(/layout 10\/4\/1000000000, not 10\/5\/1000000000/);
-  });
-
   it('commit metadata round-trips, and anything else is not a state', () => {
     const state = {
       at: 120,
-      layout: '50000/5000/134217728',
       files: [
         { kind: 'open' as const, hour: 480_000, start: 100, rows: 7, last: 119, bytes: 700 },
         { kind: 'sealed' as const, hour: 479_999, start: 90, rows: 3, last: 95 },
@@ -249,18 +240,7 @@ describe('PartitionLedger: commit points', () => {
       ],
     };
     expect(parseLakeState(formatLakeState(state))).toEqual(state);
-    for (const bad of [
-      undefined,
-      '',
-      'watermark=5',
-      'lake1',
-      'lake1;x',
-      'lake1;10',
-      'lake1;10;o:1:2:3',
-      'lake1;10;1/1/1;o:1:2:3',
-      'lake1;10;1/1/1;o:1:12:1:12:5',
-      'lake1;10;1/1/1;q:1:2:3',
-    ]) {
+    for (const bad of [undefined, '', 'watermark=5', 'lake1', 'lake1;x', 'lake1;10;o:1:2:3', 'lake1;10;o:1:12:1:12:5', 'lake1;10;q:1:2:3']) {
       expect(parseLakeState(bad)).toBeUndefined();
     }
   });
@@ -296,11 +276,7 @@ describe('PartitionLedger: commit points', () => {
     expect(l.commitOffset()).toBe(6);
     expect(parseLakeState(l.commitPoint()?.metadata)?.files).toEqual([]);
     uploadAll(l, true);
-    expect(parseLakeState(l.commitPoint()?.metadata)).toEqual({
-      at: 7,
-      layout: '10/10/35',
-      files: [{ kind: 'open', hour: H10 / HOUR, start: 6, rows: 1, last: 6, bytes: 10 }],
-    });
+    expect(parseLakeState(l.commitPoint()?.metadata)).toEqual({ at: 7, files: [{ kind: 'open', hour: H10 / HOUR, start: 6, rows: 1, last: 6, bytes: 10 }] });
   });
 
   it('commits the consumed position when the current block has no file yet', () => {

@@ -174,19 +174,8 @@ export class LakeSink {
 
   /** Reads back the files `state` names and starts the partition's ledger from them at `committed`. */
   private async restorePartition(topic: string, partition: number, committed: number, state: LakeState, generation: number): Promise<void> {
-    const { logger, metrics } = this.deps;
     const files = await readBackState(this.deps.store, topic, partition, state, {
-      attempt: (what, key, fn) =>
-        withRetries(fn, this.opts.retry, {
-          ...this.deps.clock,
-          classify: classifyS3Error,
-          shouldContinue: () => generation === this.generation,
-          onRetry: (err, attempt, delayMs) => {
-            const kind = s3ErrorKind(err);
-            metrics.writeRetries.inc({ kind });
-            logger.warn({ err, kind, attempt, delayMs, key }, `lake ${what} failed; retrying`);
-          },
-        }),
+      attempt: (what, key, fn) => withRetries(fn, this.opts.retry, this.s3Retrying(what, key, { shouldContinue: () => generation === this.generation })),
     });
     const ledger = this.newLedger(topic, partition);
     ledger.restore(
@@ -298,7 +287,7 @@ export class LakeSink {
   }
 
   private async uploadOne(st: PartitionState, snap: FileSnapshot<LakeRow>, liveness: Liveness): Promise<void> {
-    const { metrics, logger } = this.deps;
+    const { metrics } = this.deps;
     const body = encodeReadings(
       snap.rows.map((r) => r.reading),
       {
@@ -312,7 +301,26 @@ export class LakeSink {
         },
       },
     );
-    const retrying = (what: string, key: string) => ({
+    // A file says where it ends, for a restarted sink's HEAD (./restore.ts).
+    const objectMetadata = snap.final ? { [LAST_OFFSET_METADATA]: String(snap.lastOffset) } : undefined;
+    await withRetries(() => this.deps.store.put(snap.key, body, objectMetadata), this.opts.retry, this.s3Retrying('upload', snap.key, liveness));
+    metrics.filesUploaded.inc({ kind: snap.final ? 'final' : 'part' });
+    metrics.bytesUploaded.inc(body.byteLength);
+    // Rows first visible in the lake with this upload.
+    const landed = snap.rows.slice(snap.uploadedBefore);
+    metrics.recordsOut.inc({ topic: st.topic }, landed.length);
+    const now = Date.now();
+    for (const r of landed) metrics.endToEndLatency.observe((now - r.kafkaTs) / 1000);
+    // The file exists, so readers ignore its parts from now on. A crash before they are deleted
+    // leaves them to a later compaction of the same file, or to the bucket's lifecycle rule.
+    if (snap.final) await this.deleteParts(snap, this.s3Retrying('part deletion', snap.partsPrefix, liveness));
+    st.ledger.markUploaded(snap);
+  }
+
+  /** Retry hooks for one S3 request of the sink: S3's error classes, counted and logged per `what`. */
+  private s3Retrying(what: string, key: string, liveness: Liveness): Parameters<typeof withRetries>[2] {
+    const { metrics, logger } = this.deps;
+    return {
       ...this.deps.clock,
       classify: classifyS3Error,
       ...liveness,
@@ -321,21 +329,7 @@ export class LakeSink {
         metrics.writeRetries.inc({ kind });
         logger.warn({ err, kind, attempt, delayMs, key }, `lake ${what} failed; retrying`);
       },
-    });
-    // A file says where it ends, for a restarted sink's HEAD (./restore.ts).
-    const objectMetadata = snap.final ? { [LAST_OFFSET_METADATA]: String(snap.lastOffset) } : undefined;
-    await withRetries(() => this.deps.store.put(snap.key, body, objectMetadata), this.opts.retry, retrying('upload', snap.key));
-    metrics.filesUploaded.inc({ kind: snap.final ? 'final' : 'part' });
-    metrics.bytesUploaded.inc(body.byteLength);
-    // Rows first visible in the lake with this upload.
-    const landed = snap.rows.slice(snap.uploadedBefore);
-    metrics.recordsOut.inc({ topic: st.topic }, landed.length);
-    const now = Date.now();
-    for (const r of landed) metrics.endToEndLatency.observe((now - r.kafkaTs) / 1000);
-    // The file exists, so readers ignore its parts from now on; they go before the block's offsets
-    // are committed, so a crash in between replays the block and deletes them then.
-    if (snap.final) await this.deleteParts(snap, retrying('part deletion', snap.partsPrefix));
-    st.ledger.markUploaded(snap);
+    };
   }
 
   /**

@@ -169,6 +169,28 @@ const key = (partition: number, start: number, hour = '10') => `raw/telemetry/dt
 const part = (partition: number, fileStart: number, partStart: number, hour = '10') =>
   `raw/telemetry_parts/dt=2024-06-01/hour=${hour}/${TOPIC}+${partition}+${pad(fileStart)}+${pad(partStart)}.parquet`;
 
+/** A run that consumes readings 0..`to`-1 of partition 0 and flushes them as parts: the run and its last commit. */
+async function flushedRun(layout: { blockSize: number; partRecords: number }, to: number) {
+  const first = setup(layout);
+  await first.sink.handleBatch(batchOf(0, range(0, to)), first.ctx());
+  first.advance(10_000);
+  await first.sink.onIdle(first.idle);
+  return { first, commit: first.commits[first.commits.length - 1] };
+}
+
+/** A new process resuming partition 0 from `commit` over the first run's bucket (objects and their metadata), minus the keys `lost`. */
+function restarted(
+  first: ReturnType<typeof setup>,
+  layout: { blockSize: number; partRecords: number },
+  commit: SafeOffset,
+  lost: (key: string) => boolean = () => false,
+) {
+  const second = setup({ ...layout, committed: { 0: commit } });
+  for (const [k, v] of first.store.objects) if (!lost(k)) second.store.objects.set(k, v);
+  for (const [k, v] of first.store.metadata) if (!lost(k)) second.store.metadata.set(k, v);
+  return second;
+}
+
 describe('LakeSink', () => {
   it('uploads a block once complete and reports its end as safe; a partial block keeps the safe offset at its start', async () => {
     const { sink, store, ctx, metrics } = setup();
@@ -262,17 +284,12 @@ describe('LakeSink', () => {
   });
 
   it('a restart restores the open file from its parts and the commit state: it replays nothing already in S3', async () => {
-    const first = setup({ blockSize: 20, partRecords: 5 });
-    await first.sink.handleBatch(batchOf(0, range(0, 13)), first.ctx());
-    first.advance(10_000);
-    await first.sink.onIdle(first.idle);
-    const commit = first.commits[first.commits.length - 1];
+    const layout = { blockSize: 20, partRecords: 5 };
+    const { first, commit } = await flushedRun(layout, 13);
     expect(commit.offset).toBe('13');
 
     // A new process: the same bucket, the committed offset and its metadata.
-    const second = setup({ blockSize: 20, partRecords: 5, committed: { 0: commit } });
-    second.store.objects.clear();
-    for (const [k, v] of first.store.objects) second.store.objects.set(k, v);
+    const second = restarted(first, layout, commit);
     const seeks: unknown[] = [];
     await second.sink.onPartitionsAssigned(second.assignment([{ topic: TOPIC, partitions: [0] }], seeks));
     expect(seeks).toEqual([]);
@@ -288,15 +305,10 @@ describe('LakeSink', () => {
   });
 
   it('a restart after the open file was uploaded (and its parts deleted) skips the rows it holds', async () => {
-    const first = setup({ blockSize: 10, partRecords: 5 });
-    await first.sink.handleBatch(batchOf(0, range(0, 6)), first.ctx());
-    first.advance(10_000);
-    await first.sink.onIdle(first.idle);
-    const commit = first.commits[first.commits.length - 1];
+    const layout = { blockSize: 10, partRecords: 5 };
+    const { first, commit } = await flushedRun(layout, 6);
     await first.sink.handleBatch(batchOf(0, range(6, 10)), first.ctx()); // sealed and uploaded; then killed before committing
-    const second = setup({ blockSize: 10, partRecords: 5, committed: { 0: commit } });
-    for (const [k, v] of first.store.objects) second.store.objects.set(k, v);
-    for (const [k, v] of first.store.metadata) second.store.metadata.set(k, v);
+    const second = restarted(first, layout, commit);
     await second.sink.onPartitionsAssigned(second.assignment([{ topic: TOPIC, partitions: [0] }], []));
     expect(second.store.reads).toEqual([`HEAD ${key(0, 0)}`]);
     expect(offsetOf(await second.sink.handleBatch(batchOf(0, range(6, 12)), second.ctx()))).toBe('10');
@@ -305,13 +317,9 @@ describe('LakeSink', () => {
   });
 
   it('a restore that cannot read the parts back falls back to rebuilding the block, without shrinking a part', async () => {
-    const first = setup({ blockSize: 20, partRecords: 5 });
-    await first.sink.handleBatch(batchOf(0, range(0, 7)), first.ctx());
-    first.advance(10_000);
-    await first.sink.onIdle(first.idle);
-    const commit = first.commits[first.commits.length - 1];
-    const second = setup({ blockSize: 20, partRecords: 5, committed: { 0: { ...commit, offset: '7' } } });
-    for (const [k, v] of first.store.objects) if (!k.endsWith(`${pad(5)}.parquet`)) second.store.objects.set(k, v); // a part is gone
+    const layout = { blockSize: 20, partRecords: 5 };
+    const { first, commit } = await flushedRun(layout, 7);
+    const second = restarted(first, layout, { ...commit, offset: '7' }, (k) => k.endsWith(`${pad(5)}.parquet`)); // a part is gone
     const seeks: unknown[] = [];
     await second.sink.onPartitionsAssigned(second.assignment([{ topic: TOPIC, partitions: [0] }], seeks));
     expect(seeks).toEqual([{ topic: TOPIC, partition: 0, offset: '0' }]);

@@ -6,6 +6,7 @@ import type { BatchContext, IdleContext } from '../../apps/lib/consumer';
 import { createMetrics } from '../../apps/lib/metrics';
 import { decodeCommitMetadata } from '../../apps/processor/offsets';
 import { Processor } from '../../apps/processor/processor';
+import type { BeginTransaction } from '../../apps/lib/transactions';
 import { fakeTransactions } from './fake-transactions';
 import { runningBatchContext, runningIdleContext } from './batch-context';
 
@@ -45,11 +46,21 @@ function batchOf(records: Raw[], partition = 0): Batch {
   } as Batch;
 }
 
-function harness(opts: { maxInFlightMessages?: number; failSend?: boolean; commitIntervalMs?: number; chunkSize?: number; now?: () => number } = {}) {
+function harness(
+  opts: {
+    maxInFlightMessages?: number;
+    failSend?: boolean;
+    commitIntervalMs?: number;
+    chunkSize?: number;
+    now?: () => number;
+    /** Wraps the fake transactions (e.g. to hold a send). */
+    wrapBegin?: (begin: BeginTransaction) => BeginTransaction;
+  } = {},
+) {
   const txns = fakeTransactions({ failSend: () => opts.failSend === true });
   const metrics = createMetrics('processor');
   const processor = new Processor({
-    begin: txns.begin,
+    begin: opts.wrapBegin ? opts.wrapBegin(txns.begin) : txns.begin,
     topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
     logger,
     metrics,
@@ -268,24 +279,19 @@ describe('Processor', () => {
     // A broker restart: the flush's send hangs, a batch of the same partition queues behind it, then the send fails.
     let failFlush: (err: Error) => void = () => undefined;
     let sends = 0;
-    const txns = fakeTransactions();
-    const begin: typeof txns.begin = async (partition) => {
-      const txn = await txns.begin(partition);
-      return {
-        ...txn,
-        send: async (tm) => {
-          if (++sends === 2) await new Promise((_, reject) => (failFlush = reject));
-          return txn.send(tm);
-        },
-      };
-    };
-    const metrics = createMetrics('processor');
-    const processor = new Processor({
-      begin,
-      topics: { raw: topics.raw.name, clean: topics.clean.name, aggregates: topics.aggregates.name, deadLetter: topics.deadLetter.name },
-      logger,
-      metrics,
+    const h = harness({
+      wrapBegin: (begin) => async (partition) => {
+        const txn = await begin(partition);
+        return {
+          ...txn,
+          send: async (tm) => {
+            if (++sends === 2) await new Promise((_, reject) => (failFlush = reject));
+            return txn.send(tm);
+          },
+        };
+      },
     });
+    const { processor, txns, metrics } = h;
     processor.assign(new Map([[0, undefined]]), 0);
     const minute = Math.floor((Date.now() - 120_000) / 60_000) * 60_000;
     await processor.handleBatch(batchOf([reading(0, minute + 1_000), reading(1, minute + 2_000)]), runningBatchContext(logger, metrics));
